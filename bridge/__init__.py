@@ -1,0 +1,1 @@
+"""Media forwarding: peers, producers, consumers, keyframes. Knows nothing of meetings."""

@@ -1,0 +1,1 @@
+"""HTTP, WebSocket, WHIP/WHEP and pages: the only edge of the bridge."""

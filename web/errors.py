@@ -1,0 +1,69 @@
+"""Errors raised at the edge, and the one place they become wire replies.
+
+    WebError                 an HTTP answer with a status and a stable code
+    ├── BadRequest           400 (bad-sdp, bad-content-type is 415)
+    ├── Unauthorized         401 missing-key
+    ├── Forbidden            403 wrong-key
+    ├── NotFound             404 not-found
+    ├── NotAcceptable        406 codec-unsupported
+    └── Busy                 503 busy
+    ConfigError              a bad config.yaml: one line naming file, key and problem
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """A config problem, printed as `FILE: KEY: what is wrong`."""
+
+    def __init__(self, file: str, key: str, message: str) -> None:
+        super().__init__(f"{file}: {key}: {message}")
+        self.file = file
+        self.key = key
+        self.message = message
+
+
+class WebError(Exception):
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(WebError):
+    status = 400
+    code = "bad-request"
+
+
+class Unauthorized(WebError):
+    status = 401
+    code = "missing-key"
+
+
+class Forbidden(WebError):
+    status = 403
+    code = "wrong-key"
+
+
+class NotFound(WebError):
+    status = 404
+    code = "not-found"
+
+
+class NotAcceptable(WebError):
+    status = 406
+    code = "codec-unsupported"
+
+
+class UnsupportedMediaType(WebError):
+    status = 415
+    code = "bad-content-type"
+
+
+class Busy(WebError):
+    status = 503
+    code = "busy"
