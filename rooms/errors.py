@@ -1,0 +1,37 @@
+"""Why the room refused a command. `web/` maps these to wire replies in one place.
+
+    RoomError                the room refused the command and changed nothing
+    ├── UnknownRole          a role name that is not in the permission table
+    ├── NotPermitted         the role lacks the permission, or may not act for that hall
+    │   └── UnknownHall      a hall id that is not one of this room's halls
+    ├── UnknownConnection    a connection or session id the room does not know
+    └── DuplicateConnection  a connection or session id that is already in use
+"""
+
+from __future__ import annotations
+
+
+class RoomError(Exception):
+    """A refused command. The room is exactly as it was before the command."""
+
+
+class UnknownRole(RoomError):
+    pass
+
+
+class NotPermitted(RoomError):
+    pass
+
+
+class UnknownHall(NotPermitted):
+    # A NotPermitted too: a key that names a hall outside the room may not act for it,
+    # while web/ can still catch this first to answer 404 instead of 403.
+    pass
+
+
+class UnknownConnection(RoomError):
+    pass
+
+
+class DuplicateConnection(RoomError):
+    pass

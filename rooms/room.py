@@ -1,0 +1,196 @@
+"""The meeting room as a pure state machine: commands in, events out, nothing else moves it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rooms.broadcast import OFF_AIR, Broadcast
+from rooms.commands import (
+    BroadcastStarted,
+    BroadcastStopped,
+    Command,
+    Connect,
+    Disconnect,
+    MediaStarted,
+    MediaStopped,
+)
+from rooms.errors import DuplicateConnection, NotPermitted, UnknownConnection, UnknownHall
+from rooms.events import (
+    BroadcastStateChanged,
+    Event,
+    HallStateChanged,
+    ParticipantJoined,
+    ParticipantLeft,
+)
+from rooms.hall import Hall
+from rooms.permissions import PUBLISH, WATCH, role
+
+
+@dataclass(frozen=True)
+class _Attachment:
+    """Who holds a page socket or a watching session, kept to report and undo it later."""
+
+    role: str
+    hall_id: str | None
+
+
+class Room:
+    """One commune room and its halls. Every change goes through `handle`.
+
+    A command is checked completely before anything is touched, so one that raises
+    leaves the room (and its log) exactly as it was.
+    """
+
+    def __init__(self, commune: str, halls: Sequence[tuple[str, str]]) -> None:
+        self.commune = commune
+        self._halls: dict[str, Hall] = {}
+        for hall_id, name in halls:
+            if hall_id in self._halls:
+                raise ValueError(f"hall id {hall_id!r} appears twice")
+            self._halls[hall_id] = Hall(hall_id, name)
+        self._pages: dict[str, _Attachment] = {}
+        self._sessions: dict[str, _Attachment] = {}
+        self._broadcast: Broadcast = OFF_AIR
+        self._log: list[Event] = []
+
+    # -- read-only views ---------------------------------------------------------------
+
+    @property
+    def broadcast(self) -> Broadcast:
+        return self._broadcast
+
+    @property
+    def log(self) -> tuple[Event, ...]:
+        return tuple(self._log)
+
+    def hall_states(self) -> list[tuple[str, str, str]]:
+        """(id, name, state) for every hall, in the order the room was configured."""
+        return [(h.id, h.name, h.state) for h in self._halls.values()]
+
+    def snapshot(self) -> dict[str, Any]:
+        """The `state` message body of docs/protocol.md, ready for json.dumps."""
+        return {
+            "broadcast": self._broadcast.to_wire(),
+            "halls": [
+                {"id": hall_id, "name": name, "state": state}
+                for hall_id, name, state in self.hall_states()
+            ],
+        }
+
+    # -- the one way in ----------------------------------------------------------------
+
+    def handle(self, command: Command, at: float) -> list[Event]:
+        """Apply `command` at Unix time `at`; return the events it caused, also logged."""
+        match command:
+            case Connect():
+                events = self._connect(command, at)
+            case Disconnect():
+                events = self._disconnect(command, at)
+            case MediaStarted():
+                events = self._media_started(command, at)
+            case MediaStopped():
+                events = self._media_stopped(command, at)
+            case BroadcastStarted():
+                events = self._broadcast_started(command, at)
+            case BroadcastStopped():
+                events = self._broadcast_stopped(command, at)
+            case _:
+                raise TypeError(f"not a room command: {command!r}")
+        self._log.extend(events)
+        return events
+
+    # -- transitions: each validates first, then mutates and cannot fail ---------------
+
+    def _connect(self, cmd: Connect, at: float) -> list[Event]:
+        hall = self._hall_for(cmd.role, cmd.hall_id, needs=None)
+        if cmd.conn_id in self._pages:
+            raise DuplicateConnection(f"connection {cmd.conn_id!r} is already open")
+        self._pages[cmd.conn_id] = _Attachment(cmd.role, cmd.hall_id)
+        events: list[Event] = [ParticipantJoined(cmd.conn_id, cmd.role, cmd.hall_id, at=at)]
+        if hall is not None:
+            events += self._change(hall, lambda: hall.page_opened(cmd.conn_id), at)
+        return events
+
+    def _disconnect(self, cmd: Disconnect, at: float) -> list[Event]:
+        who = self._pages.pop(cmd.conn_id, None)
+        if who is None:
+            raise UnknownConnection(f"no open connection {cmd.conn_id!r}")
+        events: list[Event] = [ParticipantLeft(cmd.conn_id, who.role, who.hall_id, at=at)]
+        if who.hall_id is not None:
+            hall = self._halls[who.hall_id]
+            events += self._change(hall, lambda: hall.page_closed(cmd.conn_id), at)
+        return events
+
+    def _media_started(self, cmd: MediaStarted, at: float) -> list[Event]:
+        hall = self._hall_for(cmd.role, cmd.hall_id, needs=WATCH)
+        if cmd.session_id in self._sessions:
+            raise DuplicateConnection(f"media session {cmd.session_id!r} is already up")
+        self._sessions[cmd.session_id] = _Attachment(cmd.role, cmd.hall_id)
+        if hall is None:
+            return []
+        return self._change(hall, lambda: hall.media_started(cmd.session_id), at)
+
+    def _media_stopped(self, cmd: MediaStopped, at: float) -> list[Event]:
+        who = self._sessions.pop(cmd.session_id, None)
+        if who is None:
+            raise UnknownConnection(f"no media session {cmd.session_id!r}")
+        if who.hall_id is None:
+            return []
+        hall = self._halls[who.hall_id]
+        return self._change(hall, lambda: hall.media_stopped(cmd.session_id), at)
+
+    def _broadcast_started(self, cmd: BroadcastStarted, at: float) -> list[Event]:
+        self._hall_for(cmd.role, None, needs=PUBLISH)
+        old = self._broadcast
+        if cmd.session_id == old.session:
+            raise DuplicateConnection(f"broadcast session {cmd.session_id!r} is already live")
+        replaced = old.live
+        # A replacement keeps `since`: to the halls the broadcast never went off air.
+        self._broadcast = Broadcast(
+            live=True,
+            video_codec=cmd.video_codec,
+            audio_codec=cmd.audio_codec,
+            since=old.since if replaced else at,
+            session=cmd.session_id,
+        )
+        return [self._broadcast_event(at, replaced=replaced)]
+
+    def _broadcast_stopped(self, cmd: BroadcastStopped, at: float) -> list[Event]:
+        # A replaced publisher's teardown arrives after its successor went live.
+        if cmd.session_id != self._broadcast.session:
+            return []
+        self._broadcast = OFF_AIR
+        return [self._broadcast_event(at, replaced=False)]
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _hall_for(self, role_name: str, hall_id: str | None, *, needs: str | None) -> Hall | None:
+        """Check that `role_name` may do this (for `hall_id`); the hall it acts for, if any."""
+        spec = role(role_name)
+        if needs is not None and needs not in spec.permissions:
+            raise NotPermitted(f"role {role_name!r} may not {needs}")
+        if not spec.bound_to_hall:
+            if hall_id is not None:
+                raise NotPermitted(f"role {role_name!r} may not act for hall {hall_id!r}")
+            return None
+        if hall_id is None:
+            raise NotPermitted(f"role {role_name!r} must name its hall")
+        hall = self._halls.get(hall_id)
+        if hall is None:
+            raise UnknownHall(f"no hall {hall_id!r} in {self.commune}")
+        return hall
+
+    @staticmethod
+    def _change(hall: Hall, apply: Callable[[], None], at: float) -> list[Event]:
+        old = hall.state
+        apply()
+        new = hall.state
+        return [] if new == old else [HallStateChanged(hall.id, old, new, at=at)]
+
+    def _broadcast_event(self, at: float, *, replaced: bool) -> BroadcastStateChanged:
+        b = self._broadcast
+        return BroadcastStateChanged(
+            b.live, b.session, b.video_codec, b.audio_codec, replaced, at=at
+        )
