@@ -1,0 +1,142 @@
+"""The only module that touches aiortc's private internals, so forwarding needs no codec.
+
+aiortc decodes everything it receives and encodes everything it sends. A
+forwarding bridge needs neither, so this module:
+
+- taps a receiver where its jitter buffer would be: packets arrive there after
+  SRTP, RTX unwrapping, NACK generation, REMB and RTCP statistics, which we keep;
+- writes packets straight into a sender, keeping its NACK history, header
+  extension map and sender-report counters consistent, so aiortc's own RTCP
+  (sender reports, NACK retransmission over RTX) keeps working;
+- diverts the PLI/FIR a subscriber sends, which aiortc would turn into a flag
+  for an encoder that does not exist here.
+
+pyproject.toml pins aiortc to the releases this was checked against, and
+tests/test_aiortc_internals.py fails loudly when any name below disappears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import clock as aiortc_clock
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
+from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
+
+from .errors import InternalsChanged
+
+PacketHandler = Callable[[RtpPacket], None]
+
+_RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_SENDER_HISTORY = "_RTCRtpSender__rtp_history"
+_SENDER_EXTENSIONS = "_RTCRtpSender__rtp_header_extensions_map"
+_SENDER_MID = "_RTCRtpSender__mid"
+_SENDER_NTP = "_RTCRtpSender__ntp_timestamp"
+_SENDER_RTP_TS = "_RTCRtpSender__rtp_timestamp"
+_SENDER_OCTETS = "_RTCRtpSender__octet_count"
+_SENDER_PACKETS = "_RTCRtpSender__packet_count"
+_SENDER_STARTED = "_RTCRtpSender__started"
+
+
+def _require(obj: object, name: str) -> Any:
+    try:
+        return getattr(obj, name)
+    except AttributeError as exc:
+        raise InternalsChanged(
+            f"aiortc changed: {type(obj).__name__} has no {name}; "
+            "check bridge/aiortc_internals.py against the installed aiortc"
+        ) from exc
+
+
+class _ForwardingTap:
+    """Stands in for a receiver's jitter buffer: hands each packet on, builds no frame."""
+
+    def __init__(self, on_packet: PacketHandler) -> None:
+        self._on_packet = on_packet
+
+    def add(self, packet: RtpPacket) -> tuple[bool, None]:
+        self._on_packet(packet)
+        return False, None
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
+    """Make `receiver` hand every media packet to `on_packet` instead of decoding it."""
+    _require(receiver, _RECEIVER_JITTER_BUFFER)
+    setattr(receiver, _RECEIVER_JITTER_BUFFER, _ForwardingTap(on_packet))
+
+
+async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Ask the remote publisher for a keyframe of `media_ssrc`."""
+    await receiver._send_rtcp_pli(media_ssrc)
+
+
+def negotiated_payload_type(transceiver: RTCRtpTransceiver) -> int:
+    """The payload type the remote side expects for the first negotiated codec."""
+    codecs = _require(transceiver, "_codecs")
+    if not codecs:
+        raise InternalsChanged("transceiver has no negotiated codecs")
+    return int(codecs[0].payloadType)
+
+
+def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[Any]:
+    return list(_require(transceiver, "_codecs"))
+
+
+class SenderPort:
+    """Writes already-encoded RTP packets into an aiortc sender, bypassing its encoder."""
+
+    def __init__(self, sender: RTCRtpSender, payload_type: int) -> None:
+        self._sender = sender
+        self.payload_type = payload_type
+        self.ssrc: int = _require(sender, "_ssrc")
+        self._history: dict[int, RtpPacket] = _require(sender, _SENDER_HISTORY)
+        self._extensions = _require(sender, _SENDER_EXTENSIONS)
+        _require(sender, _SENDER_MID)
+        for name in (_SENDER_NTP, _SENDER_RTP_TS, _SENDER_OCTETS, _SENDER_PACKETS):
+            _require(sender, name)
+
+    @property
+    def started(self) -> bool:
+        """True once the sender knows its negotiated parameters (mid, extensions)."""
+        return bool(getattr(self._sender, _SENDER_STARTED, False))
+
+    async def send(self, packet: RtpPacket) -> None:
+        """Send `packet` (already rewritten to this sender's SSRC and numbering).
+
+        Raises ConnectionError when the transport is not connected.
+        """
+        sender = self._sender
+        ntp = aiortc_clock.current_ntp_time()
+        packet.extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
+        packet.extensions.mid = getattr(sender, _SENDER_MID)
+        self._history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
+        data = packet.serialize(self._extensions)
+        await sender.transport._send_rtp(data)
+        setattr(sender, _SENDER_NTP, ntp)
+        setattr(sender, _SENDER_RTP_TS, packet.timestamp)
+        setattr(sender, _SENDER_OCTETS, getattr(sender, _SENDER_OCTETS) + len(packet.payload))
+        setattr(sender, _SENDER_PACKETS, getattr(sender, _SENDER_PACKETS) + 1)
+
+
+def divert_keyframe_requests(
+    sender: RTCRtpSender,
+    on_keyframe_request: Callable[[], None],
+    on_rtcp: Callable[[], None],
+) -> None:
+    """Route a subscriber's PLI/FIR to `on_keyframe_request`; note every RTCP packet.
+
+    Everything else (receiver reports, NACKs) still reaches aiortc, which
+    answers NACKs from the history SenderPort fills.
+    """
+    original = _require(sender, "_handle_rtcp_packet")
+
+    async def handle_rtcp(packet: Any) -> None:
+        on_rtcp()
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            on_keyframe_request()
+            return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]

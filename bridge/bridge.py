@@ -1,0 +1,284 @@
+"""The bridge: turns WHIP and WHEP offers into sessions that forward media without decoding it.
+
+It owns the router and every session, replaces a publisher when a new one
+connects, and runs a watchdog that closes sessions whose remote side vanished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
+from pyee.asyncio import AsyncIOEventEmitter
+
+from . import aiortc_internals as internals
+from .consumer import Consumer
+from .errors import BadOffer, CodecUnsupported, SessionNotFound, TooManySessions
+from .offers import (
+    media_sections,
+    media_ssrc,
+    parse_offer,
+    publish_preferences,
+    subscribe_preferences,
+)
+from .producer import Producer
+from .router import Router
+from .session import ParkedTrack, Session
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """What the halls are being sent right now."""
+
+    live: bool
+    video_codec: str | None
+    audio_codec: str | None
+    session_id: str | None
+
+
+class Bridge(AsyncIOEventEmitter):
+    """Emits `publishingchange` (read `.publishing`) and `sessionclose` (read the session)."""
+
+    def __init__(
+        self,
+        ice_servers: Sequence[Mapping[str, Any]] = (),
+        *,
+        idle_timeout: float = 15.0,
+        connect_timeout: float = 30.0,
+        max_sessions: int = 100,
+        default_video_codec: str = "VP8",
+        watchdog_interval: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.on("error", self._log_listener_error)
+        self.router = Router()
+        self.router.on("producerchange", lambda: self.emit("publishingchange"))
+        self.sessions: dict[str, Session] = {}
+        self.publisher: Session | None = None
+        self.idle_timeout = idle_timeout
+        self.connect_timeout = connect_timeout
+        self.max_sessions = max_sessions
+        self._ice_servers = [
+            RTCIceServer(
+                urls=s["urls"], username=s.get("username"), credential=s.get("credential")
+            )
+            for s in ice_servers
+        ]
+        self._video_codec = default_video_codec
+        self._watchdog_interval = watchdog_interval
+        self._watchdog: asyncio.Task[None] | None = None
+        self.closed = False
+
+    def _log_listener_error(self, exc: Exception) -> None:
+        logger.exception("bridge listener failed", exc_info=exc)
+
+    @property
+    def publishing(self) -> Publishing:
+        video = self.router.producers.get("video")
+        audio = self.router.producers.get("audio")
+        live = bool(video or audio)
+        return Publishing(
+            live=live,
+            video_codec=video.codec_name if video else None,
+            audio_codec=audio.codec_name if audio else None,
+            session_id=self.publisher.id if live and self.publisher else None,
+        )
+
+    def start(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = asyncio.ensure_future(self._watch())
+
+    def _new_peer(self) -> RTCPeerConnection:
+        if len(self.sessions) >= self.max_sessions:
+            raise TooManySessions(f"the bridge already has {self.max_sessions} sessions")
+        return RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+
+    async def publish(self, offer_sdp: str, label: str) -> Session:
+        """Accept the chair's stream. It replaces the current one once it connects."""
+        description = parse_offer(offer_sdp)
+        sections = media_sections(description)
+        preferences = {s.kind: publish_preferences(s) for s in sections}
+        pc = self._new_peer()
+        session = Session("publish", label, pc)
+        try:
+            for section in sections:
+                transceiver = pc.addTransceiver(section.kind, direction="recvonly")
+                transceiver.setCodecPreferences(preferences[section.kind])
+            await self._answer(session, offer_sdp)
+            for transceiver in pc.getTransceivers():
+                section = next(s for s in sections if s.kind == transceiver.kind)
+                session.producers.append(
+                    self._make_producer(session, transceiver, media_ssrc(section))
+                )
+        except BaseException:
+            await session.close("negotiation failed")
+            raise
+        session.on("statechange", lambda: self._publisher_state(session))
+        self._register(session)
+        return session
+
+    def _make_producer(
+        self, session: Session, transceiver: RTCRtpTransceiver, ssrc: int | None
+    ) -> Producer:
+        codec = internals.negotiated_codecs(transceiver)[0]
+        receiver = transceiver.receiver
+
+        async def send_pli(media_ssrc: int) -> None:
+            await internals.send_pli(receiver, media_ssrc)
+
+        producer = Producer(
+            transceiver.kind,
+            codec.name,
+            codec.clockRate,
+            send_pli,
+            media_ssrc=ssrc,
+            codec_parameters=dict(codec.parameters),
+        )
+
+        def on_packet(packet: Any) -> None:
+            session.last_heard = producer.last_packet_at or session.last_heard
+            producer.receive(packet)
+
+        internals.tap_receiver(receiver, on_packet)
+        return producer
+
+    def _publisher_state(self, session: Session) -> None:
+        if session.state != "connected":
+            return
+        old = self.publisher
+        self.publisher = session
+        for producer in session.producers:
+            if producer.kind == "video":
+                self._video_codec = producer.codec_name
+            self.router.set_producer(producer)
+        if old is not None and old is not session:
+            old.close_soon("replaced by a new chair stream")
+
+    async def subscribe(self, offer_sdp: str, label: str) -> Session:
+        """Answer a viewer with the codec the chair sends (or last sent)."""
+        description = parse_offer(offer_sdp)
+        sections = media_sections(description)
+        wanted = {"video": self._current_codec("video"), "audio": self._current_codec("audio")}
+        preferences = {s.kind: subscribe_preferences(s, wanted[s.kind]) for s in sections}
+        pc = self._new_peer()
+        session = Session("subscribe", label, pc)
+        try:
+            for section in sections:
+                transceiver = pc.addTransceiver(ParkedTrack(section.kind), direction="sendonly")
+                transceiver.setCodecPreferences(preferences[section.kind])
+            await self._answer(session, offer_sdp)
+            for transceiver in pc.getTransceivers():
+                session.consumers.append(self._make_consumer(session, transceiver))
+        except BaseException:
+            await session.close("negotiation failed")
+            raise
+        for consumer in session.consumers:
+            self.router.add_consumer(consumer)
+        self._register(session)
+        return session
+
+    def _current_codec(self, kind: str) -> str:
+        producer = self.router.producers.get(kind)
+        if producer is not None:
+            return producer.codec_name
+        return self._video_codec if kind == "video" else "opus"
+
+    def _make_consumer(self, session: Session, transceiver: RTCRtpTransceiver) -> Consumer:
+        codec = internals.negotiated_codecs(transceiver)[0]
+        port = internals.SenderPort(transceiver.sender, codec.payloadType)
+        consumer = Consumer(
+            transceiver.kind,
+            port,
+            codec.name,
+            codec.clockRate,
+            codec_parameters=dict(codec.parameters),
+        )
+        internals.divert_keyframe_requests(
+            transceiver.sender, consumer.request_keyframe, session.heard
+        )
+        consumer.on("incompatible", lambda: session.close_soon("codec-changed"))
+        return consumer
+
+    async def _answer(self, session: Session, offer_sdp: str) -> None:
+        pc = session.pc
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except OperationError as exc:
+            raise CodecUnsupported(f"no common codec: {exc}") from exc
+        except (ValueError, InvalidAccessError, InvalidStateError, InternalError) as exc:
+            raise BadOffer(f"the SDP offer was refused: {exc}") from exc
+        session.answer = pc.localDescription.sdp
+
+    def _register(self, session: Session) -> None:
+        self.sessions[session.id] = session
+        session.once("close", lambda: self._forget(session))
+
+    def _forget(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        if self.publisher is session:
+            self.publisher = None
+        self.emit("sessionclose", session)
+
+    def get(self, session_id: str) -> Session:
+        try:
+            return self.sessions[session_id]
+        except KeyError:
+            raise SessionNotFound(f"no session {session_id}") from None
+
+    async def close_session(self, session_id: str, reason: str = "deleted") -> None:
+        await self.get(session_id).close(reason)
+
+    async def _watch(self) -> None:
+        """Close sessions whose remote side vanished without saying goodbye."""
+        while True:
+            await asyncio.sleep(self._watchdog_interval)
+            try:
+                for session in list(self.sessions.values()):
+                    reason = self._why_dead(session)
+                    if reason:
+                        logger.info("closing session %s (%s): %s", session.id, session.label, reason)
+                        session.close_soon(reason)
+            except Exception:
+                logger.exception("watchdog pass failed")
+
+    def _why_dead(self, session: Session) -> str:
+        now = asyncio.get_event_loop().time()
+        if session.state == "connecting":
+            if now - session.created_at > self.connect_timeout:
+                return "never connected"
+            return ""
+        silent = now - session.last_heard
+        if silent <= self.idle_timeout:
+            return ""
+        if session.direction == "publish":
+            return f"no media for {silent:.0f} s"
+        # A viewer only reports while it receives media: judge it by what we sent it.
+        sent = [c.last_sent_at for c in session.consumers if c.last_sent_at is not None]
+        if sent and max(sent) - session.last_heard > 2.0:
+            return f"no RTCP for {silent:.0f} s while receiving media"
+        return ""
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        await asyncio.gather(*(s.close("bridge stopping") for s in list(self.sessions.values())))
+        self.router.close()
+        self.emit("close")
+        self.remove_all_listeners()

@@ -1,0 +1,257 @@
+"""One track going to one subscriber, with its own bounded queue and numbering.
+
+Each consumer rewrites SSRC, sequence numbers and timestamps into its own
+space, so a subscriber sees one continuous stream across packets it skipped
+and across a change of publisher. A consumer that falls behind drops its queue
+and waits for the next keyframe: it never holds more than a bounded amount of
+media, and it never slows the other consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections import deque
+from typing import Protocol
+
+from aiortc.rtp import RtpPacket
+from pyee.asyncio import AsyncIOEventEmitter
+
+from .producer import Producer
+
+logger = logging.getLogger(__name__)
+
+# A 720p keyframe is up to ~150 packets; more than this queued means we are behind.
+MAX_QUEUE_PACKETS = {"video": 400, "audio": 50}
+MAX_QUEUE_DELAY = 0.25  # seconds a packet may wait before the queue counts as stuck
+
+
+class PacketPort(Protocol):
+    """Where a consumer's rewritten packets go (an aiortc sender in production)."""
+
+    payload_type: int
+    ssrc: int
+
+    @property
+    def started(self) -> bool: ...
+
+    async def send(self, packet: RtpPacket) -> None: ...
+
+
+class Consumer(AsyncIOEventEmitter):
+    """Emits `close` once. `incompatible` (no payload) when attached to a codec it can't take."""
+
+    def __init__(
+        self,
+        kind: str,
+        port: PacketPort,
+        codec_name: str,
+        clock_rate: int,
+        *,
+        codec_parameters: dict[str, object] | None = None,
+        max_queue_packets: int | None = None,
+        max_queue_delay: float = MAX_QUEUE_DELAY,
+    ) -> None:
+        super().__init__()
+        self.on("error", self._log_listener_error)
+        self.id = uuid.uuid4().hex
+        self.kind = kind
+        self.codec_name = codec_name
+        self.codec_parameters = dict(codec_parameters or {})
+        self.clock_rate = clock_rate
+        self.producer: Producer | None = None
+        self.paused = False
+        self.started = False
+        self.closed = False
+        self.packets_sent = 0
+        self.frames_sent = 0
+        self.packets_dropped = 0
+        self.queue_resets = 0
+        self.keyframe_requests = 0
+        self.last_sent_at: float | None = None
+        self._port = port
+        self._loop = asyncio.get_event_loop()
+        self._max_packets = max_queue_packets or MAX_QUEUE_PACKETS.get(kind, 100)
+        self._max_delay = max_queue_delay
+        self._queue: deque[tuple[RtpPacket, float]] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._need_keyframe = kind == "video"
+        self._seq = random.randint(0, 0x7FFF)
+        self._ts_offset = 0
+        self._rebase = True
+        self._last_out_ts: int | None = None
+
+    def _log_listener_error(self, exc: Exception) -> None:
+        logger.exception("consumer listener failed", exc_info=exc)
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def accepts(self, producer: Producer) -> bool:
+        """Whether this consumer's negotiated codec can carry `producer`'s packets."""
+        if producer.kind != self.kind or producer.codec_name.upper() != self.codec_name.upper():
+            return False
+        if self.codec_name.upper() == "H264":
+            mode = str(producer.codec_parameters.get("packetization-mode", "0"))
+            return mode == str(self.codec_parameters.get("packetization-mode", "0"))
+        return True
+
+    def attach(self, producer: Producer) -> None:
+        """Follow `producer` from its next keyframe on, continuing our own numbering."""
+        if self.closed:
+            return
+        self.detach()
+        if not self.accepts(producer):
+            self.emit("incompatible")
+            return
+        self.producer = producer
+        producer.add_consumer(self)
+        self._rebase = True
+        self._need_keyframe = self.kind == "video"
+        if self.started:
+            self._prime()
+
+    def detach(self) -> None:
+        if self.producer is not None:
+            self.producer.remove_consumer(self)
+            self.producer = None
+        self._queue.clear()
+
+    def producer_closed(self, producer: Producer) -> None:
+        if self.producer is producer:
+            self.producer = None
+            self._queue.clear()
+
+    def start(self) -> None:
+        """Begin sending: the subscriber's transport is up."""
+        if self.started or self.closed:
+            return
+        self.started = True
+        self._task = asyncio.ensure_future(self._run())
+        self._prime()
+
+    def _prime(self) -> None:
+        """Show a picture at once from the cached keyframe, and ask for a fresh one."""
+        if self.producer is None or self.paused or self.kind != "video":
+            return
+        packets, complete = self.producer.keyframe
+        if packets:
+            self._need_keyframe = False
+            for packet in packets:
+                self._enqueue(packet)
+            # A complete cached frame is followed by deltas we don't have: wait for the next key.
+            self._need_keyframe = complete
+        self.request_keyframe()
+
+    def request_keyframe(self) -> None:
+        self.keyframe_requests += 1
+        if self.producer is not None:
+            self.producer.request_keyframe()
+
+    def pause(self) -> None:
+        self.paused = True
+        self._queue.clear()
+
+    def resume(self) -> None:
+        if not self.paused:
+            return
+        self.paused = False
+        self._need_keyframe = self.kind == "video"
+        if self.started:
+            self._prime()
+
+    def push(self, packet: RtpPacket, starts_keyframe: bool) -> None:
+        """Queue one packet from the producer. Called per packet per consumer: keep it cheap."""
+        if not self.started or self.paused:
+            return
+        if self._need_keyframe:
+            if not starts_keyframe:
+                self.packets_dropped += 1
+                return
+            self._need_keyframe = False
+        queue = self._queue
+        if queue:
+            now = self._loop.time()
+            if len(queue) >= self._max_packets or now - queue[0][1] > self._max_delay:
+                self._fall_back_to_keyframe()
+                if self.kind == "video" and not starts_keyframe:
+                    self.packets_dropped += 1
+                    return
+                self._need_keyframe = False
+        self._enqueue(packet)
+
+    def _enqueue(self, packet: RtpPacket) -> None:
+        self._queue.append((packet, self._loop.time()))
+        self._wakeup.set()
+
+    def _fall_back_to_keyframe(self) -> None:
+        self.packets_dropped += len(self._queue)
+        self._queue.clear()
+        self.queue_resets += 1
+        if self.kind == "video":
+            self._need_keyframe = True
+            self.request_keyframe()
+
+    async def _run(self) -> None:
+        try:
+            while not self._port.started:
+                await asyncio.sleep(0.005)
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue:
+                    packet, _ = self._queue.popleft()
+                    await self._send(packet)
+        except asyncio.CancelledError:
+            pass
+        except ConnectionError:
+            logger.debug("consumer %s: transport gone", self.id)
+        except Exception:
+            logger.exception("consumer %s stopped", self.id)
+
+    async def _send(self, packet: RtpPacket) -> None:
+        if self._rebase:
+            self._rebase = False
+            self._ts_offset = self._offset_for(packet)
+        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        out = RtpPacket(
+            payload_type=self._port.payload_type,
+            marker=packet.marker,
+            sequence_number=self._seq,
+            timestamp=timestamp,
+            ssrc=self._port.ssrc,
+            payload=packet.payload,
+        )
+        if packet.extensions.audio_level is not None:
+            out.extensions.audio_level = packet.extensions.audio_level
+        self._seq = (self._seq + 1) & 0xFFFF
+        await self._port.send(out)
+        self._last_out_ts = timestamp
+        self.last_sent_at = self._loop.time()
+        self.packets_sent += 1
+        if packet.marker:
+            self.frames_sent += 1
+
+    def _offset_for(self, packet: RtpPacket) -> int:
+        """Timestamp offset that makes the new source continue where the last one stopped."""
+        if self._last_out_ts is None or self.last_sent_at is None:
+            return 0
+        elapsed = max(self._loop.time() - self.last_sent_at, 0.001)
+        target = self._last_out_ts + int(elapsed * self.clock_rate)
+        return (target - packet.timestamp) & 0xFFFFFFFF
+
+    def close(self) -> None:
+        """Stop, idempotently. Emits `close` and drops every listener."""
+        if self.closed:
+            return
+        self.closed = True
+        self.detach()
+        if self._task is not None:
+            self._task.cancel()
+        self.emit("close")
+        self.remove_all_listeners()
+

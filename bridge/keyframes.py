@@ -1,0 +1,69 @@
+"""Tells, from one RTP payload, whether it starts a keyframe (VP8, H.264).
+
+A new or lagging subscriber can only start decoding at a keyframe, so the
+bridge must find keyframe starts without decoding anything.
+"""
+
+from __future__ import annotations
+
+_H264_IDR = 5
+_H264_SPS = 7
+_H264_STAP_A = 24
+_H264_FU_A = 28
+
+
+def vp8_starts_keyframe(payload: bytes) -> bool:
+    """RFC 7741: first packet of partition 0 (S=1, PID=0) whose frame tag has P=0."""
+    if len(payload) < 2:
+        return False
+    first = payload[0]
+    if not first & 0x10 or first & 0x07:  # S bit clear, or not partition 0
+        return False
+    i = 1
+    if first & 0x80:  # X: extension byte follows
+        ext = payload[i]
+        i += 1
+        if ext & 0x80:  # I: picture id, 7 or 15 bits
+            if i >= len(payload):
+                return False
+            i += 2 if payload[i] & 0x80 else 1
+        if ext & 0x40:  # L: TL0PICIDX
+            i += 1
+        if ext & 0x30:  # T or K: TID/KEYIDX byte
+            i += 1
+    if i >= len(payload):
+        return False
+    return not payload[i] & 0x01
+
+
+def h264_starts_keyframe(payload: bytes) -> bool:
+    """RFC 6184: an SPS or IDR NAL unit, alone, aggregated (STAP-A) or as a first fragment."""
+    if not payload:
+        return False
+    nal_type = payload[0] & 0x1F
+    if nal_type in (_H264_IDR, _H264_SPS):
+        return True
+    if nal_type == _H264_STAP_A:
+        i = 1
+        while i + 2 < len(payload):
+            size = (payload[i] << 8) | payload[i + 1]
+            if size == 0:
+                return False
+            if payload[i + 2] & 0x1F in (_H264_IDR, _H264_SPS):
+                return True
+            i += 2 + size
+        return False
+    if nal_type == _H264_FU_A and len(payload) >= 2:
+        fu_header = payload[1]
+        return bool(fu_header & 0x80) and (fu_header & 0x1F) in (_H264_IDR, _H264_SPS)
+    return False
+
+
+def starts_keyframe(codec_name: str, payload: bytes) -> bool:
+    """True if `payload` is where a decoder of `codec_name` can start. Audio always can."""
+    name = codec_name.upper()
+    if name == "VP8":
+        return vp8_starts_keyframe(payload)
+    if name == "H264":
+        return h264_starts_keyframe(payload)
+    return True

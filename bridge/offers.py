@@ -1,0 +1,107 @@
+"""Checks an SDP offer and picks the codecs the bridge will forward, before any peer exists.
+
+Rejecting here, with a sentence a person can act on, means a bad offer never
+allocates a peer connection or a UDP port.
+"""
+
+from __future__ import annotations
+
+from aiortc import RTCRtpSender
+from aiortc import sdp as aiortc_sdp
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+
+from .errors import BadOffer, CodecUnsupported
+
+PUBLISH_VIDEO_CODECS = ("VP8", "H264")
+AUDIO_CODEC = "opus"
+MAX_OFFER_BYTES = 64 * 1024
+
+
+def parse_offer(text: str) -> aiortc_sdp.SessionDescription:
+    """Parse an SDP offer or raise BadOffer saying what is wrong with it."""
+    if not text or not text.strip():
+        raise BadOffer("the SDP offer is empty")
+    if len(text) > MAX_OFFER_BYTES:
+        raise BadOffer("the SDP offer is larger than 64 KiB")
+    if not text.lstrip().startswith("v=0"):
+        raise BadOffer("not an SDP offer: it must start with v=0")
+    try:
+        description = aiortc_sdp.SessionDescription.parse(text)
+    except Exception as exc:  # the parser raises whatever its input provokes
+        raise BadOffer(f"malformed SDP offer: {exc}") from exc
+    media = media_sections(description)
+    if not media:
+        raise BadOffer("the SDP offer has no audio or video section")
+    for section in media:
+        if section.ice is None or not section.ice.usernameFragment or not section.ice.password:
+            raise BadOffer(f"the m={section.kind} section has no ICE username or password")
+        if section.dtls is None or not section.dtls.fingerprints:
+            raise BadOffer(f"the m={section.kind} section has no DTLS fingerprint")
+        if not section.rtp.muxId:
+            raise BadOffer(f"the m={section.kind} section has no a=mid")
+    kinds = [section.kind for section in media]
+    if len(kinds) != len(set(kinds)):
+        raise BadOffer("the offer has more than one section of the same kind")
+    return description
+
+
+def media_sections(description: aiortc_sdp.SessionDescription) -> list[aiortc_sdp.MediaDescription]:
+    return [m for m in description.media if m.kind in ("audio", "video")]
+
+
+def offered_codec_names(section: aiortc_sdp.MediaDescription) -> list[str]:
+    names: list[str] = []
+    for codec in section.rtp.codecs:
+        name = codec.mimeType.split("/")[-1]
+        if name.lower() not in ("rtx", "red", "ulpfec", "flexfec-03") and name not in names:
+            names.append(name)
+    return names
+
+
+def media_ssrc(section: aiortc_sdp.MediaDescription) -> int | None:
+    """The SSRC that carries media (not RTX) in an offer, if the offer names one."""
+    for group in section.ssrc_group:
+        if group.semantic == "FID" and group.items:
+            return int(group.items[0])
+    return section.ssrc[0].ssrc if section.ssrc else None
+
+
+def _capabilities(kind: str, name: str) -> list[RTCRtpCodecCapability]:
+    """Our capabilities for codec `name`, plus RTX for video."""
+    codecs = RTCRtpSender.getCapabilities(kind).codecs
+    chosen = [c for c in codecs if c.name.lower() == name.lower()]
+    if kind == "video":
+        chosen += [c for c in codecs if c.name.lower() == "rtx"]
+    return chosen
+
+
+def publish_preferences(section: aiortc_sdp.MediaDescription) -> list[RTCRtpCodecCapability]:
+    """Codecs to accept from the chair for this section, in the chair's own order."""
+    offered = offered_codec_names(section)
+    if section.kind == "audio":
+        if AUDIO_CODEC not in [n.lower() for n in offered]:
+            raise CodecUnsupported(
+                f"the chair's audio offers {', '.join(offered) or 'no codec'}; "
+                "the bridge forwards Opus only"
+            )
+        return _capabilities("audio", AUDIO_CODEC)
+    for name in offered:
+        if name.upper() in PUBLISH_VIDEO_CODECS:
+            return _capabilities("video", name)
+    raise CodecUnsupported(
+        f"the chair's video offers {', '.join(offered) or 'no codec'}; "
+        "the bridge forwards VP8 or H.264"
+    )
+
+
+def subscribe_preferences(
+    section: aiortc_sdp.MediaDescription, wanted: str
+) -> list[RTCRtpCodecCapability]:
+    """Codecs for a viewer: exactly the publisher's codec, or a clear refusal."""
+    offered = offered_codec_names(section)
+    if wanted.lower() not in [n.lower() for n in offered]:
+        raise CodecUnsupported(
+            f"this screen cannot receive {wanted} {section.kind}, which the commune room "
+            f"sends (it offers {', '.join(offered) or 'no codec'})"
+        )
+    return _capabilities(section.kind, wanted)

@@ -1,0 +1,157 @@
+"""One track the publisher sends, handed on as encoded packets to every consumer.
+
+The producer keeps the last keyframe so that a new subscriber sees a picture at
+once, and it throttles keyframe requests (PLI) to the publisher: one a second
+at most, however many subscribers ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiortc.rtp import RtpPacket
+from pyee.asyncio import AsyncIOEventEmitter
+
+from .keyframes import starts_keyframe
+
+if TYPE_CHECKING:
+    from .consumer import Consumer
+
+logger = logging.getLogger(__name__)
+
+SendPli = Callable[[int], Awaitable[None]]
+PLI_INTERVAL = 1.0
+
+
+class Producer(AsyncIOEventEmitter):
+    """An incoming audio or video track. Emits `close` once, when it closes."""
+
+    def __init__(
+        self,
+        kind: str,
+        codec_name: str,
+        clock_rate: int,
+        send_pli: SendPli,
+        *,
+        media_ssrc: int | None = None,
+        codec_parameters: dict[str, object] | None = None,
+        pli_interval: float = PLI_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.on("error", self._log_listener_error)
+        self.id = uuid.uuid4().hex
+        self.kind = kind
+        self.codec_name = codec_name
+        self.codec_parameters = dict(codec_parameters or {})
+        self.clock_rate = clock_rate
+        self.media_ssrc = media_ssrc
+        self.closed = False
+        self.consumers: dict[str, Consumer] = {}
+        self.packets_received = 0
+        self.keyframes_seen = 0
+        self.plis_sent = 0
+        self.last_packet_at: float | None = None
+        self._send_pli = send_pli
+        self._pli_interval = pli_interval
+        self._last_pli_at = -1e9
+        self._pli_timer: asyncio.TimerHandle | None = None
+        self._pli_waiting_for_ssrc = False
+        self._pli_tasks: set[asyncio.Task[None]] = set()
+        self._loop = asyncio.get_event_loop()
+        # The most recent keyframe: its packets, and whether its last packet came.
+        self._keyframe: list[RtpPacket] = []
+        self._keyframe_complete = False
+
+    def _log_listener_error(self, exc: Exception) -> None:
+        logger.exception("producer listener failed", exc_info=exc)
+
+    @property
+    def keyframe(self) -> tuple[list[RtpPacket], bool]:
+        """The cached keyframe packets, and whether the frame is complete."""
+        return list(self._keyframe), self._keyframe_complete
+
+    def receive(self, packet: RtpPacket) -> None:
+        """Hand one packet from the publisher on to every consumer. Called per packet."""
+        if self.closed or not packet.payload:
+            return
+        self.packets_received += 1
+        self.last_packet_at = self._loop.time()
+        if self.media_ssrc != packet.ssrc:
+            self.media_ssrc = packet.ssrc
+            if self._pli_waiting_for_ssrc:
+                self._pli_waiting_for_ssrc = False
+                self._send_pli_now()
+        is_key = self.kind != "video" or starts_keyframe(self.codec_name, packet.payload)
+        if self.kind == "video":
+            self._remember_keyframe(packet, is_key)
+        for consumer in list(self.consumers.values()):
+            consumer.push(packet, is_key)
+
+    def _remember_keyframe(self, packet: RtpPacket, is_key: bool) -> None:
+        current = self._keyframe[0].timestamp if self._keyframe else None
+        if is_key:
+            self.keyframes_seen += 1
+            if current != packet.timestamp:
+                self._keyframe = [packet]
+                self._keyframe_complete = bool(packet.marker)
+                return
+        if current == packet.timestamp and not self._keyframe_complete:
+            self._keyframe.append(packet)
+            self._keyframe_complete = bool(packet.marker)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most once per interval; extra asks coalesce."""
+        if self.closed or self.kind != "video":
+            return
+        wait = self._last_pli_at + self._pli_interval - self._loop.time()
+        if wait <= 0:
+            self._send_pli_now()
+        elif self._pli_timer is None:
+            self._pli_timer = self._loop.call_later(wait, self._send_pli_now)
+
+    def _send_pli_now(self) -> None:
+        self._pli_timer = None
+        if self.closed:
+            return
+        if self.media_ssrc is None:
+            # Chromium sends RTX padding before media; wait for the media SSRC.
+            self._pli_waiting_for_ssrc = True
+            return
+        self._last_pli_at = self._loop.time()
+        self.plis_sent += 1
+        task = asyncio.ensure_future(self._send_pli(self.media_ssrc))
+        self._pli_tasks.add(task)
+        task.add_done_callback(self._pli_done)
+
+    def _pli_done(self, task: asyncio.Task[None]) -> None:
+        self._pli_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("PLI not sent: %s", task.exception())
+
+    def add_consumer(self, consumer: Consumer) -> None:
+        self.consumers[consumer.id] = consumer
+
+    def remove_consumer(self, consumer: Consumer) -> None:
+        self.consumers.pop(consumer.id, None)
+
+    def close(self) -> None:
+        """Close, idempotently; consumers follow and wait for the next producer."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._pli_timer is not None:
+            self._pli_timer.cancel()
+            self._pli_timer = None
+        for consumer in list(self.consumers.values()):
+            try:
+                consumer.producer_closed(self)
+            except Exception:
+                logger.exception("consumer failed to follow producer close")
+        self.consumers.clear()
+        self._keyframe = []
+        self.emit("close")
+        self.remove_all_listeners()
