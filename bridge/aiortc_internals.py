@@ -22,8 +22,8 @@ from typing import Any
 
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc import clock as aiortc_clock
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 
 from .errors import InternalsChanged
 

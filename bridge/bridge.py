@@ -72,9 +72,7 @@ class Bridge(AsyncIOEventEmitter):
         self.connect_timeout = connect_timeout
         self.max_sessions = max_sessions
         self._ice_servers = [
-            RTCIceServer(
-                urls=s["urls"], username=s.get("username"), credential=s.get("credential")
-            )
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
             for s in ice_servers
         ]
         self._video_codec = default_video_codec
@@ -250,7 +248,9 @@ class Bridge(AsyncIOEventEmitter):
                 for session in list(self.sessions.values()):
                     reason = self._why_dead(session)
                     if reason:
-                        logger.info("closing session %s (%s): %s", session.id, session.label, reason)
+                        logger.info(
+                            "closing session %s (%s): %s", session.id, session.label, reason
+                        )
                         session.close_soon(reason)
             except Exception:
                 logger.exception("watchdog pass failed")

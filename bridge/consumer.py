@@ -254,4 +254,3 @@ class Consumer(AsyncIOEventEmitter):
             self._task.cancel()
         self.emit("close")
         self.remove_all_listeners()
-

@@ -147,7 +147,10 @@ class Viewer:
 
 
 async def start_viewer(
-    signal: Signal, *, audio: bool = True, video_codecs: tuple[str, ...] | None = None,
+    signal: Signal,
+    *,
+    audio: bool = True,
+    video_codecs: tuple[str, ...] | None = None,
     measure_latency: bool = False,
 ) -> Viewer:
     """Create a recvonly peer, send its offer through `signal`, count what arrives."""

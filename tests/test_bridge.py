@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bridge.bridge import Bridge
-from bridge.errors import BadOffer, CodecUnsupported
 from tests.peers import start_publisher, start_viewer, wait_for
 
 
@@ -39,7 +37,9 @@ async def test_six_viewers_each_receive_the_chairs_frames_and_audio(bridge: Brid
     viewers = [await start_viewer(subscribe_via(bridge, f"hall:thon-{i}")) for i in range(1, 7)]
     try:
         await wait_for(lambda: all(v.frames >= 30 for v in viewers), 20, "30 frames at every hall")
-        await wait_for(lambda: all(v.audio_frames >= 20 for v in viewers), 10, "audio at every hall")
+        await wait_for(
+            lambda: all(v.audio_frames >= 20 for v in viewers), 10, "audio at every hall"
+        )
         assert bridge.publishing.live and bridge.publishing.video_codec == "VP8"
     finally:
         for v in viewers:

@@ -5,6 +5,7 @@
     ├── Unauthorized         401 missing-key
     ├── Forbidden            403 wrong-key
     ├── NotFound             404 not-found
+    ├── MethodNotAllowed     405 no-trickle
     ├── NotAcceptable        406 codec-unsupported
     └── Busy                 503 busy
     ConfigError              a bad config.yaml: one line naming file, key and problem
@@ -52,6 +53,11 @@ class Forbidden(WebError):
 class NotFound(WebError):
     status = 404
     code = "not-found"
+
+
+class MethodNotAllowed(WebError):
+    status = 405
+    code = "no-trickle"
 
 
 class NotAcceptable(WebError):

@@ -1,0 +1,308 @@
+"""The HTTP and WebSocket edge, with aiohttp's test client and real aiortc peers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import psutil
+import pytest
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestClient
+
+from tests.peers import start_publisher, start_viewer, wait_for
+from web.app import create_app
+from web.config import Settings
+from web.keys import BRIDGE, MEETING
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
+    app = create_app(settings, bridge_options={"idle_timeout": 3.0})
+    return await aiohttp_client(app)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/sdp"}
+
+
+def app_of(client: TestClient) -> web.Application:
+    return client.server.app  # type: ignore[no-any-return]
+
+
+def http_signal(client: TestClient, path: str, key: str):  # type: ignore[no-untyped-def]
+    async def signal(offer: str) -> str:
+        response = await client.post(path, data=offer, headers=bearer(key))
+        assert response.status == 201, await response.text()
+        assert response.headers["Location"].startswith(f"{path}/")
+        return await response.text()
+
+    return signal
+
+
+def udp_sockets() -> int:
+    return len(psutil.Process().net_connections(kind="udp"))
+
+
+async def test_whip_with_a_hall_key_is_forbidden_before_any_peer(
+    client: TestClient, settings: Settings
+) -> None:
+    response = await client.post("/whip", data="v=0\r\n", headers=bearer(settings.halls[0].key))
+    assert response.status == 403
+    assert response.headers["X-Error-Code"] == "wrong-key"
+    assert app_of(client)[BRIDGE].sessions == {}
+
+
+async def test_whip_without_a_key_is_unauthorized(client: TestClient) -> None:
+    response = await client.post("/whip", data="v=0", headers={"Content-Type": "application/sdp"})
+    assert response.status == 401
+    assert "Bearer" in await response.text()
+
+
+async def test_wrong_key_is_forbidden(client: TestClient) -> None:
+    response = await client.post("/whep", data="v=0", headers=bearer("x" * 32))
+    assert response.status == 403
+
+
+@pytest.mark.parametrize("path", ["/whip", "/whep"])
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        ("", "empty"),
+        ("hello", "v=0"),
+        ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", "no audio or video"),
+        (
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+            "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=mid:0\r\n",
+            "ICE",
+        ),
+    ],
+)
+async def test_malformed_sdp_gets_400_with_a_reason_and_leaves_nothing_behind(
+    client: TestClient, settings: Settings, path: str, body: str, reason: str
+) -> None:
+    before = udp_sockets()
+    key = settings.keys.chair
+    response = await client.post(path, data=body, headers=bearer(key))
+    assert response.status == 400
+    assert response.headers["X-Error-Code"] == "bad-sdp"
+    assert reason in await response.text()
+    assert app_of(client)[BRIDGE].sessions == {}
+    assert udp_sockets() == before
+
+
+async def test_wrong_content_type_gets_415(client: TestClient, settings: Settings) -> None:
+    response = await client.post(
+        "/whip",
+        data="v=0",
+        headers={"Authorization": f"Bearer {settings.keys.chair}", "Content-Type": "text/plain"},
+    )
+    assert response.status == 415
+
+
+async def test_options_answers_cors_for_browsers_and_obs(client: TestClient) -> None:
+    response = await client.options("/whip")
+    assert response.status == 204
+    assert response.headers["Accept-Post"] == "application/sdp"
+    assert "Location" in response.headers["Access-Control-Expose-Headers"]
+
+
+async def test_patch_says_trickle_is_not_supported(client: TestClient) -> None:
+    response = await client.patch("/whip/abc", data="a=candidate")
+    assert response.status == 405
+
+
+async def test_chair_publishes_over_whip_and_halls_watch_over_whep(
+    client: TestClient, settings: Settings
+) -> None:
+    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
+    viewers = [
+        await start_viewer(http_signal(client, "/whep", hall.key)) for hall in settings.halls[:2]
+    ]
+    try:
+        await wait_for(lambda: all(v.frames >= 10 for v in viewers), 20, "frames at both halls")
+        room = app_of(client)[MEETING].room
+        await wait_for(lambda: room.broadcast.live, 5, "the room to see the broadcast")
+        states = {hall_id: state for hall_id, _, state in room.hall_states()}
+        assert states["thon-1"] == "watching" and states["thon-2"] == "watching"
+        assert states["thon-3"] == "offline"
+    finally:
+        for v in viewers:
+            await v.close()
+        await publisher.close()
+
+
+async def test_delete_stops_the_stream_and_only_its_owner_may(
+    client: TestClient, settings: Settings
+) -> None:
+    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
+    bridge = app_of(client)[BRIDGE]
+    try:
+        await wait_for(lambda: bridge.publishing.live, 10, "the chair to go live")
+        (session_id,) = [s.id for s in bridge.sessions.values() if s.direction == "publish"]
+        other = await client.delete(f"/whip/{session_id}", headers=bearer(settings.halls[0].key))
+        assert other.status == 403
+        own = await client.delete(f"/whip/{session_id}", headers=bearer(settings.keys.chair))
+        assert own.status == 200
+        await wait_for(lambda: not bridge.publishing.live, 5, "the broadcast to stop")
+        again = await client.delete(f"/whip/{session_id}", headers=bearer(settings.keys.chair))
+        assert again.status == 404
+    finally:
+        await publisher.close()
+
+
+async def test_a_screen_that_cannot_receive_the_chairs_codec_gets_406(
+    client: TestClient, settings: Settings
+) -> None:
+    publisher = await start_publisher(
+        http_signal(client, "/whip", settings.keys.chair), codec="H264"
+    )
+    bridge = app_of(client)[BRIDGE]
+    try:
+        await wait_for(lambda: bridge.publishing.video_codec == "H264", 10, "H.264 to go live")
+        viewer_pc = None
+
+        async def signal(offer: str) -> str:
+            response = await client.post("/whep", data=offer, headers=bearer(settings.keys.viewer))
+            assert response.status == 406
+            assert response.headers["X-Error-Code"] == "codec-unsupported"
+            assert "H264" in await response.text()
+            raise LookupError("refused as expected")
+
+        with pytest.raises(LookupError):
+            viewer_pc = await start_viewer(signal, video_codecs=("VP8",))
+        assert viewer_pc is None
+        assert [s.direction for s in bridge.sessions.values()] == ["publish"]
+    finally:
+        await publisher.close()
+
+
+async def ws_messages(ws: Any, count: int) -> list[dict[str, Any]]:
+    return [json.loads((await ws.receive(timeout=5)).data) for _ in range(count)]
+
+
+async def test_socket_welcomes_and_sends_state(client: TestClient, settings: Settings) -> None:
+    ws = await client.ws_connect(f"/ws?key={settings.keys.chair}")
+    welcome, state = await ws_messages(ws, 2)
+    assert welcome["type"] == "welcome" and welcome["role"] == "chair"
+    assert welcome["commune"] == settings.commune
+    assert state["type"] == "state" and len(state["halls"]) == 6
+    await ws.close()
+
+
+async def test_socket_with_a_wrong_key_is_refused_before_upgrade(client: TestClient) -> None:
+    response = await client.get("/ws?key=" + "y" * 30)
+    assert response.status == 403
+    response = await client.get("/ws")
+    assert response.status == 401
+
+
+async def test_bad_messages_get_an_error_and_the_socket_stays_open(
+    client: TestClient, settings: Settings
+) -> None:
+    ws = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    await ws_messages(ws, 2)
+    for raw, code in [
+        ("{not json", "bad-json"),
+        ("[1,2]", "bad-json"),
+        ('{"no":"type"}', "bad-field"),
+        ('{"type":"dance"}', "unknown-type"),
+        ('{"type":"ping","id":"x"}', "bad-field"),
+    ]:
+        await ws.send_str(raw)
+        (reply,) = await ws_messages(ws, 1)
+        assert reply["type"] == "error" and reply["code"] == code, raw
+    await ws.send_bytes(b"\x00\x01")
+    (reply,) = await ws_messages(ws, 1)
+    assert reply["code"] == "bad-json"
+    await ws.send_str('{"type":"ping","id":7}')
+    assert await ws_messages(ws, 1) == [{"type": "pong", "id": 7}]
+    await ws.close()
+
+
+async def test_message_over_64k_closes_that_socket_with_1009(
+    client: TestClient, settings: Settings
+) -> None:
+    other = await client.ws_connect(f"/ws?key={settings.halls[1].key}")
+    ws = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    await ws_messages(ws, 2)
+    await ws.send_str(json.dumps({"type": "ping", "id": 1, "pad": "x" * 70_000}))
+    msg = await ws.receive(timeout=5)
+    while msg.type == WSMsgType.TEXT:
+        msg = await ws.receive(timeout=5)
+    assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
+    assert ws.close_code == 1009
+    await other.send_str('{"type":"ping","id":2}')
+    reply = json.loads((await other.receive(timeout=5)).data)
+    while reply["type"] in ("welcome", "state"):
+        reply = json.loads((await other.receive(timeout=5)).data)
+    assert reply == {"type": "pong", "id": 2}
+    await other.close()
+
+
+async def test_hall_goes_connected_then_lost_when_its_page_drops(
+    client: TestClient, settings: Settings
+) -> None:
+    chair = await client.ws_connect(f"/ws?key={settings.keys.chair}")
+    await ws_messages(chair, 2)
+    hall = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+
+    async def hall_state() -> str:
+        while True:
+            message = json.loads((await chair.receive(timeout=5)).data)
+            if message["type"] == "state":
+                return str(message["halls"][0]["state"])
+
+    assert await hall_state() == "connected"
+    await hall.close()
+    assert await hall_state() == "lost"
+    await chair.close()
+
+
+async def test_garbage_and_silent_clients_do_not_disturb_watching_halls(
+    client: TestClient, settings: Settings
+) -> None:
+    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
+    viewer = await start_viewer(http_signal(client, "/whep", settings.halls[0].key))
+    silent = await client.ws_connect(f"/ws?key={settings.halls[2].key}")
+    noisy = await client.ws_connect(f"/ws?key={settings.halls[1].key}")
+    try:
+        await wait_for(lambda: viewer.frames >= 5, 20, "first frames")
+        before = viewer.frames
+        for i in range(200):
+            await noisy.send_str("}{" * (i % 50))
+        junk = await client.post(
+            "/whep", data=b"\xff\xfe" * 100, headers=bearer(settings.halls[1].key)
+        )
+        assert junk.status == 400
+        await wait_for(lambda: viewer.frames >= before + 30, 20, "frames to keep flowing")
+        assert not silent.closed and not noisy.closed
+    finally:
+        await silent.close()
+        await noisy.close()
+        await viewer.close()
+        await publisher.close()
+
+
+async def test_hall_key_opens_only_its_own_hall_page(
+    client: TestClient, settings: Settings
+) -> None:
+    own = await client.get(f"/hall/thon-1?key={settings.halls[0].key}")
+    assert own.status == 200 and "text/html" in own.headers["Content-Type"]
+    assert own.headers["Cache-Control"] == "no-store"
+    assert (await client.get(f"/hall/thon-2?key={settings.halls[0].key}")).status == 403
+    assert (await client.get(f"/chair?key={settings.halls[0].key}")).status == 403
+    assert (await client.get(f"/view?key={settings.halls[0].key}")).status == 403
+    assert (await client.get(f"/hall/nowhere?key={settings.halls[0].key}")).status == 404
+    assert (await client.get("/chair")).status == 401
+    assert (await client.get(f"/chair?key={settings.keys.chair}")).status == 200
+    assert (await client.get(f"/view?key={settings.keys.viewer}")).status == 200
+
+
+async def test_healthz_reports_live_state(client: TestClient) -> None:
+    response = await client.get("/healthz")
+    assert await response.json() == {"ok": True, "live": False}
+    await asyncio.sleep(0)

@@ -1,0 +1,99 @@
+"""The aiohttp application factory, and the one place errors become HTTP answers."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from bridge.bridge import Bridge
+from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
+
+from . import pages, whip, ws
+from .auth import KeyRing
+from .config import Settings
+from .errors import BadRequest, Busy, NotAcceptable, NotFound, WebError
+from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
+from .meeting import Meeting
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_BRIDGE_ERRORS: dict[type[BridgeError], Callable[[str], WebError]] = {
+    BadOffer: lambda m: BadRequest(m, code="bad-sdp"),
+    CodecUnsupported: NotAcceptable,
+    SessionNotFound: NotFound,
+    TooManySessions: Busy,
+}
+
+_TITLES = {
+    401: ("Cần mã truy cập", "A key is needed"),
+    403: ("Mã truy cập không đúng", "Wrong key"),
+    404: ("Không tìm thấy", "Not found"),
+}
+
+
+def _as_web_error(exc: Exception) -> WebError | None:
+    if isinstance(exc, WebError):
+        return exc
+    for kind, make in _BRIDGE_ERRORS.items():
+        if isinstance(exc, kind):
+            return make(str(exc))
+    return None
+
+
+def _error_response(request: web.Request, error: WebError) -> web.Response:
+    headers = {"X-Error-Code": error.code, **whip.CORS_HEADERS}
+    wants_page = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
+    if wants_page and error.status in _TITLES:
+        vi, en = _TITLES[error.status]
+        body = (
+            "<!doctype html><html lang=vi><meta charset=utf-8>"
+            '<meta name=viewport content="width=device-width">'
+            f"<title>{vi}</title><link rel=stylesheet href=/static/style.css>"
+            f'<body class="error-page"><h1>{vi}</h1><p lang=en>{en}</p>'
+            f"<p><small>{html.escape(error.message)}</small></p></body></html>"
+        )
+        return web.Response(
+            status=error.status, text=body, content_type="text/html", headers=headers
+        )
+    return web.Response(status=error.status, text=error.message + "\n", headers=headers)
+
+
+@web.middleware
+async def errors_to_wire(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        error = _as_web_error(exc)
+        if error is None:
+            logger.exception("unexpected error on %s %s", request.method, request.path)
+            error = WebError("internal error; see the bridge log")
+        return _error_response(request, error)
+
+
+def create_app(
+    settings: Settings, *, bridge_options: dict[str, float] | None = None
+) -> web.Application:
+    app = web.Application(middlewares=[errors_to_wire], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[KEYRING] = KeyRing(settings)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        bridge = Bridge(settings.ice_servers, **(bridge_options or {}))  # type: ignore[arg-type]
+        bridge.start()
+        app[BRIDGE] = bridge
+        app[MEETING] = Meeting(settings, bridge)
+        yield
+        await bridge.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    pages.add_routes(app)
+    whip.add_routes(app)
+    app.router.add_get("/ws", ws.websocket)
+    return app

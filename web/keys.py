@@ -1,0 +1,16 @@
+"""The typed keys under which the app keeps its shared state (no module-level state)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bridge.bridge import Bridge
+
+from .auth import KeyRing
+from .config import Settings
+from .meeting import Meeting
+
+SETTINGS = web.AppKey("settings", Settings)
+BRIDGE = web.AppKey("bridge", Bridge)
+MEETING = web.AppKey("meeting", Meeting)
+KEYRING = web.AppKey("keyring", KeyRing)

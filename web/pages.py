@@ -1,0 +1,68 @@
+"""The pages: static HTML served only to the right key, with bilingual error pages.
+
+Keys travel in the URL, so pages are never cached and never leak a Referer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from rooms.permissions import PUBLISH, WATCH
+
+from .errors import Forbidden, NotFound
+from .keys import BRIDGE, KEYRING, SETTINGS
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _page(name: str) -> web.FileResponse:
+    return web.FileResponse(TEMPLATES / name, headers=PAGE_HEADERS)
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return _page("index.html")
+
+
+async def chair(request: web.Request) -> web.FileResponse:
+    identity = request.app[KEYRING].from_query(request)
+    if not identity.may(PUBLISH):
+        raise Forbidden("this page needs the chair key")
+    return _page("chair.html")
+
+
+async def hall(request: web.Request) -> web.FileResponse:
+    hall_id = request.match_info["hall"]
+    if hall_id not in {h.id for h in request.app[SETTINGS].halls}:
+        raise NotFound(f"there is no hall {hall_id[:40]!r}")
+    identity = request.app[KEYRING].from_query(request)
+    if identity.hall_id != hall_id:
+        raise Forbidden("this key does not open this hall's page")
+    return _page("hall.html")
+
+
+async def view(request: web.Request) -> web.FileResponse:
+    identity = request.app[KEYRING].from_query(request)
+    if identity.hall_id is not None or not identity.may(WATCH):
+        raise Forbidden("a hall key opens only its own hall page")
+    return _page("hall.html")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True, "live": request.app[BRIDGE].publishing.live})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/chair", chair)
+    app.router.add_get("/hall/{hall}", hall)
+    app.router.add_get("/view", view)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static/", STATIC)

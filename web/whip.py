@@ -1,0 +1,104 @@
+"""WHIP (RFC 9725) and WHEP endpoints: SDP offer in, SDP answer and a session URL out.
+
+Keys are checked before any peer connection exists. No trickle ICE: the client
+sends a complete offer and gets a complete answer.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bridge.errors import SessionNotFound
+from rooms.permissions import PUBLISH, WATCH
+
+from .auth import Identity
+from .errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, UnsupportedMediaType
+from .keys import BRIDGE, KEYRING, MEETING
+
+MAX_SDP_BYTES = 64 * 1024
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Expose-Headers": "Location, ETag, Link, X-Error-Code",
+}
+
+
+async def options(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={**CORS_HEADERS, "Accept-Post": "application/sdp"})
+
+
+async def _read_offer(request: web.Request) -> str:
+    if request.content_type != "application/sdp":
+        raise UnsupportedMediaType("the offer must be sent as Content-Type: application/sdp")
+    if request.content_length is not None and request.content_length > MAX_SDP_BYTES:
+        raise BadRequest("the SDP offer is larger than 64 KiB", code="bad-sdp")
+    body = await request.content.read(MAX_SDP_BYTES + 1)
+    if len(body) > MAX_SDP_BYTES:
+        raise BadRequest("the SDP offer is larger than 64 KiB", code="bad-sdp")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the SDP offer is not UTF-8 text", code="bad-sdp") from None
+
+
+def _created(request: web.Request, answer: str, prefix: str, session_id: str) -> web.Response:
+    return web.Response(
+        status=201,
+        body=answer.encode(),
+        content_type="application/sdp",
+        headers={
+            **CORS_HEADERS,
+            "Location": f"/{prefix}/{session_id}",
+            "ETag": f'"{session_id}"',
+        },
+    )
+
+
+async def post_whip(request: web.Request) -> web.Response:
+    identity = request.app[KEYRING].from_bearer(request)
+    if not identity.may(PUBLISH):
+        raise Forbidden("only the chair key may publish")
+    offer = await _read_offer(request)
+    session = await request.app[BRIDGE].publish(offer, label=identity.role)
+    request.app[MEETING].session_opened(session, identity)
+    return _created(request, session.answer, "whip", session.id)
+
+
+async def post_whep(request: web.Request) -> web.Response:
+    identity = request.app[KEYRING].from_bearer(request)
+    if not identity.may(WATCH):
+        raise Forbidden("this key may not watch")
+    offer = await _read_offer(request)
+    label = f"{identity.role}:{identity.hall_id}" if identity.hall_id else identity.role
+    session = await request.app[BRIDGE].subscribe(offer, label=label)
+    request.app[MEETING].session_opened(session, identity)
+    return _created(request, session.answer, "whep", session.id)
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    identity: Identity = request.app[KEYRING].from_bearer(request)
+    session_id = request.match_info["session"]
+    owner = request.app[MEETING].owners.get(session_id)
+    if owner is None:
+        raise NotFound("no such session (it may have ended already)")
+    if owner != identity:
+        raise Forbidden("this session belongs to another key")
+    try:
+        await request.app[BRIDGE].close_session(session_id, "deleted by its owner")
+    except SessionNotFound:
+        raise NotFound("no such session (it may have ended already)") from None
+    return web.Response(status=200, headers=CORS_HEADERS)
+
+
+async def patch_session(request: web.Request) -> web.Response:
+    raise MethodNotAllowed("trickle ICE is not supported: send a complete offer")
+
+
+def add_routes(app: web.Application) -> None:
+    for prefix, post in (("whip", post_whip), ("whep", post_whep)):
+        app.router.add_route("OPTIONS", f"/{prefix}", options)
+        app.router.add_post(f"/{prefix}", post)
+        app.router.add_route("OPTIONS", f"/{prefix}/{{session}}", options)
+        app.router.add_delete(f"/{prefix}/{{session}}", delete_session)
+        app.router.add_route("PATCH", f"/{prefix}/{{session}}", patch_session)
