@@ -189,9 +189,19 @@ class Bridge(AsyncIOEventEmitter):
         return session
 
     def _current_codec(self, kind: str) -> str:
+        """The codec viewers should get: the live chair's, else a connecting chair's, else the last."""
         producer = self.router.producers.get(kind)
         if producer is not None:
             return producer.codec_name
+        connecting = [
+            p
+            for s in self.sessions.values()
+            if s.direction == "publish" and s.state == "connecting"
+            for p in s.producers
+            if p.kind == kind
+        ]
+        if connecting:
+            return connecting[-1].codec_name
         return self._video_codec if kind == "video" else "opus"
 
     def _make_consumer(self, session: Session, transceiver: RTCRtpTransceiver) -> Consumer:

@@ -72,7 +72,7 @@ class Consumer(AsyncIOEventEmitter):
         self.keyframe_requests = 0
         self.last_sent_at: float | None = None
         self._port = port
-        self._loop = asyncio.get_event_loop()
+        self._event_loop = asyncio.get_event_loop()
         self._max_packets = max_queue_packets or MAX_QUEUE_PACKETS.get(kind, 100)
         self._max_delay = max_queue_delay
         self._queue: deque[tuple[RtpPacket, float]] = deque()
@@ -175,7 +175,7 @@ class Consumer(AsyncIOEventEmitter):
             self._need_keyframe = False
         queue = self._queue
         if queue:
-            now = self._loop.time()
+            now = self._event_loop.time()
             if len(queue) >= self._max_packets or now - queue[0][1] > self._max_delay:
                 self._fall_back_to_keyframe()
                 if self.kind == "video" and not starts_keyframe:
@@ -185,7 +185,7 @@ class Consumer(AsyncIOEventEmitter):
         self._enqueue(packet)
 
     def _enqueue(self, packet: RtpPacket) -> None:
-        self._queue.append((packet, self._loop.time()))
+        self._queue.append((packet, self._event_loop.time()))
         self._wakeup.set()
 
     def _fall_back_to_keyframe(self) -> None:
@@ -231,7 +231,7 @@ class Consumer(AsyncIOEventEmitter):
         self._seq = (self._seq + 1) & 0xFFFF
         await self._port.send(out)
         self._last_out_ts = timestamp
-        self.last_sent_at = self._loop.time()
+        self.last_sent_at = self._event_loop.time()
         self.packets_sent += 1
         if packet.marker:
             self.frames_sent += 1
@@ -240,7 +240,7 @@ class Consumer(AsyncIOEventEmitter):
         """Timestamp offset that makes the new source continue where the last one stopped."""
         if self._last_out_ts is None or self.last_sent_at is None:
             return 0
-        elapsed = max(self._loop.time() - self.last_sent_at, 0.001)
+        elapsed = max(self._event_loop.time() - self.last_sent_at, 0.001)
         target = self._last_out_ts + int(elapsed * self.clock_rate)
         return (target - packet.timestamp) & 0xFFFFFFFF
 

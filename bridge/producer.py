@@ -61,7 +61,7 @@ class Producer(AsyncIOEventEmitter):
         self._pli_timer: asyncio.TimerHandle | None = None
         self._pli_waiting_for_ssrc = False
         self._pli_tasks: set[asyncio.Task[None]] = set()
-        self._loop = asyncio.get_event_loop()
+        self._event_loop = asyncio.get_event_loop()
         # The most recent keyframe: its packets, and whether its last packet came.
         self._keyframe: list[RtpPacket] = []
         self._keyframe_complete = False
@@ -79,7 +79,7 @@ class Producer(AsyncIOEventEmitter):
         if self.closed or not packet.payload:
             return
         self.packets_received += 1
-        self.last_packet_at = self._loop.time()
+        self.last_packet_at = self._event_loop.time()
         if self.media_ssrc != packet.ssrc:
             self.media_ssrc = packet.ssrc
             if self._pli_waiting_for_ssrc:
@@ -107,11 +107,11 @@ class Producer(AsyncIOEventEmitter):
         """Ask the publisher for a keyframe, at most once per interval; extra asks coalesce."""
         if self.closed or self.kind != "video":
             return
-        wait = self._last_pli_at + self._pli_interval - self._loop.time()
+        wait = self._last_pli_at + self._pli_interval - self._event_loop.time()
         if wait <= 0:
             self._send_pli_now()
         elif self._pli_timer is None:
-            self._pli_timer = self._loop.call_later(wait, self._send_pli_now)
+            self._pli_timer = self._event_loop.call_later(wait, self._send_pli_now)
 
     def _send_pli_now(self) -> None:
         self._pli_timer = None
@@ -121,7 +121,7 @@ class Producer(AsyncIOEventEmitter):
             # Chromium sends RTX padding before media; wait for the media SSRC.
             self._pli_waiting_for_ssrc = True
             return
-        self._last_pli_at = self._loop.time()
+        self._last_pli_at = self._event_loop.time()
         self.plis_sent += 1
         task = asyncio.ensure_future(self._send_pli(self.media_ssrc))
         self._pli_tasks.add(task)

@@ -58,8 +58,8 @@ class Session(AsyncIOEventEmitter):
         self.answer = ""
         self.close_reason = ""
         self._state: State = "connecting"
-        self._loop = asyncio.get_event_loop()
-        self.created_at = self._loop.time()
+        self._event_loop = asyncio.get_event_loop()
+        self.created_at = self._event_loop.time()
         self.last_heard = self.created_at
         self._closing: asyncio.Task[None] | None = None
         pc.on("connectionstatechange", self._on_connection_state)
@@ -73,7 +73,7 @@ class Session(AsyncIOEventEmitter):
 
     def heard(self) -> None:
         """The remote side showed it is alive (RTCP or media)."""
-        self.last_heard = self._loop.time()
+        self.last_heard = self._event_loop.time()
 
     def _on_connection_state(self) -> None:
         pc_state = self.pc.connectionState

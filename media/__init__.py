@@ -1,1 +1,1 @@
-"""Turning media into files and numbers (recorder, clips, minutes). Empty until those issues land."""
+"""Turning media into files and numbers: recorder, clips, minutes. Empty until those land."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bridge.bridge import Bridge
+from bridge.errors import BadOffer, CodecUnsupported
 from tests.peers import start_publisher, start_viewer, wait_for
 
 
@@ -44,4 +46,161 @@ async def test_six_viewers_each_receive_the_chairs_frames_and_audio(bridge: Brid
     finally:
         for v in viewers:
             await v.close()
+        await publisher.close()
+
+
+async def test_h264_publisher_is_forwarded_to_viewers(bridge: Bridge) -> None:
+    publisher = await start_publisher(publish_via(bridge), codec="H264", audio=False)
+    await wait_for(lambda: bridge.publishing.live, 10, "H.264 live")
+    viewers = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
+    try:
+        await wait_for(lambda: all(v.frames >= 20 for v in viewers), 20, "H.264 frames")
+        assert bridge.publishing.video_codec == "H264"
+    finally:
+        for v in viewers:
+            await v.close()
+        await publisher.close()
+
+
+def count_plis_at(publisher_pc: object) -> list[int]:
+    """Count keyframe requests arriving at the publisher's own video sender."""
+    from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
+
+    counter = [0]
+    (sender,) = [s for s in publisher_pc.getSenders() if s.kind == "video"]  # type: ignore[attr-defined]
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet: object) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
+            counter[0] += 1
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle
+    return counter
+
+
+async def test_a_joining_viewer_makes_a_pli_reach_the_publisher(bridge: Bridge) -> None:
+    publisher = await start_publisher(publish_via(bridge), audio=False)
+    plis = count_plis_at(publisher.pc)
+    first = await start_viewer(subscribe_via(bridge), audio=False)
+    try:
+        await wait_for(lambda: first.frames >= 5, 20, "the first viewer's frames")
+        await wait_for(lambda: plis[0] >= 1, 5, "a PLI at the publisher")
+        await asyncio.sleep(1.2)  # past the one-a-second throttle
+        before = plis[0]
+        second = await start_viewer(subscribe_via(bridge), audio=False)
+        await wait_for(lambda: second.frames >= 5, 20, "the second viewer's frames")
+        await wait_for(lambda: plis[0] > before, 5, "a PLI for the second viewer")
+        await second.close()
+    finally:
+        await first.close()
+        await publisher.close()
+
+
+async def test_many_keyframe_requests_reach_the_publisher_at_most_once_a_second(
+    bridge: Bridge,
+) -> None:
+    publisher = await start_publisher(publish_via(bridge), audio=False)
+    viewer = await start_viewer(subscribe_via(bridge), audio=False)
+    try:
+        await wait_for(lambda: viewer.frames >= 5, 20, "frames")
+        producer = bridge.router.producers["video"]
+        before = producer.plis_sent
+        for _ in range(50):
+            producer.request_keyframe()
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.1)
+        assert producer.plis_sent - before <= 2
+    finally:
+        await viewer.close()
+        await publisher.close()
+
+
+async def test_viewers_wait_when_the_chair_drops_and_resume_when_it_returns(
+    bridge: Bridge,
+) -> None:
+    publisher = await start_publisher(publish_via(bridge))
+    viewer = await start_viewer(subscribe_via(bridge))
+    try:
+        await wait_for(lambda: viewer.frames >= 10, 20, "frames before the drop")
+        await publisher.close()
+        await wait_for(lambda: not bridge.publishing.live, 5, "the bridge to see the chair gone")
+        assert len([s for s in bridge.sessions.values() if s.direction == "subscribe"]) == 1
+        stalled = viewer.frames
+        publisher = await start_publisher(publish_via(bridge))
+        await wait_for(lambda: viewer.frames >= stalled + 20, 20, "frames after the return")
+        assert bridge.publishing.live
+    finally:
+        await viewer.close()
+        await publisher.close()
+
+
+async def test_a_new_chair_stream_replaces_the_old_one(bridge: Bridge) -> None:
+    old = await start_publisher(publish_via(bridge), audio=False)
+    viewer = await start_viewer(subscribe_via(bridge), audio=False)
+    try:
+        await wait_for(lambda: viewer.frames >= 10, 20, "frames from the first chair")
+        first_session = bridge.publishing.session_id
+        new = await start_publisher(publish_via(bridge), audio=False)
+        await wait_for(
+            lambda: bridge.publishing.session_id not in (None, first_session), 10, "the switch"
+        )
+        await wait_for(lambda: first_session not in bridge.sessions, 5, "the old session closed")
+        now = viewer.frames
+        await wait_for(lambda: viewer.frames >= now + 20, 20, "frames from the new chair")
+        await new.close()
+    finally:
+        await viewer.close()
+        await old.close()
+
+
+async def test_a_stalled_viewer_skips_to_a_keyframe_without_slowing_the_others(
+    bridge: Bridge,
+) -> None:
+    publisher = await start_publisher(publish_via(bridge), audio=False)
+    slow = await start_viewer(subscribe_via(bridge, "slow"), audio=False)
+    fast = await start_viewer(subscribe_via(bridge, "fast"), audio=False)
+    try:
+        await wait_for(lambda: slow.frames >= 5 and fast.frames >= 5, 20, "frames")
+        (slow_session,) = [s for s in bridge.sessions.values() if s.label == "slow"]
+        (consumer,) = slow_session.consumers
+        # Fault injection: each send to this hall now takes 100 ms, far slower than the stream.
+        port = consumer._port
+        real_send = port.send
+
+        async def crawling_send(packet: object) -> None:
+            await asyncio.sleep(0.1)
+            await real_send(packet)  # type: ignore[arg-type]
+
+        port.send = crawling_send  # type: ignore[method-assign]
+        before = fast.frames
+        peak = 0
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            peak = max(peak, consumer.queued)
+        await wait_for(lambda: fast.frames >= before + 45, 10, "the fast hall to keep up")
+        assert consumer.queue_resets >= 1
+        assert peak <= 400
+        assert consumer.packets_dropped > 0
+    finally:
+        await slow.close()
+        await fast.close()
+        await publisher.close()
+
+
+async def test_bad_offers_leave_no_session_behind(bridge: Bridge) -> None:
+    for offer in ["", "garbage", "v=0\r\ns=-\r\n"]:
+        with pytest.raises(BadOffer):
+            await bridge.subscribe(offer, "x")
+    assert bridge.sessions == {}
+
+
+async def test_a_viewer_without_the_chairs_codec_is_refused_clearly(bridge: Bridge) -> None:
+    publisher = await start_publisher(publish_via(bridge), codec="H264", audio=False)
+    try:
+        await wait_for(lambda: bridge.publishing.live, 10, "H.264 live")
+        with pytest.raises(CodecUnsupported, match="cannot receive H264"):
+            await start_viewer(subscribe_via(bridge), audio=False, video_codecs=("VP8",))
+        assert [s.direction for s in bridge.sessions.values()] == ["publish"]
+    finally:
         await publisher.close()

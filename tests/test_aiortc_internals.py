@@ -1,0 +1,35 @@
+"""Fails loudly when the installed aiortc no longer has the internals the bridge relies on."""
+
+from __future__ import annotations
+
+import pytest
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+
+from bridge import aiortc_internals as internals
+from bridge.errors import InternalsChanged
+
+
+async def test_installed_aiortc_has_every_internal_the_bridge_uses() -> None:
+    pc = RTCPeerConnection()
+    try:
+        video = pc.addTransceiver("video", direction="sendrecv")
+        seen: list[object] = []
+        internals.tap_receiver(video.receiver, seen.append)
+        port = internals.SenderPort(video.sender, payload_type=96)
+        assert port.ssrc == video.sender._ssrc
+        assert not port.started
+        internals.divert_keyframe_requests(video.sender, lambda: None, lambda: None)
+        assert internals.negotiated_codecs(video) == []
+        assert hasattr(video.receiver, "_send_rtcp_pli")
+        assert hasattr(video.sender.transport, "_send_rtp")
+    finally:
+        await pc.close()
+
+
+def test_missing_internal_raises_a_clear_error() -> None:
+    class NotAReceiver:
+        pass
+
+    with pytest.raises(InternalsChanged, match="aiortc changed"):
+        internals.tap_receiver(NotAReceiver(), lambda p: None)  # type: ignore[arg-type]
+    assert RTCRtpReceiver and RTCRtpSender
