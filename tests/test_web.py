@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
 import psutil
@@ -306,3 +307,42 @@ async def test_healthz_reports_live_state(client: TestClient) -> None:
     response = await client.get("/healthz")
     assert await response.json() == {"ok": True, "live": False}
     await asyncio.sleep(0)
+
+
+async def test_a_hall_that_vanishes_without_goodbye_is_cleaned_up(
+    client: TestClient, settings: Settings
+) -> None:
+    bridge = app_of(client)[BRIDGE]
+    room = app_of(client)[MEETING].room
+    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
+    url = str(client.make_url("")).rstrip("/")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.viewer_process",
+        url,
+        settings.halls[0].key,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        frames = 0
+        while frames < 10:
+            line = await asyncio.wait_for(process.stdout.readline(), 20)
+            assert line, "the viewer process ended early"
+            frames = int(line.split()[1])
+        tasks_before = len(asyncio.all_tasks())
+        process.kill()  # no BYE, no DTLS close: the hall just goes dark
+        await process.wait()
+        await wait_for(
+            lambda: [s.direction for s in bridge.sessions.values()] == ["publish"],
+            30,
+            "the vanished viewer's session to close",
+        )
+        assert dict((h, s) for h, _, s in room.hall_states())["thon-1"] != "watching"
+        assert len(asyncio.all_tasks()) < tasks_before
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await publisher.close()

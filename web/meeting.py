@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ class Meeting:
     def __init__(self, settings: Settings, bridge: Bridge) -> None:
         self.settings = settings
         self.bridge = bridge
+        self.instance = secrets.token_hex(4)
         self.room = Room(settings.commune, [(h.id, h.name) for h in settings.halls])
         self.clients: dict[str, Client] = {}
         self.owners: dict[str, Identity] = {}  # media session id → the key that opened it
@@ -94,6 +96,7 @@ class Meeting:
             "hall": {"id": hall.id, "name": hall.name} if hall else None,
             "commune": self.settings.commune,
             "permissions": sorted(identity.permissions),
+            "instance": self.instance,
         }
 
     def state_for(self, identity: Identity) -> dict[str, Any]:

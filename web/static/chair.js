@@ -1,0 +1,219 @@
+// The chair console: choose camera and microphone, broadcast them to the village halls,
+// keep the broadcast up through network trouble, and show which halls are watching.
+
+import { pageParams, publishWhip, openSocket, backoffDelay } from "./protocol.js";
+import { t, describeError, localize } from "./i18n.js";
+
+const { key } = pageParams();
+const $ = (id) => document.getElementById(id);
+const ui = {
+  preview: $("preview"), camera: $("camera"), microphone: $("microphone"),
+  start: $("start"), stop: $("stop"), error: $("error"), live: $("live"),
+  liveText: $("live-text"), halls: $("halls"), socket: $("socket"), commune: $("commune"),
+};
+// Errors that retrying cannot fix: the chair has to read them and act.
+const FATAL_STATUS = new Set([400, 401, 403, 406, 415]);
+const DISCONNECT_GRACE_MS = 5000;
+
+let stream = null;
+let handle = null;
+let abort = null;
+let wantLive = false;
+let phase = "off"; // off | starting | live | reconnecting
+let generation = 0; // bumps on every stop, so late answers from an old attempt are ignored
+let attempt = 0;
+let retryTimer = null;
+let disconnectTimer = null;
+let socketWasClosed = false;
+let verifyAfterReconnect = false;
+
+function setPhase(next) {
+  phase = next;
+  ui.live.dataset.state = next;
+  ui.liveText.textContent = t("live." + next);
+  ui.start.hidden = wantLive;
+  ui.stop.hidden = !wantLive;
+  document.body.dataset.phase = next;
+}
+
+function showError(text) {
+  ui.error.textContent = text;
+  ui.error.hidden = !text;
+}
+
+// ---- camera and microphone ----
+
+function constraints(kind) {
+  const id = (kind === "video" ? ui.camera : ui.microphone).value;
+  const device = id ? { deviceId: { exact: id } } : {};
+  if (kind === "audio") return id ? device : true;
+  return { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, ...device };
+}
+
+/** (Re)open the given kinds of device, keeping the other kind's track as it is. */
+async function openMedia(kinds) {
+  if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error("insecure"), { name: "insecure" });
+  const fresh = await navigator.mediaDevices.getUserMedia({
+    video: kinds.includes("video") ? constraints("video") : false,
+    audio: kinds.includes("audio") ? constraints("audio") : false,
+  });
+  const kept = stream ? stream.getTracks().filter((tr) => !kinds.includes(tr.kind)) : [];
+  const dropped = stream ? stream.getTracks().filter((tr) => kinds.includes(tr.kind)) : [];
+  stream = new MediaStream([...fresh.getTracks(), ...kept]);
+  ui.preview.srcObject = stream;
+  if (handle) for (const track of fresh.getTracks()) await handle.replaceTrack(track);
+  dropped.forEach((tr) => tr.stop());
+  await listDevices();
+}
+
+// Labels are empty until the first getUserMedia succeeds, hence the call order.
+async function listDevices() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  for (const [select, kind] of [[ui.camera, "videoinput"], [ui.microphone, "audioinput"]]) {
+    const current = stream?.getTracks().find((tr) => kind.startsWith(tr.kind))?.getSettings().deviceId;
+    const options = devices.filter((d) => d.kind === kind).map((d, i) => {
+      const opt = new Option(d.label || t("chair.device", { n: i + 1 }), d.deviceId);
+      opt.selected = d.deviceId === current;
+      return opt;
+    });
+    select.replaceChildren(...options);
+  }
+}
+
+async function switchDevice(kind) {
+  try {
+    await openMedia([kind]);
+    if (phase !== "reconnecting") showError("");
+  } catch (err) {
+    showError(describeError(err));
+  }
+}
+
+// ---- publishing ----
+
+async function publish() {
+  const gen = generation;
+  if (!stream) {
+    try {
+      await openMedia(["video", "audio"]);
+    } catch (err) {
+      if (gen === generation) stopBroadcast(describeError(err));
+      return;
+    }
+  }
+  abort = new AbortController();
+  try {
+    const h = await publishWhip({
+      key, stream, signal: abort.signal,
+      onState: (state) => { if (gen === generation) onPcState(state); },
+    });
+    if (gen !== generation) { h.stop(); return; }
+    handle = h;
+    if (h.state === "connected") onPcState("connected");
+  } catch (err) {
+    if (gen !== generation) return;
+    if (FATAL_STATUS.has(err.status)) stopBroadcast(describeError(err));
+    else { showError(describeError(err)); retry(); }
+  }
+}
+
+function onPcState(state) {
+  clearTimeout(disconnectTimer);
+  if (state === "connected") {
+    attempt = 0;
+    showError("");
+    setPhase("live");
+  } else if (state === "disconnected") {
+    // ICE often recovers from a short blip on its own; the bridge cannot restart ICE,
+    // so only a longer outage is worth a fresh publish.
+    setPhase("reconnecting");
+    disconnectTimer = setTimeout(retry, DISCONNECT_GRACE_MS);
+  } else if (state === "failed") {
+    retry();
+  }
+}
+
+function dropSession() {
+  generation++;
+  clearTimeout(retryTimer);
+  clearTimeout(disconnectTimer);
+  abort?.abort();
+  handle?.stop();
+  handle = null;
+}
+
+function retry() {
+  dropSession();
+  if (!wantLive) return;
+  setPhase("reconnecting");
+  retryTimer = setTimeout(publish, backoffDelay(attempt++));
+}
+
+function startBroadcast() {
+  wantLive = true;
+  attempt = 0;
+  showError("");
+  setPhase("starting");
+  publish();
+}
+
+function stopBroadcast(errorText = "") {
+  wantLive = false;
+  dropSession();
+  setPhase("off");
+  showError(errorText);
+}
+
+// ---- halls and server state ----
+
+function renderHalls(halls) {
+  if (!Array.isArray(halls) || halls.length === 0) return;
+  ui.halls.replaceChildren(...halls.map((hall) => {
+    const li = document.createElement("li");
+    li.dataset.hall = hall.id;
+    li.dataset.state = hall.state;
+    const name = document.createElement("span");
+    name.className = "hall-name";
+    name.textContent = hall.name || hall.id;
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = ["offline", "connected", "watching", "lost"].includes(hall.state)
+      ? t("hall." + hall.state) : String(hall.state);
+    li.append(name, badge);
+    return li;
+  }));
+}
+
+function onMessage(msg) {
+  if (msg.type === "welcome") {
+    ui.commune.textContent = msg.commune ? "· " + msg.commune : "";
+  } else if (msg.type === "state") {
+    renderHalls(msg.halls);
+    // The first snapshot after the socket came back tells whether the bridge restarted
+    // under us: then it no longer has our stream, though our pc may not have noticed yet.
+    if (verifyAfterReconnect) {
+      verifyAfterReconnect = false;
+      if (wantLive && phase === "live" && msg.broadcast && !msg.broadcast.live) retry();
+    }
+  }
+}
+
+function onSocketStatus(status) {
+  ui.socket.dataset.state = status;
+  ui.socket.textContent = t("socket." + status);
+  if (status === "closed") socketWasClosed = true;
+  if (status === "open" && socketWasClosed) verifyAfterReconnect = true;
+}
+
+// ---- wiring ----
+
+localize();
+setPhase("off");
+ui.start.addEventListener("click", startBroadcast);
+ui.stop.addEventListener("click", () => stopBroadcast());
+ui.camera.addEventListener("change", () => switchDevice("video"));
+ui.microphone.addEventListener("change", () => switchDevice("audio"));
+navigator.mediaDevices?.addEventListener("devicechange", () => { if (stream) listDevices(); });
+addEventListener("pagehide", () => handle?.stop());
+openSocket({ key, onMessage, onStatus: onSocketStatus });
+openMedia(["video", "audio"]).catch((err) => showError(describeError(err)));

@@ -1,0 +1,89 @@
+// Every string the pages show, in Vietnamese (the default) and English (?lang=en).
+// Pages look strings up here by key; nothing user-visible is written anywhere else.
+
+import { pageParams } from "./protocol.js";
+
+const STRINGS = {
+  // chair console
+  "chair.title": { vi: "Bàn điều khiển chủ tọa", en: "Chair console" },
+  "chair.camera": { vi: "Máy quay", en: "Camera" },
+  "chair.microphone": { vi: "Micrô", en: "Microphone" },
+  "chair.start": { vi: "Bắt đầu phát sóng", en: "Start broadcast" },
+  "chair.stop": { vi: "Dừng phát sóng", en: "Stop broadcast" },
+  "chair.halls": { vi: "Các nhà văn hóa thôn", en: "Village halls" },
+  "chair.noHalls": { vi: "Chưa có thông tin về các thôn.", en: "No hall information yet." },
+  "chair.device": { vi: "Thiết bị {n}", en: "Device {n}" },
+  "live.off": { vi: "Chưa phát sóng", en: "Not live" },
+  "live.starting": { vi: "Đang kết nối…", en: "Connecting…" },
+  "live.live": { vi: "Đang phát sóng", en: "Live" },
+  "live.reconnecting": { vi: "Đang kết nối lại…", en: "Reconnecting…" },
+  "socket.connecting": { vi: "Máy chủ: đang kết nối…", en: "Server: connecting…" },
+  "socket.open": { vi: "Máy chủ: đã kết nối", en: "Server: connected" },
+  "socket.closed": { vi: "Máy chủ: mất kết nối, đang thử lại…", en: "Server: connection lost, retrying…" },
+
+  // hall states, as the server names them
+  "hall.offline": { vi: "Chưa kết nối", en: "Offline" },
+  "hall.connected": { vi: "Đã kết nối", en: "Connected" },
+  "hall.watching": { vi: "Đang xem", en: "Watching" },
+  "hall.lost": { vi: "Mất kết nối", en: "Lost" },
+
+  // TV page
+  "tv.title": { vi: "Phòng họp trực tuyến", en: "Online meeting" },
+  "tv.connecting": { vi: "Đang kết nối…", en: "Connecting…" },
+  "tv.waiting": { vi: "Đang chờ phòng họp xã…", en: "Waiting for the commune room…" },
+  "tv.reconnecting": { vi: "Đang kết nối lại…", en: "Reconnecting…" },
+  "tv.error": { vi: "Không xem được buổi họp", en: "Cannot show the meeting" },
+  "tv.retrying": { vi: "Đang tự động thử lại…", en: "Retrying automatically…" },
+  "tv.sound": { vi: "Nhấn OK để bật tiếng", en: "Press OK for sound" },
+
+  // errors, by the server's X-Error-Code or the browser's error name
+  "err.missing-key": { vi: "Đường liên kết thiếu mã truy cập. Hãy mở đúng đường liên kết được cấp.",
+    en: "The link has no access key. Open the link you were given." },
+  "err.wrong-key": { vi: "Mã truy cập không đúng hoặc không có quyền làm việc này.",
+    en: "The access key is wrong or not allowed to do this." },
+  "err.bad-sdp": { vi: "Trình duyệt và máy chủ không thỏa thuận được kết nối.",
+    en: "The browser and the server could not agree on a connection." },
+  "err.codec-unsupported": { vi: "Định dạng hình hoặc tiếng không được hỗ trợ.",
+    en: "This video or audio format is not supported." },
+  "err.bad-content-type": { vi: "Lỗi giao tiếp với máy chủ.", en: "Communication error with the server." },
+  "err.not-found": { vi: "Không tìm thấy phiên kết nối.", en: "Session not found." },
+  "err.busy": { vi: "Máy chủ đang quá tải.", en: "The server is busy." },
+  "err.network": { vi: "Không liên lạc được với máy chủ.", en: "Cannot reach the server." },
+  "err.other": { vi: "Máy chủ báo lỗi {status}.", en: "The server answered with error {status}." },
+  "err.NotAllowedError": {
+    vi: "Trình duyệt không được phép dùng máy quay và micrô. Hãy cho phép rồi tải lại trang.",
+    en: "The browser may not use the camera and microphone. Allow it, then reload the page." },
+  "err.NotFoundError": { vi: "Không tìm thấy máy quay hoặc micrô.", en: "No camera or microphone found." },
+  "err.NotReadableError": { vi: "Máy quay hoặc micrô đang bị ứng dụng khác sử dụng.",
+    en: "The camera or microphone is in use by another application." },
+  "err.OverconstrainedError": { vi: "Thiết bị đã chọn không còn dùng được.",
+    en: "The selected device is no longer available." },
+  "err.insecure": { vi: "Phải mở trang qua https để dùng máy quay và micrô.",
+    en: "The page must be opened over https to use the camera and microphone." },
+  "err.media": { vi: "Không mở được máy quay hoặc micrô.", en: "Could not open the camera or microphone." },
+};
+
+export const lang = pageParams().lang;
+
+/** The string for `key` in the page language, with {name} placeholders filled from `vars`. */
+export function t(key, vars = {}) {
+  const entry = STRINGS[key];
+  if (!entry) return key;
+  return entry[lang].replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+/** Plain words for a failed WHIP/WHEP request or getUserMedia call. */
+export function describeError(err) {
+  const code = err?.code && STRINGS["err." + err.code] ? err.code : err?.name;
+  if (code && STRINGS["err." + code]) return t("err." + code);
+  if (err?.status) return t("err.other", { status: err.status });
+  return t("err.media");
+}
+
+/** Fill every [data-i18n] element under `root`, and mark the document's language. */
+export function localize(root = document) {
+  document.documentElement.lang = lang;
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  const title = root.querySelector("title[data-i18n]");
+  if (title) document.title = title.textContent;
+}

@@ -1,0 +1,219 @@
+// The only browser code that speaks the bridge's wire protocol (docs/protocol.md):
+// WHIP publishing, WHEP watching and the /ws state socket. Pages call these and only render.
+
+const ICE_GATHER_CAP_MS = 2000;
+const PING_EVERY_MS = 10000;
+// The server closes a socket silent for 30 s; we give up a little earlier on our side
+// because a dead Wi-Fi link can leave a socket "open" for minutes without any event.
+const SILENCE_LIMIT_MS = 25000;
+
+/** A failed WHIP/WHEP request: `status` is 0 and `code` "network" when the server was unreachable. */
+export class ProtocolError extends Error {
+  constructor(message, status, code) {
+    super(message);
+    this.name = "ProtocolError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** What the page was opened with: `?key=…&lang=en`, and the hall id for /hall/<id>. */
+export function pageParams() {
+  const query = new URLSearchParams(location.search);
+  const parts = location.pathname.split("/").filter(Boolean);
+  const hall = parts.length === 2 && parts[0] === "hall" ? decodeURIComponent(parts[1]) : null;
+  return { key: query.get("key") || "", lang: query.get("lang") === "en" ? "en" : "vi", hall };
+}
+
+/**
+ * Delay before retry number `attempt` (0-based): 1 s doubling to 30 s.
+ * The jitter keeps six halls that lost the bridge together from returning in lockstep.
+ */
+export function backoffDelay(attempt) {
+  const base = Math.min(30000, 1000 * 2 ** Math.min(attempt, 5));
+  return Math.round(Math.min(30000, base * (0.75 + Math.random() * 0.5)));
+}
+
+function gatheringDone(pc, signal) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    // Without TURN/STUN, host candidates arrive in milliseconds; the cap only protects
+    // against a machine whose gathering never "completes" (e.g. a dead interface).
+    const timer = setTimeout(done, ICE_GATHER_CAP_MS);
+    function check() { if (pc.iceGatheringState === "complete") done(); }
+    function done() {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", check);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    pc.addEventListener("icegatheringstatechange", check);
+    signal?.addEventListener("abort", done);
+  });
+}
+
+function aborted() {
+  return new ProtocolError("aborted", 0, "aborted");
+}
+
+function authHeaders(key) {
+  return { Authorization: `Bearer ${key}` };
+}
+
+// One offer/answer exchange; on any failure the pc is closed so nothing leaks.
+async function negotiate(path, key, pc, signal) {
+  try {
+    await pc.setLocalDescription(await pc.createOffer());
+    await gatheringDone(pc, signal);
+    if (signal?.aborted) throw aborted();
+    const url = new URL(path, location.href);
+    let res;
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp", ...authHeaders(key) },
+        body: pc.localDescription.sdp,
+        signal,
+      });
+    } catch (err) {
+      if (signal?.aborted) throw aborted();
+      throw new ProtocolError(String(err?.message || err), 0, "network");
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      throw new ProtocolError(text.trim() || res.statusText, res.status,
+        res.headers.get("X-Error-Code") || "http-" + res.status);
+    }
+    const loc = res.headers.get("Location");
+    const session = loc ? new URL(loc, url).href : null;
+    if (signal?.aborted) {
+      // The server already made the session; free it rather than leave it to time out.
+      if (session) fetch(session, { method: "DELETE", headers: authHeaders(key), keepalive: true }).catch(() => {});
+      throw aborted();
+    }
+    await pc.setRemoteDescription({ type: "answer", sdp: text });
+    return session;
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+}
+
+function makeHandle(pc, key, session, onState) {
+  let stopped = false;
+  const report = () => { if (!stopped) onState?.(pc.connectionState); };
+  pc.addEventListener("connectionstatechange", report);
+  return {
+    pc,
+    location: session,
+    get state() { return pc.connectionState; },
+    /** Idempotent: closes the pc and tells the server (keepalive, so it works on unload too). */
+    stop() {
+      if (stopped) return Promise.resolve();
+      stopped = true;
+      pc.removeEventListener("connectionstatechange", report);
+      pc.close();
+      if (!session) return Promise.resolve();
+      return fetch(session, { method: "DELETE", headers: authHeaders(key), keepalive: true })
+        .then(() => {}, () => {});
+    },
+  };
+}
+
+/**
+ * Publish `stream` to the bridge via WHIP. Resolves to a handle {pc, location, state, stop(), replaceTrack(track)}.
+ * onState(connectionState) is called on every pc connection state change.
+ * Throws ProtocolError (with .status and .code) when the server refuses.
+ */
+export async function publishWhip({ key, stream, onState, signal }) {
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  for (const kind of ["video", "audio"]) {
+    const track = stream.getTracks().find((t) => t.kind === kind);
+    if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+  }
+  const session = await negotiate("/whip", key, pc, signal);
+  const handle = makeHandle(pc, key, session, onState);
+  // Switching camera or microphone mid-broadcast must not cut the halls off, so swap
+  // the track on the existing sender instead of publishing anew.
+  handle.replaceTrack = async (track) => {
+    const tr = pc.getTransceivers().find((t) => t.receiver.track.kind === track.kind);
+    if (tr) await tr.sender.replaceTrack(track);
+  };
+  return handle;
+}
+
+/**
+ * Watch the broadcast via WHEP. onTrack(track) fires for each received track before this resolves.
+ * Resolves to a handle {pc, location, state, stop()}; throws ProtocolError when refused.
+ */
+export async function watchWhep({ key, onTrack, onState, signal }) {
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  pc.addEventListener("track", (ev) => onTrack?.(ev.track));
+  const session = await negotiate("/whep", key, pc, signal);
+  return makeHandle(pc, key, session, onState);
+}
+
+/**
+ * The state socket: pings every 10 s and reconnects forever with back-off.
+ * onMessage(obj) gets each server message; onStatus("connecting"|"open"|"closed").
+ * Returns {close()}.
+ */
+export function openSocket({ key, onMessage, onStatus }) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const url = `${scheme}//${location.host}/ws?key=${encodeURIComponent(key)}`;
+  let ws = null;
+  let attempt = 0;
+  let pingId = 0;
+  let pingTimer = null;
+  let retryTimer = null;
+  let lastHeard = 0;
+  let closed = false;
+
+  function lost(sock) {
+    if (ws !== sock) return;
+    ws = null;
+    clearInterval(pingTimer);
+    onStatus?.("closed");
+    if (!closed) retryTimer = setTimeout(connect, backoffDelay(attempt++));
+  }
+
+  function connect() {
+    if (closed) return;
+    onStatus?.("connecting");
+    const sock = new WebSocket(url);
+    ws = sock;
+    sock.onopen = () => {
+      lastHeard = Date.now();
+      onStatus?.("open");
+      pingTimer = setInterval(() => {
+        // close() on a dead link may not fire onclose for a long time, so stop waiting for it.
+        if (Date.now() - lastHeard > SILENCE_LIMIT_MS) { sock.close(); lost(sock); return; }
+        sock.send(JSON.stringify({ type: "ping", id: ++pingId }));
+      }, PING_EVERY_MS);
+    };
+    sock.onmessage = (ev) => {
+      lastHeard = Date.now();
+      // Reset only once the server has spoken: a bridge that accepts and drops at once
+      // would otherwise be hammered every second.
+      attempt = 0;
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg && typeof msg === "object" && msg.type !== "pong") onMessage?.(msg);
+    };
+    sock.onclose = () => lost(sock);
+    // Errors are always followed by close, which does the work.
+    sock.onerror = () => {};
+  }
+
+  connect();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      clearInterval(pingTimer);
+      ws?.close();
+    },
+  };
+}
