@@ -1,0 +1,172 @@
+"""The real pages in headless Chromium: the chair broadcasts its fake camera, six hall TVs watch.
+
+Chromium is a different WebRTC stack from aiortc (RTX padding first, mDNS,
+its own jitter buffer), so these catch what the aiortc-only tests cannot.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from web.app import create_app
+from web.config import Settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    # Keep ICE on this machine: no mDNS host names to resolve over multicast.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+
+def _require_chromium() -> None:
+    if os.path.exists(CHROMIUM) and shutil.which(CHROMIUM):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    _require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        await browser.close()
+
+
+async def start_server(settings: Settings, port: int = 0) -> TestServer:
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    await server.start_server()
+    return server
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[TestServer]:
+    server = await start_server(settings)
+    yield server
+    await server.close()
+
+
+def url(server: TestServer, path: str) -> str:
+    return str(server.make_url(path))
+
+
+async def open_page(browser: Any, address: str) -> Any:
+    context = await browser.new_context(viewport={"width": 960, "height": 540})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    await page.goto(address)
+    return page
+
+
+async def hall_frames(page: Any) -> int:
+    return int(await page.evaluate("window.hallStats.framesRendered"))
+
+
+async def audio_is_live(page: Any) -> bool:
+    return bool(
+        await page.evaluate(
+            """() => {
+                const stream = document.getElementById('video').srcObject;
+                const tracks = stream ? stream.getAudioTracks() : [];
+                return tracks.length > 0 && tracks[0].readyState === 'live' && !tracks[0].muted;
+            }"""
+        )
+    )
+
+
+async def test_chair_broadcasts_and_six_halls_show_the_picture_with_sound(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    chair = await open_page(browser, url(server, f"/chair?key={settings.keys.chair}"))
+    await chair.click("#start")
+    await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
+
+    halls = [
+        await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
+        for hall in settings.halls
+    ]
+    for page in halls:
+        await page.wait_for_function(
+            "window.hallStats && window.hallStats.framesRendered > 10", timeout=30_000
+        )
+        assert await page.get_attribute("#status", "data-state") == "live"
+    # The picture keeps advancing, everywhere, and sound arrives.
+    before = [await hall_frames(page) for page in halls]
+    await halls[0].wait_for_timeout(2000)
+    after = [await hall_frames(page) for page in halls]
+    assert all(b > a for a, b in zip(before, after, strict=True)), (before, after)
+    for page in halls:
+        await page.wait_for_function("window.hallStats.audioTracks >= 1", timeout=10_000)
+        assert await audio_is_live(page)
+        assert "Thôn" in (await page.text_content("#hall-name") or "")
+    # The chair sees every hall watching.
+    await chair.wait_for_function(
+        "document.querySelectorAll('#halls [data-state=watching]').length === 6",
+        timeout=15_000,
+    )
+    for page in [chair, *halls]:
+        assert page.errors == []
+
+    # The chair stops: halls say they are waiting for the commune room.
+    await chair.click("#stop")
+    for page in halls:
+        await page.wait_for_selector("#status[data-state=waiting]", timeout=15_000)
+
+
+async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
+    browser: Any, settings: Settings
+) -> None:
+    server = await start_server(settings)
+    port = server.port
+    try:
+        chair = await open_page(browser, url(server, f"/chair?key={settings.keys.chair}&lang=en"))
+        assert (await chair.text_content("#start") or "").strip() == "Start broadcast"
+        await chair.click("#start")
+        await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
+        hall = settings.halls[0]
+        tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
+        await tv.wait_for_function("window.hallStats.framesRendered > 10", timeout=30_000)
+        sessions = await tv.evaluate("window.hallStats.sessions")
+
+        await server.close()
+        await tv.wait_for_selector(
+            "#status[data-state=reconnecting], #status[data-state=connecting]", timeout=20_000
+        )
+        server = await start_server(settings, port=port)
+
+        # Nobody touches the TV: the chair republishes and the TV comes back to live.
+        await chair.wait_for_selector("#live[data-state=live]", timeout=60_000)
+        await tv.wait_for_function(
+            f"window.hallStats.sessions > {sessions} && "
+            "Date.now() - window.hallStats.lastFrameAt < 1000",
+            timeout=60_000,
+        )
+        assert await tv.get_attribute("#status", "data-state") == "live"
+    finally:
+        await server.close()
