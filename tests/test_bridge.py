@@ -204,3 +204,34 @@ async def test_a_viewer_without_the_chairs_codec_is_refused_clearly(bridge: Brid
         assert [s.direction for s in bridge.sessions.values()] == ["publish"]
     finally:
         await publisher.close()
+
+
+async def test_a_nack_is_answered_from_the_bridges_own_send_history(bridge: Bridge) -> None:
+    publisher = await start_publisher(publish_via(bridge), audio=False)
+    viewer = await start_viewer(subscribe_via(bridge), audio=False)
+    try:
+        await wait_for(lambda: viewer.frames >= 10, 20, "frames")
+        (session,) = [s for s in bridge.sessions.values() if s.direction == "subscribe"]
+        (consumer,) = session.consumers
+        (transceiver,) = session.pc.getTransceivers()
+        rtx_types = {c.payloadType for c in transceiver._codecs if c.name.lower() == "rtx"}
+        assert rtx_types, "the viewer negotiated RTX"
+        # Watch what the bridge's side of this viewer's transport sends (before SRTP).
+        transport = transceiver.sender.transport
+        sent_types: list[int] = []
+        real_send = transport._send_rtp
+
+        async def recording_send(data: bytes) -> None:
+            if len(data) > 1 and not 192 <= data[1] <= 223:  # RTP, not RTCP
+                sent_types.append(data[1] & 0x7F)
+            await real_send(data)
+
+        transport._send_rtp = recording_send
+        lost = (consumer._seq - 3) & 0xFFFF  # a packet the bridge sent moments ago
+        (receiver,) = [t.receiver for t in viewer.pc.getTransceivers()]
+        await receiver._send_rtcp_nack(consumer._port.ssrc, [lost])
+        await wait_for(lambda: bool(rtx_types & set(sent_types)), 5, "an RTX retransmission")
+        assert publisher.pc.connectionState == "connected"
+    finally:
+        await viewer.close()
+        await publisher.close()
