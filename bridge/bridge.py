@@ -189,7 +189,7 @@ class Bridge(AsyncIOEventEmitter):
         return session
 
     def _current_codec(self, kind: str) -> str:
-        """The codec viewers should get: the live chair's, else a connecting chair's, else the last."""
+        """Codec for new viewers: the live chair's, else a connecting chair's, else the last."""
         producer = self.router.producers.get(kind)
         if producer is not None:
             return producer.codec_name
