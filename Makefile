@@ -19,7 +19,7 @@ run: install
 	$(VENV)/bin/commune-bridge --config config.yaml
 
 lint: install
-	$(VENV)/bin/ruff check bridge rooms media web tests bench
+	$(VENV)/bin/ruff check bridge rooms media web tests $(wildcard bench)
 	$(VENV)/bin/mypy
 
 test: install lint
