@@ -20,10 +20,10 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
-from pyee.asyncio import AsyncIOEventEmitter
 
 from . import aiortc_internals as internals
 from .consumer import Consumer
+from .emitter import Emitter
 from .errors import BadOffer, CodecUnsupported, SessionNotFound, TooManySessions
 from .offers import (
     media_sections,
@@ -49,7 +49,7 @@ class Publishing:
     session_id: str | None
 
 
-class Bridge(AsyncIOEventEmitter):
+class Bridge(Emitter):
     """Emits `publishingchange` (read `.publishing`) and `sessionclose` (read the session)."""
 
     def __init__(
@@ -63,7 +63,6 @@ class Bridge(AsyncIOEventEmitter):
         watchdog_interval: float = 1.0,
     ) -> None:
         super().__init__()
-        self.on("error", self._log_listener_error)
         self.router = Router()
         self.router.on("producerchange", lambda: self.emit("publishingchange"))
         self.sessions: dict[str, Session] = {}
@@ -79,9 +78,6 @@ class Bridge(AsyncIOEventEmitter):
         self._watchdog_interval = watchdog_interval
         self._watchdog: asyncio.Task[None] | None = None
         self.closed = False
-
-    def _log_listener_error(self, exc: Exception) -> None:
-        logger.exception("bridge listener failed", exc_info=exc)
 
     @property
     def publishing(self) -> Publishing:

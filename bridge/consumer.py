@@ -17,8 +17,8 @@ from collections import deque
 from typing import Protocol
 
 from aiortc.rtp import RtpPacket
-from pyee.asyncio import AsyncIOEventEmitter
 
+from .emitter import Emitter
 from .producer import Producer
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class PacketPort(Protocol):
     async def send(self, packet: RtpPacket) -> None: ...
 
 
-class Consumer(AsyncIOEventEmitter):
+class Consumer(Emitter):
     """Emits `close` once. `incompatible` (no payload) when attached to a codec it can't take."""
 
     def __init__(
@@ -55,7 +55,6 @@ class Consumer(AsyncIOEventEmitter):
         max_queue_delay: float = MAX_QUEUE_DELAY,
     ) -> None:
         super().__init__()
-        self.on("error", self._log_listener_error)
         self.id = uuid.uuid4().hex
         self.kind = kind
         self.codec_name = codec_name
@@ -83,9 +82,6 @@ class Consumer(AsyncIOEventEmitter):
         self._ts_offset = 0
         self._rebase = True
         self._last_out_ts: int | None = None
-
-    def _log_listener_error(self, exc: Exception) -> None:
-        logger.exception("consumer listener failed", exc_info=exc)
 
     @property
     def queued(self) -> int:

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiortc.rtp import RtpPacket
-from pyee.asyncio import AsyncIOEventEmitter
 
+from .emitter import Emitter
 from .keyframes import starts_keyframe
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ SendPli = Callable[[int], Awaitable[None]]
 PLI_INTERVAL = 1.0
 
 
-class Producer(AsyncIOEventEmitter):
+class Producer(Emitter):
     """An incoming audio or video track. Emits `close` once, when it closes."""
 
     def __init__(
@@ -42,7 +42,6 @@ class Producer(AsyncIOEventEmitter):
         pli_interval: float = PLI_INTERVAL,
     ) -> None:
         super().__init__()
-        self.on("error", self._log_listener_error)
         self.id = uuid.uuid4().hex
         self.kind = kind
         self.codec_name = codec_name
@@ -65,9 +64,6 @@ class Producer(AsyncIOEventEmitter):
         # The most recent keyframe: its packets, and whether its last packet came.
         self._keyframe: list[RtpPacket] = []
         self._keyframe_complete = False
-
-    def _log_listener_error(self, exc: Exception) -> None:
-        logger.exception("producer listener failed", exc_info=exc)
 
     @property
     def keyframe(self) -> tuple[list[RtpPacket], bool]:

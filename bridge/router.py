@@ -6,28 +6,19 @@ chair who reconnects, or a second chair device, takes over every hall at once.
 
 from __future__ import annotations
 
-import logging
-
-from pyee.asyncio import AsyncIOEventEmitter
-
 from .consumer import Consumer
+from .emitter import Emitter
 from .producer import Producer
 
-logger = logging.getLogger(__name__)
 
-
-class Router(AsyncIOEventEmitter):
+class Router(Emitter):
     """Emits `producerchange` (no payload) when the current producers change."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.on("error", self._log_listener_error)
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
         self.closed = False
-
-    def _log_listener_error(self, exc: Exception) -> None:
-        logger.exception("router listener failed", exc_info=exc)
 
     def set_producer(self, producer: Producer) -> None:
         """Make `producer` current for its kind; the one it replaces closes."""

@@ -14,9 +14,9 @@ from typing import Literal
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
-from pyee.asyncio import AsyncIOEventEmitter
 
 from .consumer import Consumer
+from .emitter import Emitter
 from .producer import Producer
 
 logger = logging.getLogger(__name__)
@@ -42,12 +42,11 @@ class ParkedTrack(MediaStreamTrack):
         self._ended.set()
 
 
-class Session(AsyncIOEventEmitter):
+class Session(Emitter):
     """Emits `statechange` (read `.state`) and, once, `close`."""
 
     def __init__(self, direction: Direction, label: str, pc: RTCPeerConnection) -> None:
         super().__init__()
-        self.on("error", self._log_listener_error)
         # The id is the capability in the WHIP/WHEP Location URL: make it unguessable.
         self.id = secrets.token_urlsafe(16)
         self.direction: Direction = direction
@@ -63,9 +62,6 @@ class Session(AsyncIOEventEmitter):
         self.last_heard = self.created_at
         self._closing: asyncio.Task[None] | None = None
         pc.on("connectionstatechange", self._on_connection_state)
-
-    def _log_listener_error(self, exc: Exception) -> None:
-        logger.exception("session listener failed", exc_info=exc)
 
     @property
     def state(self) -> State:

@@ -49,40 +49,19 @@ class HallHost:
     bridge_address: str
     hall_address: str
 
+    def nft(self, *args: str) -> None:
+        sh("ip", "netns", "exec", self.name, "nft", *args)
+
     def cut(self) -> None:
-        sh("ip", "netns", "exec", self.name, "nft", "add", "table", "inet", "cut")
-        for hook in ("input", "output"):
-            sh(
-                "ip",
-                "netns",
-                "exec",
-                self.name,
-                "nft",
-                "add",
-                "chain",
-                "inet",
-                "cut",
-                hook,
-                f"{{ type filter hook {hook} priority 0; policy drop; }}",
-            )
-            sh(
-                "ip",
-                "netns",
-                "exec",
-                self.name,
-                "nft",
-                "add",
-                "rule",
-                "inet",
-                "cut",
-                hook,
-                ("iifname" if hook == "input" else "oifname"),
-                "lo",
-                "accept",
-            )
+        """Drop every packet in and out of the hall, as a pulled cable or dead Wi-Fi would."""
+        self.nft("add", "table", "inet", "cut")
+        for hook, interface in (("input", "iifname"), ("output", "oifname")):
+            policy = f"{{ type filter hook {hook} priority 0; policy drop; }}"
+            self.nft("add", "chain", "inet", "cut", hook, policy)
+            self.nft("add", "rule", "inet", "cut", hook, interface, "lo", "accept")
 
     def restore(self) -> None:
-        sh("ip", "netns", "exec", self.name, "nft", "delete", "table", "inet", "cut")
+        self.nft("delete", "table", "inet", "cut")
 
 
 @pytest.fixture
