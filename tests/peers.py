@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
+    RTCConfiguration,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -26,6 +27,8 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 from av import VideoFrame
 
 Signal = Callable[[str], Awaitable[str]]
+# Without this, aiortc asks Google's STUN server: tests stay on this machine.
+NO_ICE_SERVERS = RTCConfiguration(iceServers=[])
 STAMP_BITS = 40  # milliseconds since epoch mod 2**40, as black/white blocks
 BLOCK = 8
 
@@ -88,7 +91,7 @@ async def start_publisher(
     signal: Signal, *, codec: str = "VP8", width: int = 320, height: int = 240, audio: bool = True
 ) -> Publisher:
     """Create a chair peer, send its offer through `signal`, apply the answer."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
     video = StampedVideoTrack(width, height)
     transceiver = pc.addTransceiver(video, direction="sendonly")
     caps = RTCRtpSender.getCapabilities("video").codecs
@@ -154,7 +157,7 @@ async def start_viewer(
     measure_latency: bool = False,
 ) -> Viewer:
     """Create a recvonly peer, send its offer through `signal`, count what arrives."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
     viewer = Viewer(pc, time.time(), measure_latency=measure_latency)
     transceiver = pc.addTransceiver("video", direction="recvonly")
     if video_codecs is not None:

@@ -7,10 +7,11 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 
 from bridge import aiortc_internals as internals
 from bridge.errors import InternalsChanged
+from tests.peers import NO_ICE_SERVERS
 
 
 async def test_installed_aiortc_has_every_internal_the_bridge_uses() -> None:
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
     try:
         video = pc.addTransceiver("video", direction="sendrecv")
         seen: list[object] = []

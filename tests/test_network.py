@@ -65,7 +65,7 @@ class HallHost:
 
 
 @pytest.fixture
-def hall_host() -> Iterator[HallHost]:
+def hall_host(ice_addresses: list[str]) -> Iterator[HallHost]:
     _require_network_tools()
     tag = f"{os.getpid() % 10000}"
     name, host_if, hall_if = f"cb-hall-{tag}", f"cbh{tag}a", f"cbh{tag}b"
@@ -80,6 +80,7 @@ def hall_host() -> Iterator[HallHost]:
         sh("ip", "-n", name, "addr", "add", f"{host.hall_address}/30", "dev", hall_if)
         sh("ip", "-n", name, "link", "set", hall_if, "up")
         sh("ip", "-n", name, "link", "set", "lo", "up")
+        ice_addresses.append(host.bridge_address)  # the TV reaches the bridge over this link
         yield host
     finally:
         subprocess.run(["ip", "link", "del", host_if], capture_output=True)

@@ -10,6 +10,7 @@ import sys
 
 import aiohttp
 
+from tests.conftest import LOOPBACK, keep_ice_on
 from tests.peers import start_viewer
 
 
@@ -29,4 +30,5 @@ async def main(url: str, key: str) -> None:
 
 
 if __name__ == "__main__":
+    keep_ice_on([LOOPBACK])
     asyncio.run(main(sys.argv[1], sys.argv[2]))
