@@ -17,17 +17,19 @@ tests/test_aiortc_internals.py fails loudly when any name below disappears.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from struct import pack
 from typing import Any
 
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
-from aiortc import clock as aiortc_clock
 from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, HeaderExtensions, RtcpPsfbPacket, RtpPacket
 
 from .errors import InternalsChanged
 
 PacketHandler = Callable[[RtpPacket], None]
+_NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 
 _RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _SENDER_HISTORY = "_RTCRtpSender__rtp_history"
@@ -85,7 +87,12 @@ def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[Any]:
 
 
 class SenderPort:
-    """Writes already-encoded RTP packets into an aiortc sender, bypassing its encoder."""
+    """Writes already-encoded RTP packets into an aiortc sender, bypassing its encoder.
+
+    Per packet this is the hot path of the whole bridge, so the header extension
+    block (only the constant mid once audio level is absent) is built once, and
+    counters go straight into the sender's dict.
+    """
 
     def __init__(self, sender: RTCRtpSender, payload_type: int) -> None:
         self._sender = sender
@@ -96,28 +103,47 @@ class SenderPort:
         _require(sender, _SENDER_MID)
         for name in (_SENDER_NTP, _SENDER_RTP_TS, _SENDER_OCTETS, _SENDER_PACKETS):
             _require(sender, name)
+        self._fields: dict[str, Any] = vars(sender)
+        self._mid_block: bytes | None = None  # RTP header extension carrying only the mid
 
     @property
     def started(self) -> bool:
         """True once the sender knows its negotiated parameters (mid, extensions)."""
-        return bool(getattr(self._sender, _SENDER_STARTED, False))
+        return bool(self._fields.get(_SENDER_STARTED, False))
+
+    def _serialize(self, packet: RtpPacket) -> bytes:
+        if packet.extensions.audio_level is not None:
+            packet.extensions.mid = self._fields[_SENDER_MID]
+            return packet.serialize(self._extensions)
+        if self._mid_block is None:
+            only_mid = HeaderExtensions()
+            only_mid.mid = self._fields[_SENDER_MID]
+            profile, value = self._extensions.set(only_mid)
+            self._mid_block = pack("!HH", profile, len(value) >> 2) + value if value else b""
+        block = self._mid_block
+        first = 0x90 if block else 0x80  # version 2, extension bit when there is a block
+        header = pack(
+            "!BBHLL",
+            first,
+            (packet.marker << 7) | packet.payload_type,
+            packet.sequence_number,
+            packet.timestamp,
+            packet.ssrc,
+        )
+        return header + block + packet.payload
 
     async def send(self, packet: RtpPacket) -> None:
         """Send `packet` (already rewritten to this sender's SSRC and numbering).
 
         Raises ConnectionError when the transport is not connected.
         """
-        sender = self._sender
-        ntp = aiortc_clock.current_ntp_time()
-        packet.extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
-        packet.extensions.mid = getattr(sender, _SENDER_MID)
+        fields = self._fields
         self._history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
-        data = packet.serialize(self._extensions)
-        await sender.transport._send_rtp(data)
-        setattr(sender, _SENDER_NTP, ntp)
-        setattr(sender, _SENDER_RTP_TS, packet.timestamp)
-        setattr(sender, _SENDER_OCTETS, getattr(sender, _SENDER_OCTETS) + len(packet.payload))
-        setattr(sender, _SENDER_PACKETS, getattr(sender, _SENDER_PACKETS) + 1)
+        await self._sender.transport._send_rtp(self._serialize(packet))
+        fields[_SENDER_NTP] = int((time.time() + _NTP_EPOCH_OFFSET) * (1 << 32))
+        fields[_SENDER_RTP_TS] = packet.timestamp
+        fields[_SENDER_OCTETS] += len(packet.payload)
+        fields[_SENDER_PACKETS] += 1
 
 
 def divert_keyframe_requests(

@@ -23,8 +23,9 @@ from .producer import Producer
 
 logger = logging.getLogger(__name__)
 
-# A 720p keyframe is up to ~150 packets; more than this queued means we are behind.
-MAX_QUEUE_PACKETS = {"video": 400, "audio": 50}
+# Room for a replayed group of pictures (producer.MAX_REPLAY_PACKETS) and what arrives
+# while it goes out; more than this queued means we are behind.
+MAX_QUEUE_PACKETS = {"video": 500, "audio": 50}
 MAX_QUEUE_DELAY = 0.25  # seconds a packet may wait before the queue counts as stuck
 
 
@@ -74,7 +75,8 @@ class Consumer(Emitter):
         self._event_loop = asyncio.get_event_loop()
         self._max_packets = max_queue_packets or MAX_QUEUE_PACKETS.get(kind, 100)
         self._max_delay = max_queue_delay
-        self._queue: deque[tuple[RtpPacket, float]] = deque()
+        # (packet, when queued, timestamp adjustment for replayed frames)
+        self._queue: deque[tuple[RtpPacket, float, int]] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._need_keyframe = kind == "video"
@@ -131,16 +133,23 @@ class Consumer(Emitter):
         self._prime()
 
     def _prime(self) -> None:
-        """Show a picture at once from the cached keyframe, and ask for a fresh one."""
+        """Start the picture at once from the producer's replay, and ask for a fresh keyframe.
+
+        Replayed frames are squeezed to one clock tick apart, just behind the live
+        edge, so the decoder catches up at once and the player adds no delay.
+        """
         if self.producer is None or self.paused or self.kind != "video":
             return
-        packets, complete = self.producer.keyframe
+        packets, reaches_live = self.producer.replay
         if packets:
-            self._need_keyframe = False
+            frames = list(dict.fromkeys(p.timestamp for p in packets))
+            newest = frames[-1]
+            position = {ts: len(frames) - 1 - i for i, ts in enumerate(frames)}
             for packet in packets:
-                self._enqueue(packet)
-            # A complete cached frame is followed by deltas we don't have: wait for the next key.
-            self._need_keyframe = complete
+                adjust = (newest - packet.timestamp - position[packet.timestamp]) & 0xFFFFFFFF
+                self._enqueue(packet, adjust)
+            # Without every packet since the keyframe, what comes next can't be decoded.
+            self._need_keyframe = not reaches_live
         self.request_keyframe()
 
     def request_keyframe(self) -> None:
@@ -180,8 +189,8 @@ class Consumer(Emitter):
                 self._need_keyframe = False
         self._enqueue(packet)
 
-    def _enqueue(self, packet: RtpPacket) -> None:
-        self._queue.append((packet, self._event_loop.time()))
+    def _enqueue(self, packet: RtpPacket, adjust: int = 0) -> None:
+        self._queue.append((packet, self._event_loop.time(), adjust))
         self._wakeup.set()
 
     def _fall_back_to_keyframe(self) -> None:
@@ -200,8 +209,8 @@ class Consumer(Emitter):
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while self._queue:
-                    packet, _ = self._queue.popleft()
-                    await self._send(packet)
+                    packet, _, adjust = self._queue.popleft()
+                    await self._send(packet, adjust)
         except asyncio.CancelledError:
             pass
         except ConnectionError:
@@ -209,11 +218,11 @@ class Consumer(Emitter):
         except Exception:
             logger.exception("consumer %s stopped", self.id)
 
-    async def _send(self, packet: RtpPacket) -> None:
+    async def _send(self, packet: RtpPacket, adjust: int) -> None:
         if self._rebase:
             self._rebase = False
-            self._ts_offset = self._offset_for(packet)
-        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+            self._ts_offset = self._offset_for((packet.timestamp + adjust) & 0xFFFFFFFF)
+        timestamp = (packet.timestamp + adjust + self._ts_offset) & 0xFFFFFFFF
         out = RtpPacket(
             payload_type=self._port.payload_type,
             marker=packet.marker,
@@ -232,13 +241,13 @@ class Consumer(Emitter):
         if packet.marker:
             self.frames_sent += 1
 
-    def _offset_for(self, packet: RtpPacket) -> int:
+    def _offset_for(self, timestamp: int) -> int:
         """Timestamp offset that makes the new source continue where the last one stopped."""
         if self._last_out_ts is None or self.last_sent_at is None:
             return 0
         elapsed = max(self._event_loop.time() - self.last_sent_at, 0.001)
         target = self._last_out_ts + int(elapsed * self.clock_rate)
-        return (target - packet.timestamp) & 0xFFFFFFFF
+        return (target - timestamp) & 0xFFFFFFFF
 
     def close(self) -> None:
         """Stop, idempotently. Emits `close` and drops every listener."""

@@ -1,6 +1,7 @@
 """One track the publisher sends, handed on as encoded packets to every consumer.
 
-The producer keeps the last keyframe so that a new subscriber sees a picture at
+The producer keeps the current group of pictures (the last keyframe and every
+packet since, up to a bound) so that a new subscriber can start decoding at
 once, and it throttles keyframe requests (PLI) to the publisher: one a second
 at most, however many subscribers ask.
 """
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 SendPli = Callable[[int], Awaitable[None]]
 PLI_INTERVAL = 1.0
+# About 1.5 s of 2 Mbps video. A longer group is not replayed: the joiner waits for a keyframe.
+MAX_REPLAY_PACKETS = 300
 
 
 class Producer(Emitter):
@@ -61,14 +64,19 @@ class Producer(Emitter):
         self._pli_waiting_for_ssrc = False
         self._pli_tasks: set[asyncio.Task[None]] = set()
         self._event_loop = asyncio.get_event_loop()
-        # The most recent keyframe: its packets, and whether its last packet came.
+        # The most recent keyframe's packets, and every packet since (None once too many).
         self._keyframe: list[RtpPacket] = []
-        self._keyframe_complete = False
+        self._since_keyframe: list[RtpPacket] | None = []
 
     @property
-    def keyframe(self) -> tuple[list[RtpPacket], bool]:
-        """The cached keyframe packets, and whether the frame is complete."""
-        return list(self._keyframe), self._keyframe_complete
+    def replay(self) -> tuple[list[RtpPacket], bool]:
+        """What lets a new consumer start now: the last keyframe, and every packet since
+        when we still have them all. The flag says whether the packets reach the live edge."""
+        if not self._keyframe:
+            return [], False
+        if self._since_keyframe is None:
+            return list(self._keyframe), False
+        return self._keyframe + self._since_keyframe, True
 
     def receive(self, packet: RtpPacket) -> None:
         """Hand one packet from the publisher on to every consumer. Called per packet."""
@@ -89,15 +97,17 @@ class Producer(Emitter):
 
     def _remember_keyframe(self, packet: RtpPacket, is_key: bool) -> None:
         current = self._keyframe[0].timestamp if self._keyframe else None
-        if is_key:
+        if is_key and current != packet.timestamp:
             self.keyframes_seen += 1
-            if current != packet.timestamp:
-                self._keyframe = [packet]
-                self._keyframe_complete = bool(packet.marker)
-                return
-        if current == packet.timestamp and not self._keyframe_complete:
-            self._keyframe.append(packet)
-            self._keyframe_complete = bool(packet.marker)
+            self._keyframe = [packet]
+            self._since_keyframe = []
+        elif current == packet.timestamp:
+            self._keyframe.append(packet)  # the rest of the keyframe (e.g. SPS, then IDR)
+        elif self._keyframe and self._since_keyframe is not None:
+            if len(self._since_keyframe) < MAX_REPLAY_PACKETS:
+                self._since_keyframe.append(packet)
+            else:
+                self._since_keyframe = None
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, at most once per interval; extra asks coalesce."""
@@ -149,5 +159,6 @@ class Producer(Emitter):
                 logger.exception("consumer failed to follow producer close")
         self.consumers.clear()
         self._keyframe = []
+        self._since_keyframe = []
         self.emit("close")
         self.remove_all_listeners()

@@ -34,3 +34,43 @@ def test_missing_internal_raises_a_clear_error() -> None:
     with pytest.raises(InternalsChanged, match="aiortc changed"):
         internals.tap_receiver(NotAReceiver(), lambda p: None)  # type: ignore[arg-type]
     assert RTCRtpReceiver and RTCRtpSender
+
+
+async def test_fast_serializer_writes_the_same_bytes_as_aiortcs() -> None:
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+    from aiortc.rtp import RtpPacket
+
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
+    try:
+        sender = pc.addTransceiver("video", direction="sendonly").sender
+        port = internals.SenderPort(sender, payload_type=96)
+        extension_map = sender._RTCRtpSender__rtp_header_extensions_map
+        extension_map.configure(
+            RTCRtpParameters(
+                headerExtensions=[
+                    RTCRtpHeaderExtensionParameters(id=4, uri="urn:ietf:params:rtp-hdrext:sdes:mid")
+                ]
+            )
+        )
+        sender._RTCRtpSender__mid = "0"
+        for marker in (0, 1):
+            packet = RtpPacket(
+                payload_type=96,
+                marker=marker,
+                sequence_number=65535,
+                timestamp=2**32 - 1,
+                ssrc=port.ssrc,
+                payload=b"\x10\x00\x9d\x01\x2a",
+            )
+            expected = RtpPacket(
+                payload_type=96,
+                marker=marker,
+                sequence_number=65535,
+                timestamp=2**32 - 1,
+                ssrc=port.ssrc,
+                payload=packet.payload,
+            )
+            expected.extensions.mid = "0"
+            assert port._serialize(packet) == expected.serialize(extension_map)
+    finally:
+        await pc.close()

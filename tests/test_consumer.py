@@ -12,7 +12,7 @@ import asyncio
 from aiortc.rtp import RtpPacket
 
 from bridge.consumer import Consumer
-from bridge.producer import Producer
+from bridge.producer import MAX_REPLAY_PACKETS, Producer
 from bridge.router import Router
 
 KEY = bytes([0x10, 0x00, 0x9D])  # VP8: start of partition 0, keyframe
@@ -85,18 +85,41 @@ async def test_timestamps_continue_when_a_new_publisher_takes_over() -> None:
     router.close()
 
 
-async def test_a_new_consumer_gets_the_cached_keyframe_at_once() -> None:
+async def test_a_new_consumer_replays_the_group_of_pictures_squeezed_behind_live() -> None:
+    producer = Producer("video", "VP8", 90000, no_pli)
+    for seq, ts, payload in [(1, 1000, KEY), (2, 4000, DELTA), (3, 7000, DELTA)]:
+        producer.receive(packet(seq, ts, payload))
+    port = RecordingPort()
+    consumer = Consumer("video", port, "VP8", 90000)
+    consumer.attach(producer)
+    consumer.start()
+    await drain()
+    assert [p.payload for p in port.sent] == [KEY, DELTA, DELTA]
+    first = port.sent[0].timestamp
+    # One tick apart: the decoder gets every frame it needs, the player shows them at once.
+    assert [p.timestamp - first for p in port.sent] == [0, 1, 2]
+    producer.receive(packet(4, 10000, DELTA))  # live again, at the stream's own pace
+    await drain()
+    assert port.sent[-1].payload == DELTA
+    assert port.sent[-1].timestamp - port.sent[-2].timestamp == 3000
+    seqs = [p.sequence_number for p in port.sent]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    consumer.close()
+
+
+async def test_a_group_too_long_to_replay_gives_the_keyframe_then_waits_for_the_next() -> None:
     producer = Producer("video", "VP8", 90000, no_pli)
     producer.receive(packet(1, 1000, KEY))
-    producer.receive(packet(2, 4000, DELTA))
+    for n in range(MAX_REPLAY_PACKETS + 1):
+        producer.receive(packet(2 + n, 4000 + 3000 * n, DELTA))
     port = RecordingPort()
     consumer = Consumer("video", port, "VP8", 90000)
     consumer.attach(producer)
     consumer.start()
     await drain()
     assert [p.payload for p in port.sent] == [KEY]
-    producer.receive(packet(3, 7000, DELTA))  # depends on frames it never got: skipped
-    producer.receive(packet(4, 10000, KEY))
+    producer.receive(packet(9000, 10_000_000, DELTA))  # depends on frames it never got
+    producer.receive(packet(9001, 10_003_000, KEY))
     await drain()
     assert [p.payload for p in port.sent] == [KEY, KEY]
     consumer.close()
