@@ -38,6 +38,8 @@ from .session import ParkedTrack, Session
 
 logger = logging.getLogger(__name__)
 
+REPLACED = "replaced by a new chair stream"  # the close reason of a publisher taken over
+
 
 @dataclass(frozen=True)
 class Publishing:
@@ -159,7 +161,7 @@ class Bridge(Emitter):
                 self._video_codec = producer.codec_name
             self.router.set_producer(producer)
         if old is not None and old is not session:
-            old.close_soon("replaced by a new chair stream")
+            old.close_soon(REPLACED)
 
     async def subscribe(self, offer_sdp: str, label: str) -> Session:
         """Answer a viewer with the codec the chair sends (or last sent)."""

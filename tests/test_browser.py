@@ -139,6 +139,24 @@ async def test_chair_broadcasts_and_six_halls_show_the_picture_with_sound(
         await page.wait_for_selector("#status[data-state=waiting]", timeout=15_000)
 
 
+async def test_a_second_chair_device_takes_over_and_the_first_stops_instead_of_fighting(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    address = url(server, f"/chair?key={settings.keys.chair}")
+    first = await open_page(browser, address)
+    await first.click("#start")
+    await first.wait_for_selector("#live[data-state=live]", timeout=20_000)
+    second = await open_page(browser, address)
+    await second.click("#start")
+    await second.wait_for_selector("#live[data-state=live]", timeout=20_000)
+    await first.wait_for_selector("#live[data-state=off]", timeout=15_000)
+    assert "thiết bị khác" in (await first.text_content("#error") or "")
+    # Well past the first page's retry back-off: it stays off, the second stays live.
+    await first.wait_for_timeout(8000)
+    assert await first.get_attribute("#live", "data-state") == "off"
+    assert await second.get_attribute("#live", "data-state") == "live"
+
+
 async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
     browser: Any, settings: Settings
 ) -> None:

@@ -346,3 +346,31 @@ async def test_a_hall_that_vanishes_without_goodbye_is_cleaned_up(
             process.kill()
             await process.wait()
         await publisher.close()
+
+
+async def test_the_chair_page_whose_stream_is_taken_over_is_told_so(
+    client: TestClient, settings: Settings
+) -> None:
+    bridge = app_of(client)[BRIDGE]
+    console = await client.ws_connect(f"/ws?key={settings.keys.chair}")
+    welcome, _ = await ws_messages(console, 2)
+    first_signal_headers = {**bearer(settings.keys.chair), "X-Connection": welcome["connection"]}
+
+    async def first_signal(offer: str) -> str:
+        response = await client.post("/whip", data=offer, headers=first_signal_headers)
+        assert response.status == 201
+        return await response.text()
+
+    first = await start_publisher(first_signal, audio=False)
+    await wait_for(lambda: bridge.publishing.live, 10, "the first chair device live")
+    second = await start_publisher(http_signal(client, "/whip", settings.keys.chair), audio=False)
+    try:
+        message = json.loads((await console.receive(timeout=15)).data)
+        while message["type"] == "state":
+            message = json.loads((await console.receive(timeout=15)).data)
+        assert message == {"type": "replaced"}
+        assert len([s for s in bridge.sessions.values() if s.direction == "publish"]) == 1
+    finally:
+        await console.close()
+        await first.close()
+        await second.close()

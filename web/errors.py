@@ -1,14 +1,14 @@
 """Errors raised at the edge, and the one place they become wire replies.
 
-    WebError                 an HTTP answer with a status and a stable code
-    ├── BadRequest           400 (bad-sdp, bad-content-type is 415)
-    ├── Unauthorized         401 missing-key
-    ├── Forbidden            403 wrong-key
-    ├── NotFound             404 not-found
-    ├── MethodNotAllowed     405 no-trickle
-    ├── NotAcceptable        406 codec-unsupported
-    └── Busy                 503 busy
-    ConfigError              a bad config.yaml: one line naming file, key and problem
+WebError                 an HTTP answer with a status and a stable code
+├── BadRequest           400 (bad-sdp, bad-content-type is 415)
+├── Unauthorized         401 missing-key
+├── Forbidden            403 wrong-key
+├── NotFound             404 not-found
+├── MethodNotAllowed     405 no-trickle
+├── NotAcceptable        406 codec-unsupported
+└── Busy                 503 busy
+ConfigError              a bad config.yaml: one line naming file, key and problem
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.bridge import Bridge
+from bridge.bridge import REPLACED, Bridge
 from bridge.session import Session
 from rooms import (
     BroadcastStarted,
@@ -61,6 +61,7 @@ class Meeting:
         self.room = Room(settings.commune, [(h.id, h.name) for h in settings.halls])
         self.clients: dict[str, Client] = {}
         self.owners: dict[str, Identity] = {}  # media session id → the key that opened it
+        self.publishers: dict[str, str] = {}  # chair session id → the socket that published it
         bridge.on("publishingchange", self._on_publishing_change)
         bridge.on("sessionclose", self._on_session_close)
 
@@ -77,7 +78,7 @@ class Meeting:
         self.handle(Connect(client.conn_id, client.identity.role, client.identity.hall_id))
         self.clients[client.conn_id] = client
         client.writer = asyncio.ensure_future(self._write(client))
-        self.send(client, self.welcome(client.identity))
+        self.send(client, self.welcome(client))
         client.last_state = self.state_for(client.identity)
         self.send(client, client.last_state)
 
@@ -88,10 +89,12 @@ class Meeting:
             client.writer.cancel()
         self.handle(Disconnect(client.conn_id))
 
-    def welcome(self, identity: Identity) -> dict[str, Any]:
+    def welcome(self, client: Client) -> dict[str, Any]:
+        identity = client.identity
         hall = next((h for h in self.settings.halls if h.id == identity.hall_id), None)
         return {
             "type": "welcome",
+            "connection": client.conn_id,
             "role": identity.role,
             "hall": {"id": hall.id, "name": hall.name} if hall else None,
             "commune": self.settings.commune,
@@ -137,10 +140,14 @@ class Meeting:
 
     # --- media sessions -----------------------------------------------------
 
-    def session_opened(self, session: Session, identity: Identity) -> None:
+    def session_opened(
+        self, session: Session, identity: Identity, connection: str | None = None
+    ) -> None:
         """A WHIP/WHEP session was answered. A viewer counts as watching once it connects."""
         self.owners[session.id] = identity
         if session.direction != "subscribe":
+            if connection in self.clients:
+                self.publishers[session.id] = connection
             return
 
         def on_state() -> None:
@@ -151,6 +158,9 @@ class Meeting:
 
     def _on_session_close(self, session: Session) -> None:
         identity = self.owners.pop(session.id, None)
+        publisher_socket = self.publishers.pop(session.id, None)
+        if session.close_reason == REPLACED and publisher_socket in self.clients:
+            self.send(self.clients[publisher_socket], {"type": "replaced"})
         if identity is None or session.direction != "subscribe":
             return
         if session.close_reason == "codec-changed":

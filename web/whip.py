@@ -19,7 +19,7 @@ MAX_SDP_BYTES = 64 * 1024
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, X-Connection",
     "Access-Control-Expose-Headers": "Location, ETag, Link, X-Error-Code",
 }
 
@@ -61,7 +61,8 @@ async def post_whip(request: web.Request) -> web.Response:
         raise Forbidden("only the chair key may publish")
     offer = await _read_offer(request)
     session = await request.app[BRIDGE].publish(offer, label=identity.role)
-    request.app[MEETING].session_opened(session, identity)
+    connection = request.headers.get("X-Connection")
+    request.app[MEETING].session_opened(session, identity, connection)
     return _created(request, session.answer, "whip", session.id)
 
 

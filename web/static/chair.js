@@ -26,6 +26,7 @@ let retryTimer = null;
 let disconnectTimer = null;
 let socketWasClosed = false;
 let verifyAfterReconnect = false;
+let connection = null; // our socket's id, from welcome
 
 function setPhase(next) {
   phase = next;
@@ -104,7 +105,7 @@ async function publish() {
   abort = new AbortController();
   try {
     const h = await publishWhip({
-      key, stream, signal: abort.signal,
+      key, stream, connection, signal: abort.signal,
       onState: (state) => { if (gen === generation) onPcState(state); },
     });
     if (gen !== generation) { h.stop(); return; }
@@ -187,6 +188,11 @@ function renderHalls(halls) {
 function onMessage(msg) {
   if (msg.type === "welcome") {
     ui.commune.textContent = msg.commune ? "· " + msg.commune : "";
+    connection = msg.connection || null;
+  } else if (msg.type === "replaced") {
+    // Another chair device took over. Retrying would take it back and the two would
+    // fight forever, so stop and say so; pressing Start takes it back on purpose.
+    if (wantLive) stopBroadcast(t("chair.replaced"));
   } else if (msg.type === "state") {
     renderHalls(msg.halls);
     // The first snapshot after the socket came back tells whether the bridge restarted

@@ -13,6 +13,10 @@ const STRINGS = {
   "chair.halls": { vi: "Các nhà văn hóa thôn", en: "Village halls" },
   "chair.noHalls": { vi: "Chưa có thông tin về các thôn.", en: "No hall information yet." },
   "chair.device": { vi: "Thiết bị {n}", en: "Device {n}" },
+  "chair.replaced": {
+    vi: "Một thiết bị khác đã nhận phát sóng. Bấm “Bắt đầu phát sóng” để phát lại từ máy này.",
+    en: "Another device took over the broadcast. Press “Start broadcast” to broadcast from this one again.",
+  },
   "live.off": { vi: "Chưa phát sóng", en: "Not live" },
   "live.starting": { vi: "Đang kết nối…", en: "Connecting…" },
   "live.live": { vi: "Đang phát sóng", en: "Live" },

@@ -61,7 +61,7 @@ function authHeaders(key) {
 }
 
 // One offer/answer exchange; on any failure the pc is closed so nothing leaks.
-async function negotiate(path, key, pc, signal) {
+async function negotiate(path, key, pc, signal, extraHeaders = {}) {
   try {
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringDone(pc, signal);
@@ -71,7 +71,7 @@ async function negotiate(path, key, pc, signal) {
     try {
       res = await fetch(url, {
         method: "POST",
-        headers: { "Content-Type": "application/sdp", ...authHeaders(key) },
+        headers: { "Content-Type": "application/sdp", ...authHeaders(key), ...extraHeaders },
         body: pc.localDescription.sdp,
         signal,
       });
@@ -125,13 +125,16 @@ function makeHandle(pc, key, session, onState) {
  * onState(connectionState) is called on every pc connection state change.
  * Throws ProtocolError (with .status and .code) when the server refuses.
  */
-export async function publishWhip({ key, stream, onState, signal }) {
+export async function publishWhip({ key, stream, onState, signal, connection }) {
   const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
   for (const kind of ["video", "audio"]) {
     const track = stream.getTracks().find((t) => t.kind === kind);
     if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
   }
-  const session = await negotiate("/whip", key, pc, signal);
+  // Naming our socket lets the bridge tell this page, and only it, when another
+  // chair device takes the broadcast over.
+  const extra = connection ? { "X-Connection": connection } : {};
+  const session = await negotiate("/whip", key, pc, signal, extra);
   const handle = makeHandle(pc, key, session, onState);
   // Switching camera or microphone mid-broadcast must not cut the halls off, so swap
   // the track on the existing sender instead of publishing anew.
