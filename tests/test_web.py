@@ -374,3 +374,33 @@ async def test_the_chair_page_whose_stream_is_taken_over_is_told_so(
         await console.close()
         await first.close()
         await second.close()
+
+
+async def test_halls_are_told_to_rejoin_when_the_chair_changes_codec(
+    client: TestClient, settings: Settings
+) -> None:
+    bridge = app_of(client)[BRIDGE]
+    hall = settings.halls[0]
+    tv_socket = await client.ws_connect(f"/ws?key={hall.key}")
+    await ws_messages(tv_socket, 2)
+    vp8_chair = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
+    tv = await start_viewer(http_signal(client, "/whep", hall.key))
+    try:
+        await wait_for(lambda: tv.frames >= 5, 20, "VP8 frames at the hall")
+        await vp8_chair.close()
+        await wait_for(lambda: not bridge.publishing.live, 5, "the VP8 chair gone")
+        h264_chair = await start_publisher(
+            http_signal(client, "/whip", settings.keys.chair), codec="H264"
+        )
+        message = json.loads((await tv_socket.receive(timeout=15)).data)
+        while message["type"] == "state":
+            message = json.loads((await tv_socket.receive(timeout=15)).data)
+        assert message == {"type": "rejoin", "reason": "codec-changed"}
+        rejoined = await start_viewer(http_signal(client, "/whep", hall.key))
+        await wait_for(lambda: rejoined.frames >= 5, 20, "H.264 frames after the rejoin")
+        await rejoined.close()
+        await h264_chair.close()
+    finally:
+        await tv_socket.close()
+        await tv.close()
+        await vp8_chair.close()

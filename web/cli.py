@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  (new keys were generated and saved in {settings.data_dir / 'keys.yaml'})")
     if ca is not None:
         print(f"  TV boxes trust the bridge by installing {ca} (see README)")
+    print("Ctrl+C stops the bridge. / Nhấn Ctrl+C để dừng.")
     sys.stdout.flush()
     web.run_app(
         create_app(settings),

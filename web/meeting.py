@@ -21,11 +21,13 @@ from bridge.bridge import REPLACED, Bridge
 from bridge.session import Session
 from rooms import (
     BroadcastStarted,
+    BroadcastStateChanged,
     BroadcastStopped,
     Command,
     Connect,
     Disconnect,
     Event,
+    HallStateChanged,
     MediaStarted,
     MediaStopped,
     Room,
@@ -68,6 +70,8 @@ class Meeting:
     def handle(self, command: Command) -> list[Event]:
         """Apply one command; broadcast the new state if anything changed."""
         events = self.room.handle(command, at=time.time())
+        for event in events:
+            _log_event(event)
         if events:
             self.broadcast_state()
         return events
@@ -190,3 +194,17 @@ class Meeting:
         except Exception as exc:
             if not quiet:
                 logger.warning("meeting ignored %s: %s", command, exc)
+
+
+def _log_event(event: Event) -> None:
+    """One console line per change an operator cares about; the rest at debug level."""
+    if isinstance(event, HallStateChanged):
+        logger.info("hall %s: %s -> %s", event.hall_id, event.old, event.new)
+    elif isinstance(event, BroadcastStateChanged):
+        if event.live:
+            codecs = "/".join(c for c in (event.video_codec, event.audio_codec) if c)
+            logger.info("broadcast %s (%s)", "taken over" if event.replaced else "live", codecs)
+        else:
+            logger.info("broadcast stopped")
+    else:
+        logger.debug("%s", event)
