@@ -404,3 +404,33 @@ async def test_halls_are_told_to_rejoin_when_the_chair_changes_codec(
         await tv_socket.close()
         await tv.close()
         await vp8_chair.close()
+
+
+async def test_pages_and_whip_clients_get_the_configured_ice_servers(
+    aiohttp_client: Any, tmp_path: Any
+) -> None:
+    from web.config import load_settings
+    from web.whip import ice_server_links
+
+    servers = [
+        {"urls": "stun:127.0.0.1:3478"},
+        {"urls": ["turn:127.0.0.1:3478"], "username": "hall", "credential": "s3cret-pass"},
+    ]
+    settings = load_settings(
+        None,
+        overrides={
+            "data_dir": str(tmp_path / "data"),
+            "server": {"host": "127.0.0.1", "port": 18443, "tls": "off"},
+            "ice_servers": servers,
+        },
+    )
+    client = await aiohttp_client(create_app(settings))
+    ws = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    welcome, _ = await ws_messages(ws, 2)
+    assert welcome["ice_servers"] == servers
+    await ws.close()
+    assert ice_server_links(settings.ice_servers) == [
+        '<stun:127.0.0.1:3478>; rel="ice-server"',
+        '<turn:127.0.0.1:3478>; rel="ice-server"; username="hall"; '
+        'credential="s3cret-pass"; credential-type="password"',
+    ]

@@ -104,6 +104,7 @@ class Meeting:
             "commune": self.settings.commune,
             "permissions": sorted(identity.permissions),
             "instance": self.instance,
+            "ice_servers": [dict(server) for server in self.settings.ice_servers],
         }
 
     def state_for(self, identity: Identity) -> dict[str, Any]:

@@ -6,14 +6,17 @@ sends a complete offer and gets a complete answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from aiohttp import web
+from multidict import CIMultiDict
 
 from bridge.errors import SessionNotFound
 from rooms.permissions import PUBLISH, WATCH
 
 from .auth import Identity
 from .errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, UnsupportedMediaType
-from .keys import BRIDGE, KEYRING, MEETING
+from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
 
 MAX_SDP_BYTES = 64 * 1024
 CORS_HEADERS = {
@@ -42,16 +45,28 @@ async def _read_offer(request: web.Request) -> str:
         raise BadRequest("the SDP offer is not UTF-8 text", code="bad-sdp") from None
 
 
+def ice_server_links(servers: Iterable[Mapping[str, object]]) -> list[str]:
+    """RFC 9725 section 4.6: each configured STUN/TURN server as a Link header value."""
+    links = []
+    for server in servers:
+        urls = server["urls"]
+        for url in [urls] if isinstance(urls, str) else list(urls):  # type: ignore[call-overload]
+            link = f'<{url}>; rel="ice-server"'
+            if server.get("username") is not None:
+                link += f'; username="{server["username"]}"; credential="{server["credential"]}"'
+                link += '; credential-type="password"'
+            links.append(link)
+    return links
+
+
 def _created(request: web.Request, answer: str, prefix: str, session_id: str) -> web.Response:
+    headers = CIMultiDict(CORS_HEADERS)
+    headers["Location"] = f"/{prefix}/{session_id}"
+    headers["ETag"] = f'"{session_id}"'
+    for link in ice_server_links(request.app[SETTINGS].ice_servers):
+        headers.add("Link", link)
     return web.Response(
-        status=201,
-        body=answer.encode(),
-        content_type="application/sdp",
-        headers={
-            **CORS_HEADERS,
-            "Location": f"/{prefix}/{session_id}",
-            "ETag": f'"{session_id}"',
-        },
+        status=201, body=answer.encode(), content_type="application/sdp", headers=headers
     )
 
 

@@ -27,6 +27,7 @@ let disconnectTimer = null;
 let socketWasClosed = false;
 let verifyAfterReconnect = false;
 let connection = null; // our socket's id, from welcome
+let iceServers = []; // STUN/TURN from the bridge's config, via welcome
 
 function setPhase(next) {
   phase = next;
@@ -105,7 +106,7 @@ async function publish() {
   abort = new AbortController();
   try {
     const h = await publishWhip({
-      key, stream, connection, signal: abort.signal,
+      key, stream, connection, iceServers, signal: abort.signal,
       onState: (state) => { if (gen === generation) onPcState(state); },
     });
     if (gen !== generation) { h.stop(); return; }
@@ -189,6 +190,7 @@ function onMessage(msg) {
   if (msg.type === "welcome") {
     ui.commune.textContent = msg.commune ? "· " + msg.commune : "";
     connection = msg.connection || null;
+    iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
   } else if (msg.type === "replaced") {
     // Another chair device took over. Retrying would take it back and the two would
     // fight forever, so stop and say so; pressing Start takes it back on purpose.

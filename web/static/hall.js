@@ -44,6 +44,7 @@ let trouble = false; // something broke since the last good picture: say "reconn
 let fatalError = null;
 let socketWasClosed = false;
 let forced = null;
+let iceServers = []; // STUN/TURN from the bridge's config, via welcome
 
 // ---- WHEP sessions ----
 
@@ -66,7 +67,7 @@ async function startSession() {
   abort = new AbortController();
   try {
     const h = await watchWhep({
-      key, signal: abort.signal,
+      key, iceServers, signal: abort.signal,
       onTrack: (track) => tracks.push(track),
       onState: (state) => { if (gen === generation) onPcState(state); },
     });
@@ -189,6 +190,11 @@ function onMessage(msg) {
   if (msg.type === "welcome") {
     ui.commune.textContent = msg.commune || "";
     ui.hallName.textContent = msg.hall?.name || "";
+    const servers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
+    const changed = JSON.stringify(servers) !== JSON.stringify(iceServers);
+    iceServers = servers;
+    // The first session may have started before we knew of a TURN server: try again with it.
+    if (changed && stats.pcState !== "connected") { attempt = 0; scheduleRejoin(true); }
   } else if (msg.type === "state" && msg.broadcast) {
     const wasLive = stats.broadcastLive;
     stats.broadcastLive = Boolean(msg.broadcast.live);

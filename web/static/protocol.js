@@ -125,8 +125,8 @@ function makeHandle(pc, key, session, onState) {
  * onState(connectionState) is called on every pc connection state change.
  * Throws ProtocolError (with .status and .code) when the server refuses.
  */
-export async function publishWhip({ key, stream, onState, signal, connection }) {
-  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+export async function publishWhip({ key, stream, onState, signal, connection, iceServers = [] }) {
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
   for (const kind of ["video", "audio"]) {
     const track = stream.getTracks().find((t) => t.kind === kind);
     if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
@@ -149,8 +149,8 @@ export async function publishWhip({ key, stream, onState, signal, connection }) 
  * Watch the broadcast via WHEP. onTrack(track) fires for each received track before this resolves.
  * Resolves to a handle {pc, location, state, stop()}; throws ProtocolError when refused.
  */
-export async function watchWhep({ key, onTrack, onState, signal }) {
-  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+export async function watchWhep({ key, onTrack, onState, signal, iceServers = [] }) {
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" });
   pc.addEventListener("track", (ev) => onTrack?.(ev.track));
