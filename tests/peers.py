@@ -58,6 +58,10 @@ class StampedVideoTrack(VideoStreamTrack):
         self._count = 0
         self._start: float | None = None
 
+    @property
+    def frames_sent(self) -> int:
+        return self._count
+
     async def recv(self) -> VideoFrame:
         if self._start is None:
             self._start = time.time()

@@ -309,31 +309,45 @@ async def test_healthz_reports_live_state(client: TestClient) -> None:
     await asyncio.sleep(0)
 
 
+async def start_peer_process(
+    client: TestClient, endpoint: str, key: str
+) -> asyncio.subprocess.Process:
+    """A peer in another process, running until it has moved 10 frames."""
+    url = str(client.make_url("")).rstrip("/")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.peer_process",
+        endpoint,
+        url,
+        key,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    frames = 0
+    while frames < 10:
+        line = await asyncio.wait_for(process.stdout.readline(), 20)
+        assert line, "the peer process ended early"
+        frames = int(line.split()[1])
+    return process
+
+
+async def kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()  # no BYE, no DTLS close: the peer just goes dark
+        await process.wait()
+
+
 async def test_a_hall_that_vanishes_without_goodbye_is_cleaned_up(
     client: TestClient, settings: Settings
 ) -> None:
     bridge = app_of(client)[BRIDGE]
     room = app_of(client)[MEETING].room
     publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
-    url = str(client.make_url("")).rstrip("/")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.viewer_process",
-        url,
-        settings.halls[0].key,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    process = await start_peer_process(client, "whep", settings.halls[0].key)
     try:
-        assert process.stdout is not None
-        frames = 0
-        while frames < 10:
-            line = await asyncio.wait_for(process.stdout.readline(), 20)
-            assert line, "the viewer process ended early"
-            frames = int(line.split()[1])
         tasks_before = len(asyncio.all_tasks())
-        process.kill()  # no BYE, no DTLS close: the hall just goes dark
-        await process.wait()
+        await kill(process)
         await wait_for(
             lambda: [s.direction for s in bridge.sessions.values()] == ["publish"],
             30,
@@ -342,10 +356,50 @@ async def test_a_hall_that_vanishes_without_goodbye_is_cleaned_up(
         assert dict((h, s) for h, _, s in room.hall_states())["thon-1"] != "watching"
         assert len(asyncio.all_tasks()) < tasks_before
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill(process)
         await publisher.close()
+
+
+async def test_a_chair_that_vanishes_ends_the_broadcast_and_halls_wait(
+    client: TestClient, settings: Settings
+) -> None:
+    bridge = app_of(client)[BRIDGE]
+    tv = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    await ws_messages(tv, 2)
+    viewer = await start_viewer(http_signal(client, "/whep", settings.halls[0].key))
+    process = await start_peer_process(client, "whip", settings.keys.chair)
+    try:
+        await wait_for(lambda: viewer.frames >= 5, 20, "the chair's frames at the hall")
+        await kill(process)
+        await wait_for(lambda: not bridge.publishing.live, 30, "the broadcast to end")
+        message = json.loads((await tv.receive(timeout=10)).data)
+        while message["type"] != "state" or message["broadcast"]["live"]:
+            message = json.loads((await tv.receive(timeout=10)).data)
+        assert message["broadcast"]["live"] is False
+        # The hall stays connected, ready for the chair to come back.
+        assert [s.direction for s in bridge.sessions.values()] == ["subscribe"]
+    finally:
+        await kill(process)
+        await tv.close()
+        await viewer.close()
+
+
+async def test_beyond_the_session_limit_a_clear_503(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings, bridge_options={"max_sessions": 1}))
+    first = await start_viewer(http_signal(client, "/whep", settings.halls[0].key))
+
+    async def refused(offer: str) -> str:
+        response = await client.post("/whep", data=offer, headers=bearer(settings.halls[1].key))
+        assert response.status == 503 and response.headers["X-Error-Code"] == "busy"
+        raise LookupError("refused as expected")
+
+    try:
+        with pytest.raises(LookupError):
+            await start_viewer(refused)
+    finally:
+        await first.close()
 
 
 async def test_the_chair_page_whose_stream_is_taken_over_is_told_so(
