@@ -101,7 +101,7 @@ class SenderPort:
         self._history: dict[int, RtpPacket] = _require(sender, _SENDER_HISTORY)
         self._extensions = _require(sender, _SENDER_EXTENSIONS)
         _require(sender, _SENDER_MID)
-        for name in (_SENDER_NTP, _SENDER_RTP_TS, _SENDER_OCTETS, _SENDER_PACKETS):
+        for name in (_SENDER_NTP, _SENDER_RTP_TS, _SENDER_OCTETS, _SENDER_PACKETS, _SENDER_STARTED):
             _require(sender, name)
         self._fields: dict[str, Any] = vars(sender)
         self._mid_block: bytes | None = None  # RTP header extension carrying only the mid
@@ -109,7 +109,7 @@ class SenderPort:
     @property
     def started(self) -> bool:
         """True once the sender knows its negotiated parameters (mid, extensions)."""
-        return bool(self._fields.get(_SENDER_STARTED, False))
+        return bool(self._fields[_SENDER_STARTED])
 
     def _serialize(self, packet: RtpPacket) -> bytes:
         if packet.extensions.audio_level is not None:

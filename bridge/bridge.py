@@ -79,6 +79,7 @@ class Bridge(Emitter):
         self._video_codec = default_video_codec
         self._watchdog_interval = watchdog_interval
         self._watchdog: asyncio.Task[None] | None = None
+        self._negotiating = 0  # sessions being answered, not yet in self.sessions
         self.closed = False
 
     @property
@@ -98,7 +99,7 @@ class Bridge(Emitter):
             self._watchdog = asyncio.ensure_future(self._watch())
 
     def _new_peer(self) -> RTCPeerConnection:
-        if len(self.sessions) >= self.max_sessions:
+        if len(self.sessions) + self._negotiating >= self.max_sessions:
             raise TooManySessions(f"the bridge already has {self.max_sessions} sessions")
         return RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
 
@@ -155,6 +156,10 @@ class Bridge(Emitter):
         if session.state != "connected":
             return
         old = self.publisher
+        if old is not None and old.created_at > session.created_at:
+            # A slow, older attempt must not take the broadcast back from a newer one.
+            session.close_soon("superseded by a newer chair stream")
+            return
         self.publisher = session
         for producer in session.producers:
             if producer.kind == "video":
@@ -216,10 +221,12 @@ class Bridge(Emitter):
             transceiver.sender, consumer.request_keyframe, session.heard
         )
         consumer.on("incompatible", lambda: session.close_soon("codec-changed"))
+        consumer.on("close", lambda: session.close_soon("forwarding stopped"))
         return consumer
 
     async def _answer(self, session: Session, offer_sdp: str) -> None:
         pc = session.pc
+        self._negotiating += 1
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
@@ -227,6 +234,8 @@ class Bridge(Emitter):
             raise CodecUnsupported(f"no common codec: {exc}") from exc
         except (ValueError, InvalidAccessError, InvalidStateError, InternalError) as exc:
             raise BadOffer(f"the SDP offer was refused: {exc}") from exc
+        finally:
+            self._negotiating -= 1
         session.answer = pc.localDescription.sdp
 
     def _register(self, session: Session) -> None:

@@ -212,11 +212,14 @@ class Consumer(Emitter):
                     packet, _, adjust = self._queue.popleft()
                     await self._send(packet, adjust)
         except asyncio.CancelledError:
-            pass
+            return
         except ConnectionError:
             logger.debug("consumer %s: transport gone", self.id)
         except Exception:
             logger.exception("consumer %s stopped", self.id)
+        # A consumer that cannot send is of no use to its hall: close it (and so its
+        # session), so the TV sees the drop and rejoins instead of freezing.
+        self.close()
 
     async def _send(self, packet: RtpPacket, adjust: int) -> None:
         if self._rebase:

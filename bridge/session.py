@@ -62,6 +62,8 @@ class Session(Emitter):
         self.last_heard = self.created_at
         self._closing: asyncio.Task[None] | None = None
         pc.on("connectionstatechange", self._on_connection_state)
+        # aiortc's connect path emits on this pc: a failing listener must not break it.
+        pc.on("error", lambda exc: logger.error("peer connection listener failed", exc_info=exc))
 
     @property
     def state(self) -> State:

@@ -174,6 +174,22 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
         ),
         ("ice_servers: [{username: u}]\n", "ice_servers[0].urls", "missing"),
         ("ice_servers: [{urls: 'http://x'}]\n", "ice_servers[0].urls", "not a stun:/turn: URL"),
+        ("ice_servers: [{urls: 'turn:a, b'}]\n", "ice_servers[0].urls", "space, quote or <>,"),
+        (
+            "ice_servers: [{urls: 'turn:h', username: u}]\n",
+            "ice_servers[0]",
+            "username and credential go together",
+        ),
+        (
+            "ice_servers: [{urls: 'turn:h', username: u, credential: \"p\\r\\nX: y\"}]\n",
+            "ice_servers[0].credential",
+            "control characters",
+        ),
+        (
+            "ice_servers: [{urls: 'turn:h', username: 'u\"', credential: p}]\n",
+            "ice_servers[0].username",
+            "quotes",
+        ),
     ],
 )
 def test_each_mistake_names_the_file_the_key_and_the_problem(

@@ -143,3 +143,20 @@ async def test_close_cascades_even_when_a_listener_throws() -> None:
     router.close()  # idempotent
     assert sorted(closed) == ["consumer", "producer"]
     assert producer.closed and consumer.closed and router.producers == {}
+
+
+async def test_a_consumer_that_cannot_send_closes_instead_of_freezing_its_hall() -> None:
+    class BrokenPort(RecordingPort):
+        async def send(self, packet: RtpPacket) -> None:
+            raise RuntimeError("fault injection: the sender broke")
+
+    producer = Producer("video", "VP8", 90000, no_pli)
+    consumer = Consumer("video", BrokenPort(), "VP8", 90000)
+    closed: list[bool] = []
+    consumer.on("close", lambda: closed.append(True))
+    consumer.attach(producer)
+    consumer.start()
+    producer.receive(packet(1, 1000, KEY))
+    await drain()
+    assert closed == [True] and consumer.closed
+    assert producer.consumers == {}

@@ -306,7 +306,6 @@ async def test_hall_key_opens_only_its_own_hall_page(
 async def test_healthz_reports_live_state(client: TestClient) -> None:
     response = await client.get("/healthz")
     assert await response.json() == {"ok": True, "live": False}
-    await asyncio.sleep(0)
 
 
 async def start_peer_process(
@@ -346,7 +345,6 @@ async def test_a_hall_that_vanishes_without_goodbye_is_cleaned_up(
     publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
     process = await start_peer_process(client, "whep", settings.halls[0].key)
     try:
-        tasks_before = len(asyncio.all_tasks())
         await kill(process)
         await wait_for(
             lambda: [s.direction for s in bridge.sessions.values()] == ["publish"],
@@ -354,7 +352,8 @@ async def test_a_hall_that_vanishes_without_goodbye_is_cleaned_up(
             "the vanished viewer's session to close",
         )
         assert dict((h, s) for h, _, s in room.hall_states())["thon-1"] != "watching"
-        assert len(asyncio.all_tasks()) < tasks_before
+        forwarding = [t for t in asyncio.all_tasks() if "Consumer._run" in repr(t.get_coro())]
+        assert forwarding == []  # the publisher has producers only: no consumer task is left
     finally:
         await kill(process)
         await publisher.close()
@@ -488,3 +487,111 @@ async def test_pages_and_whip_clients_get_the_configured_ice_servers(
         '<turn:127.0.0.1:3478>; rel="ice-server"; username="hall"; '
         'credential="s3cret-pass"; credential-type="password"',
     ]
+
+
+async def test_a_silent_socket_is_closed_so_a_dead_tv_does_not_linger(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings, socket_silence=1.0))
+    room = app_of(client)[MEETING].room
+    ws = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    await ws_messages(ws, 2)
+    msg = await ws.receive(timeout=5)
+    assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED) and ws.close_code == 1001
+    await wait_for(lambda: room.hall_states()[0][2] == "lost", 5, "the hall to show lost")
+
+
+async def test_a_page_that_never_reads_its_replies_is_closed(
+    client: TestClient, settings: Settings
+) -> None:
+    ws = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    meeting = app_of(client)[MEETING]
+    (page,) = meeting.clients.values()
+    page.writer.cancel()  # fault injection: replies pile up, as for a client that never reads
+    for i in range(100):
+        await ws.send_str(f'{{"type":"ping","id":{i}}}')
+    msg = await ws.receive(timeout=5)
+    while msg.type == WSMsgType.TEXT:
+        msg = await ws.receive(timeout=5)
+    assert ws.close_code == 1008
+    await wait_for(lambda: meeting.clients == {}, 5, "the server to forget the page")
+
+
+async def test_one_key_cannot_hold_more_than_its_quota_of_streams(
+    client: TestClient, settings: Settings
+) -> None:
+    key = settings.halls[0].key
+    viewers = [await start_viewer(http_signal(client, "/whep", key)) for _ in range(3)]
+
+    async def refused(offer: str) -> str:
+        response = await client.post("/whep", data=offer, headers=bearer(key))
+        assert response.status == 503 and "3 streams" in await response.text()
+        raise LookupError("refused as expected")
+
+    try:
+        with pytest.raises(LookupError):
+            await start_viewer(refused)
+        other_hall = await start_viewer(http_signal(client, "/whep", settings.halls[1].key))
+        await other_hall.close()
+    finally:
+        for viewer in viewers:
+            await viewer.close()
+
+
+async def test_delete_must_name_the_right_kind_of_session(
+    client: TestClient, settings: Settings
+) -> None:
+    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
+    bridge = app_of(client)[BRIDGE]
+    try:
+        await wait_for(lambda: bridge.publishing.live, 10, "live")
+        session_id = bridge.publishing.session_id
+        wrong = await client.delete(f"/whep/{session_id}", headers=bearer(settings.keys.chair))
+        assert wrong.status == 404
+        assert bridge.publishing.live
+    finally:
+        await publisher.close()
+
+
+async def test_aiohttps_own_errors_carry_an_error_code_too(client: TestClient) -> None:
+    missing = await client.get("/nowhere")
+    assert missing.status == 404 and missing.headers["X-Error-Code"] == "not-found"
+    wrong_method = await client.get("/whip")
+    assert wrong_method.status == 405
+    assert wrong_method.headers["X-Error-Code"] == "method-not-allowed"
+
+
+async def test_without_a_key_nobody_learns_which_halls_exist(client: TestClient) -> None:
+    assert (await client.get("/hall/thon-1")).status == 401
+    assert (await client.get("/hall/no-such-hall")).status == 401
+
+
+async def test_a_chair_replacing_its_own_stream_is_not_told_it_was_replaced(
+    client: TestClient, settings: Settings
+) -> None:
+    bridge = app_of(client)[BRIDGE]
+    console = await client.ws_connect(f"/ws?key={settings.keys.chair}")
+    welcome, _ = await ws_messages(console, 2)
+    headers = {**bearer(settings.keys.chair), "X-Connection": welcome["connection"]}
+
+    async def signal(offer: str) -> str:
+        response = await client.post("/whip", data=offer, headers=headers)
+        assert response.status == 201
+        return await response.text()
+
+    first = await start_publisher(signal, audio=False)
+    await wait_for(lambda: bridge.publishing.live, 10, "live")
+    first_id = bridge.publishing.session_id
+    # The same console publishes again, as after a network blip, before the old one died.
+    second = await start_publisher(signal, audio=False)
+    try:
+        await wait_for(lambda: first_id not in bridge.sessions, 10, "the old stream replaced")
+        await console.send_str('{"type":"ping","id":9}')
+        message = json.loads((await console.receive(timeout=5)).data)
+        while message["type"] == "state":
+            message = json.loads((await console.receive(timeout=5)).data)
+        assert message == {"type": "pong", "id": 9}
+    finally:
+        await console.close()
+        await first.close()
+        await second.close()

@@ -15,7 +15,7 @@ from . import pages, whip, ws
 from .auth import KeyRing
 from .config import Settings
 from .errors import BadRequest, Busy, NotAcceptable, NotFound, WebError
-from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
+from .keys import BRIDGE, KEYRING, MEETING, SETTINGS, SOCKET_SILENCE
 from .meeting import Meeting
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ _BRIDGE_ERRORS: dict[type[BridgeError], Callable[[str], WebError]] = {
     SessionNotFound: NotFound,
     TooManySessions: Busy,
 }
+
+_HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
 
 _TITLES = {
     401: ("Cần mã truy cập", "A key is needed"),
@@ -67,8 +69,12 @@ def _error_response(request: web.Request, error: WebError) -> web.Response:
 async def errors_to_wire(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # aiohttp's own answers (unknown path, wrong method) get the same shape as ours.
+        code = _HTTP_CODES.get(exc.status, f"http-{exc.status}")
+        return _error_response(request, WebError(exc.reason, code=code).with_status(exc.status))
     except Exception as exc:
         error = _as_web_error(exc)
         if error is None:
@@ -78,11 +84,16 @@ async def errors_to_wire(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 def create_app(
-    settings: Settings, *, bridge_options: dict[str, float] | None = None
+    settings: Settings,
+    *,
+    bridge_options: dict[str, float] | None = None,
+    socket_silence: float = 30.0,
 ) -> web.Application:
+    """The whole bridge as one aiohttp app; tests shorten the timeouts through the options."""
     app = web.Application(middlewares=[errors_to_wire], client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[KEYRING] = KeyRing(settings)
+    app[SOCKET_SILENCE] = socket_silence
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         bridge = Bridge(settings.ice_servers, **(bridge_options or {}))  # type: ignore[arg-type]

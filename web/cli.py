@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import logging
 import ssl
 import sys
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -28,11 +30,7 @@ def _ssl_context(settings: Settings) -> tuple[ssl.SSLContext | None, Path | None
         assert tls.cert is not None and tls.key is not None
         context.load_cert_chain(tls.cert, tls.key)
         return context, None
-    host = settings.server.host
-    hosts = ([host] if host not in WILDCARDS else []) + local_addresses()
-    paths = ensure_certificate(settings.data_dir, hosts)
-    context.load_cert_chain(paths.cert, paths.key)
-    return context, paths.ca_cert
+    return context, _reload_certificate(settings, context)
 
 
 def _base_url(settings: Settings, secure: bool) -> str:
@@ -49,6 +47,44 @@ def _base_url(settings: Settings, secure: bool) -> str:
     return f"{'https' if secure else 'http'}://{host}:{settings.server.port}"
 
 
+def _fail(line: str) -> int:
+    print(f"commune-bridge: {line}", file=sys.stderr)
+    return 2
+
+
+def _renew_certificate_daily(
+    settings: Settings, context: ssl.SSLContext
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Re-issue the server certificate (same CA) when it nears expiry or the address
+    changes, without a restart: a bridge may run for longer than a certificate lives."""
+
+    async def renew(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(24 * 3600)
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, _reload_certificate, settings, context
+                    )
+                except Exception:
+                    logging.getLogger(__name__).exception("certificate renewal failed")
+
+        task = asyncio.ensure_future(loop())
+        yield
+        task.cancel()
+
+    return renew
+
+
+def _reload_certificate(settings: Settings, context: ssl.SSLContext) -> Path:
+    """Make sure the certificate is current and load it; returns the CA's path."""
+    host = settings.server.host
+    hosts = ([host] if host not in WILDCARDS else []) + local_addresses()
+    paths = ensure_certificate(settings.data_dir, hosts)
+    context.load_cert_chain(paths.cert, paths.key)  # new handshakes use the new pair
+    return paths.ca_cert
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="commune-bridge", description=__doc__)
     parser.add_argument("--config", type=Path, default=None, help="config.yaml (default: built-in)")
@@ -57,16 +93,20 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    config_file = str(args.config) if args.config else "<defaults>"
     try:
         settings = load_settings(args.config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # e.g. data_dir cannot be created or keys.yaml written
+        return _fail(f"{config_file}: data_dir: {exc.strerror or exc}: {exc.filename or ''}")
+    try:
         check_port_free(settings)
         context, ca = _ssl_context(settings)
     except ConfigError as exc:
-        print(f"commune-bridge: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     except (OSError, ssl.SSLError, ValueError) as exc:
-        print(f"commune-bridge: {settings.config_file}: server.tls: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"{settings.config_file}: server.tls: {exc}")
     base = _base_url(settings, context is not None)
     print(f"{settings.commune}: bridge at {base}")
     for label, url in join_links(settings, base):
@@ -77,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  TV boxes trust the bridge by installing {ca} (see README)")
     print("Ctrl+C stops the bridge. / Nhấn Ctrl+C để dừng.")
     sys.stdout.flush()
+    app = create_app(settings)
+    if context is not None and settings.server.tls.mode == "auto":
+        app.cleanup_ctx.append(_renew_certificate_daily(settings, context))
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.server.host,
         port=settings.server.port,
         ssl_context=context,

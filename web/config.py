@@ -36,6 +36,8 @@ SERVER_KEYS = ("host", "port", "tls", "allow_plain_http")
 HALL_KEYS = ("id", "name", "key")
 ICE_KEYS = ("urls", "username", "credential")
 ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+UNSAFE_IN_URL = re.compile(r'[\s"<>,\\\x00-\x1f\x7f]')
+UNSAFE_IN_CREDENTIAL = re.compile(r'["\\\x00-\x1f\x7f]')
 DEFAULT_HALLS = tuple((f"thon-{n}", f"Thôn {n}") for n in range(1, 7))
 
 
@@ -263,10 +265,20 @@ def _ice_servers(file: str, raw: object) -> tuple[dict[str, object], ...]:
         for url in url_list:
             if not isinstance(url, str) or not url.startswith(ICE_SCHEMES):
                 raise ConfigError(file, f"{where}.urls", f"{url!r} is not a stun:/turn: URL")
+            if UNSAFE_IN_URL.search(url):
+                raise ConfigError(file, f"{where}.urls", f"{url!r} has a space, quote or <>,")
         server: dict[str, object] = {"urls": urls if isinstance(urls, str) else list(url_list)}
         for name in ("username", "credential"):
             if entry.get(name) is not None:
-                server[name] = string(file, f"{where}.{name}", entry[name])
+                value = string(file, f"{where}.{name}", entry[name])
+                # These go into HTTP Link headers (RFC 9725): no quotes or control characters.
+                if UNSAFE_IN_CREDENTIAL.search(value):
+                    message = "must not contain quotes, backslashes or control characters"
+                    raise ConfigError(file, f"{where}.{name}", message)
+                server[name] = value
+        if ("username" in server) != ("credential" in server):
+            message = "username and credential go together: give both or neither"
+            raise ConfigError(file, where, message)
         servers.append(server)
     return tuple(servers)
 

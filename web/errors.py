@@ -34,6 +34,11 @@ class WebError(Exception):
         if code is not None:
             self.code = code
 
+    def with_status(self, status: int) -> WebError:
+        """The same error answered with another status (for aiohttp's own errors)."""
+        self.status = status
+        return self
+
 
 class BadRequest(WebError):
     status = 400

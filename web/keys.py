@@ -14,3 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 BRIDGE = web.AppKey("bridge", Bridge)
 MEETING = web.AppKey("meeting", Meeting)
 KEYRING = web.AppKey("keyring", KeyRing)
+SOCKET_SILENCE = web.AppKey("socket_silence", float)  # seconds a page socket may say nothing

@@ -8,10 +8,13 @@ up or down) become room commands here, and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +66,9 @@ class Meeting:
         self.room = Room(settings.commune, [(h.id, h.name) for h in settings.halls])
         self.clients: dict[str, Client] = {}
         self.owners: dict[str, Identity] = {}  # media session id → the key that opened it
-        self.publishers: dict[str, str] = {}  # chair session id → the socket that published it
+        self.sockets: dict[str, str] = {}  # media session id → the page socket it belongs to
+        self._negotiating: Counter[Identity] = Counter()  # offers being answered, per key
+        self._rejoin_sent: set[str] = set()  # sockets told to rejoin since the codec changed
         bridge.on("publishingchange", self._on_publishing_change)
         bridge.on("sessionclose", self._on_session_close)
 
@@ -127,11 +132,6 @@ class Meeting:
         client.outbox.append(message)
         client.wakeup.set()
 
-    def send_to(self, identity: Identity, message: dict[str, Any]) -> None:
-        for client in list(self.clients.values()):
-            if client.identity == identity:
-                self.send(client, message)
-
     async def _write(self, client: Client) -> None:
         try:
             while True:
@@ -145,14 +145,27 @@ class Meeting:
 
     # --- media sessions -----------------------------------------------------
 
+    def streams_held(self, identity: Identity) -> int:
+        """Streams this key holds or is opening, for its quota."""
+        held = sum(1 for owner in self.owners.values() if owner == identity)
+        return held + self._negotiating[identity]
+
+    @contextlib.contextmanager
+    def negotiating(self, identity: Identity) -> Iterator[None]:
+        self._negotiating[identity] += 1
+        try:
+            yield
+        finally:
+            self._negotiating[identity] -= 1
+
     def session_opened(
         self, session: Session, identity: Identity, connection: str | None = None
     ) -> None:
         """A WHIP/WHEP session was answered. A viewer counts as watching once it connects."""
         self.owners[session.id] = identity
+        if connection is not None and connection in self.clients:
+            self.sockets[session.id] = connection
         if session.direction != "subscribe":
-            if connection in self.clients:
-                self.publishers[session.id] = connection
             return
 
         def on_state() -> None:
@@ -163,24 +176,47 @@ class Meeting:
 
     def _on_session_close(self, session: Session) -> None:
         identity = self.owners.pop(session.id, None)
-        publisher_socket = self.publishers.pop(session.id, None)
-        if session.close_reason == REPLACED and publisher_socket in self.clients:
-            self.send(self.clients[publisher_socket], {"type": "replaced"})
+        socket = self.sockets.pop(session.id, None)
+        if session.close_reason == REPLACED:
+            self._tell_replaced(socket)
         if identity is None or session.direction != "subscribe":
             return
         if session.close_reason == "codec-changed":
-            self.send_to(identity, {"type": "rejoin", "reason": "codec-changed"})
+            self._tell_rejoin(identity, socket)
         # A session that never connected never started watching: nothing to stop.
         self._apply(MediaStopped(session.id), quiet=True)
+
+    def _tell_replaced(self, socket: str | None) -> None:
+        """Tell the page whose stream was taken over, unless it took it over itself
+        (a chair reconnecting after a network blip replaces its own old stream)."""
+        current = self.bridge.publisher
+        successor = self.sockets.get(current.id) if current is not None else None
+        client = self.clients.get(socket or "")
+        if client is not None and socket != successor:
+            self.send(client, {"type": "replaced"})
+
+    def _tell_rejoin(self, identity: Identity, socket: str | None) -> None:
+        """Ask the page of a session cut off by a codec change to rejoin, once per change."""
+        own = self.clients.get(socket or "")
+        if own is not None:
+            targets = [own]
+        else:  # a session opened before its page said who it is: every page of that key
+            targets = [c for c in self.clients.values() if c.identity == identity]
+        for client in targets:
+            if client.conn_id not in self._rejoin_sent:
+                self._rejoin_sent.add(client.conn_id)
+                self.send(client, {"type": "rejoin", "reason": "codec-changed"})
 
     def _on_publishing_change(self) -> None:
         publishing = self.bridge.publishing
         broadcast = self.room.broadcast
+        self._rejoin_sent.clear()
         if publishing.live and publishing.session_id != broadcast.session:
+            owner = self.owners.get(publishing.session_id or "")
             self._apply(
                 BroadcastStarted(
                     publishing.session_id or "",
-                    "chair",
+                    owner.role if owner else "chair",
                     publishing.video_codec,
                     publishing.audio_codec,
                 )

@@ -40,9 +40,10 @@ async def chair(request: web.Request) -> web.FileResponse:
 
 async def hall(request: web.Request) -> web.FileResponse:
     hall_id = request.match_info["hall"]
+    # The key first, so that nobody without one can learn which halls exist.
+    identity = request.app[KEYRING].from_query(request)
     if hall_id not in {h.id for h in request.app[SETTINGS].halls}:
         raise NotFound(f"there is no hall {hall_id[:40]!r}")
-    identity = request.app[KEYRING].from_query(request)
     if identity.hall_id != hall_id:
         raise Forbidden("this key does not open this hall's page")
     return _page("hall.html")

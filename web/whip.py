@@ -15,7 +15,14 @@ from bridge.errors import SessionNotFound
 from rooms.permissions import PUBLISH, WATCH
 
 from .auth import Identity
-from .errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, UnsupportedMediaType
+from .errors import (
+    BadRequest,
+    Busy,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    UnsupportedMediaType,
+)
 from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
 
 MAX_SDP_BYTES = 64 * 1024
@@ -59,51 +66,75 @@ def ice_server_links(servers: Iterable[Mapping[str, object]]) -> list[str]:
     return links
 
 
-def _created(request: web.Request, answer: str, prefix: str, session_id: str) -> web.Response:
+# How many streams one key may hold at once. A TV that reloads briefly holds two;
+# the viewer key is shared by every public screen. One key can never fill the bridge.
+STREAM_QUOTA = {"chair": 2, "secretary": 4, "viewer": 30, "hall": 3}
+DIRECTIONS = {"whip": "publish", "whep": "subscribe"}
+
+
+def _created(answer: str, prefix: str, session_id: str, links: list[str]) -> web.Response:
     headers = CIMultiDict(CORS_HEADERS)
     headers["Location"] = f"/{prefix}/{session_id}"
     headers["ETag"] = f'"{session_id}"'
-    for link in ice_server_links(request.app[SETTINGS].ice_servers):
+    for link in links:
         headers.add("Link", link)
     return web.Response(
         status=201, body=answer.encode(), content_type="application/sdp", headers=headers
     )
 
 
-async def post_whip(request: web.Request) -> web.Response:
+async def _open(request: web.Request, prefix: str) -> web.Response:
+    """Answer a WHIP or WHEP offer: check the key, then make the session, then reply."""
     identity = request.app[KEYRING].from_bearer(request)
-    if not identity.may(PUBLISH):
+    if prefix == "whip" and not identity.may(PUBLISH):
         raise Forbidden("only the chair key may publish")
+    if prefix == "whep" and not identity.may(WATCH):
+        raise Forbidden("this key may not watch")
     offer = await _read_offer(request)
-    session = await request.app[BRIDGE].publish(offer, label=identity.role)
-    connection = request.headers.get("X-Connection")
-    request.app[MEETING].session_opened(session, identity, connection)
-    return _created(request, session.answer, "whip", session.id)
+    links = ice_server_links(request.app[SETTINGS].ice_servers)
+    meeting = request.app[MEETING]
+    quota = STREAM_QUOTA.get(identity.role, 1)
+    if meeting.streams_held(identity) >= quota:
+        raise Busy(f"this key already has {quota} streams open; close one first")
+    bridge = request.app[BRIDGE]
+    with meeting.negotiating(identity):
+        if prefix == "whip":
+            session = await bridge.publish(offer, label=identity.role)
+        else:
+            label = f"{identity.role}:{identity.hall_id}" if identity.hall_id else identity.role
+            session = await bridge.subscribe(offer, label=label)
+    try:
+        meeting.session_opened(session, identity, request.headers.get("X-Connection"))
+        return _created(session.answer, prefix, session.id, links)
+    except BaseException:
+        await session.close("the answer could not be sent")
+        raise
+
+
+async def post_whip(request: web.Request) -> web.Response:
+    return await _open(request, "whip")
 
 
 async def post_whep(request: web.Request) -> web.Response:
-    identity = request.app[KEYRING].from_bearer(request)
-    if not identity.may(WATCH):
-        raise Forbidden("this key may not watch")
-    offer = await _read_offer(request)
-    label = f"{identity.role}:{identity.hall_id}" if identity.hall_id else identity.role
-    session = await request.app[BRIDGE].subscribe(offer, label=label)
-    request.app[MEETING].session_opened(session, identity)
-    return _created(request, session.answer, "whep", session.id)
+    return await _open(request, "whep")
 
 
 async def delete_session(request: web.Request) -> web.Response:
     identity: Identity = request.app[KEYRING].from_bearer(request)
     session_id = request.match_info["session"]
+    gone = NotFound("no such session (it may have ended already)")
     owner = request.app[MEETING].owners.get(session_id)
     if owner is None:
-        raise NotFound("no such session (it may have ended already)")
+        raise gone
     if owner != identity:
         raise Forbidden("this session belongs to another key")
+    bridge = request.app[BRIDGE]
     try:
-        await request.app[BRIDGE].close_session(session_id, "deleted by its owner")
+        if bridge.get(session_id).direction != DIRECTIONS[request.path.split("/")[1]]:
+            raise gone
+        await bridge.close_session(session_id, "deleted by its owner")
     except SessionNotFound:
-        raise NotFound("no such session (it may have ended already)") from None
+        raise gone from None
     return web.Response(status=200, headers=CORS_HEADERS)
 
 

@@ -2,7 +2,8 @@
 
 A message over 64 KiB closes the socket with 1009; anything else that is wrong
 gets an `error` reply and the socket stays open. A socket silent for 30 s is
-closed, so a TV that lost power does not linger as connected.
+closed, so a TV that lost power does not linger as connected; one that sends
+but never reads its replies is closed with 1008.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .keys import KEYRING, MEETING
+from .keys import KEYRING, MEETING, SOCKET_SILENCE
 from .meeting import Client
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
-SILENCE_TIMEOUT = 30.0
+# A page that sends faster than it reads would make the server queue replies forever.
+MAX_UNSENT_REPLIES = 64
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -51,14 +53,18 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
     meeting = request.app[MEETING]
+    silence = request.app[SOCKET_SILENCE]
     client = Client(secrets.token_hex(8), identity, ws)
     meeting.connect(client)
     try:
         while not ws.closed:
             try:
-                msg = await ws.receive(timeout=SILENCE_TIMEOUT)
+                msg = await ws.receive(timeout=silence)
             except TimeoutError:
-                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"silent for 30 s")
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"silent too long")
+                break
+            if len(client.outbox) > MAX_UNSENT_REPLIES:
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"not reading replies")
                 break
             if msg.type == WSMsgType.TEXT:
                 meeting.send(client, _reply(msg.data))

@@ -45,6 +45,8 @@ let fatalError = null;
 let socketWasClosed = false;
 let forced = null;
 let iceServers = []; // STUN/TURN from the bridge's config, via welcome
+let connection = null; // our socket's id, from welcome: lets the bridge address this page
+let videoExpected = true; // false while the chair sends sound only (no camera)
 
 // ---- WHEP sessions ----
 
@@ -67,7 +69,7 @@ async function startSession() {
   abort = new AbortController();
   try {
     const h = await watchWhep({
-      key, iceServers, signal: abort.signal,
+      key, iceServers, connection, signal: abort.signal,
       onTrack: (track) => tracks.push(track),
       onState: (state) => { if (gen === generation) onPcState(state); },
     });
@@ -168,6 +170,8 @@ function overlayState() {
   if (fatalError) return "error";
   if (fresh && stats.broadcastLive !== false) return "live";
   if (stats.broadcastLive === false) return "waiting";
+  // Sound only: say so, rather than "waiting" over a meeting that can be heard.
+  if (!videoExpected && stats.pcState === "connected") return "audio";
   if (stats.pcState === "connected" && now - connectedAt > FIRST_FRAME_GRACE_MS) return "waiting";
   return trouble ? "reconnecting" : "connecting";
 }
@@ -190,6 +194,7 @@ function onMessage(msg) {
   if (msg.type === "welcome") {
     ui.commune.textContent = msg.commune || "";
     ui.hallName.textContent = msg.hall?.name || "";
+    connection = msg.connection || null;
     const servers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
     const changed = JSON.stringify(servers) !== JSON.stringify(iceServers);
     iceServers = servers;
@@ -198,12 +203,15 @@ function onMessage(msg) {
   } else if (msg.type === "state" && msg.broadcast) {
     const wasLive = stats.broadcastLive;
     stats.broadcastLive = Boolean(msg.broadcast.live);
+    videoExpected = !stats.broadcastLive || Boolean(msg.broadcast.video_codec);
     // Going live is the moment a waiting screen should try at once, not after its back-off.
     const stuck = retryPending || ["disconnected", "failed", "closed"].includes(stats.pcState);
     if (stats.broadcastLive && wasLive === false && stuck) { attempt = 0; scheduleRejoin(true); }
     render();
   } else if (msg.type === "rejoin") {
-    scheduleRejoin();
+    // The bridge cut our session on purpose (new codec): come back at once.
+    attempt = 0;
+    scheduleRejoin(true);
   }
 }
 
@@ -230,7 +238,8 @@ function tick() {
   ui.time.textContent = now.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hour12: false });
   ui.date.textContent = now.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "numeric", year: "numeric" });
   const sinceFrame = Date.now() - Math.max(stats.lastFrameAt, connectedAt);
-  if (stats.broadcastLive && stats.pcState === "connected" && sinceFrame > STALL_REJOIN_MS) scheduleRejoin();
+  const stalled = stats.broadcastLive && videoExpected && stats.pcState === "connected";
+  if (stalled && sinceFrame > STALL_REJOIN_MS) scheduleRejoin();
   render();
 }
 

@@ -35,6 +35,7 @@ const STRINGS = {
   "tv.title": { vi: "Phòng họp trực tuyến", en: "Online meeting" },
   "tv.connecting": { vi: "Đang kết nối…", en: "Connecting…" },
   "tv.waiting": { vi: "Đang chờ phòng họp xã…", en: "Waiting for the commune room…" },
+  "tv.audio": { vi: "Đang phát âm thanh từ phòng họp xã (không có hình)", en: "Sound from the commune room (no picture)" },
   "tv.reconnecting": { vi: "Đang kết nối lại…", en: "Reconnecting…" },
   "tv.error": { vi: "Không xem được buổi họp", en: "Cannot show the meeting" },
   "tv.retrying": { vi: "Đang tự động thử lại…", en: "Retrying automatically…" },

@@ -149,12 +149,13 @@ export async function publishWhip({ key, stream, onState, signal, connection, ic
  * Watch the broadcast via WHEP. onTrack(track) fires for each received track before this resolves.
  * Resolves to a handle {pc, location, state, stop()}; throws ProtocolError when refused.
  */
-export async function watchWhep({ key, onTrack, onState, signal, iceServers = [] }) {
+export async function watchWhep({ key, onTrack, onState, signal, connection, iceServers = [] }) {
   const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" });
   pc.addEventListener("track", (ev) => onTrack?.(ev.track));
-  const session = await negotiate("/whep", key, pc, signal);
+  const extra = connection ? { "X-Connection": connection } : {};
+  const session = await negotiate("/whep", key, pc, signal, extra);
   return makeHandle(pc, key, session, onState);
 }
 
