@@ -56,16 +56,16 @@ class StampedVideoTrack(VideoStreamTrack):
         super().__init__()
         self.width, self.height, self.fps = width, height, fps
         self._count = 0
-        self._start: float | None = None
+        self._began: float | None = None
 
     @property
     def frames_sent(self) -> int:
         return self._count
 
     async def recv(self) -> VideoFrame:
-        if self._start is None:
-            self._start = time.time()
-        target = self._start + self._count / self.fps
+        if self._began is None:
+            self._began = time.time()
+        target = self._began + self._count / self.fps
         delay = target - time.time()
         if delay > 0:
             await asyncio.sleep(delay)

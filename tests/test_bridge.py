@@ -226,7 +226,7 @@ async def test_a_nack_is_answered_from_the_bridges_own_send_history(bridge: Brid
                 sent_types.append(data[1] & 0x7F)
             await real_send(data)
 
-        transport._send_rtp = recording_send
+        transport._send_rtp = recording_send  # type: ignore[method-assign]
         lost = (consumer._seq - 3) & 0xFFFF  # a packet the bridge sent moments ago
         (receiver,) = [t.receiver for t in viewer.pc.getTransceivers()]
         await receiver._send_rtcp_nack(consumer._port.ssrc, [lost])

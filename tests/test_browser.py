@@ -162,6 +162,7 @@ async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
 ) -> None:
     server = await start_server(settings)
     port = server.port
+    assert port is not None
     try:
         chair = await open_page(browser, url(server, f"/chair?key={settings.keys.chair}&lang=en"))
         assert (await chair.text_content("#start") or "").strip() == "Start broadcast"

@@ -31,7 +31,9 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def app_of(client: TestClient) -> web.Application:
-    return client.server.app  # type: ignore[no-any-return]
+    app = client.app
+    assert app is not None
+    return app
 
 
 def http_signal(client: TestClient, path: str, key: str):  # type: ignore[no-untyped-def]
@@ -507,6 +509,7 @@ async def test_a_page_that_never_reads_its_replies_is_closed(
     ws = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
     meeting = app_of(client)[MEETING]
     (page,) = meeting.clients.values()
+    assert page.writer is not None
     page.writer.cancel()  # fault injection: replies pile up, as for a client that never reads
     for i in range(100):
         await ws.send_str(f'{{"type":"ping","id":{i}}}')
