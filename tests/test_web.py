@@ -378,7 +378,11 @@ async def test_a_chair_that_vanishes_ends_the_broadcast_and_halls_wait(
             message = json.loads((await tv.receive(timeout=10)).data)
         assert message["broadcast"]["live"] is False
         # The hall stays connected, ready for the chair to come back.
-        assert [s.direction for s in bridge.sessions.values()] == ["subscribe"]
+        await wait_for(
+            lambda: [s.direction for s in bridge.sessions.values()] == ["subscribe"],
+            10,
+            "only the hall's session left",
+        )
     finally:
         await kill(process)
         await tv.close()

@@ -130,7 +130,8 @@ async def delete_session(request: web.Request) -> web.Response:
         raise Forbidden("this session belongs to another key")
     bridge = request.app[BRIDGE]
     try:
-        if bridge.get(session_id).direction != DIRECTIONS[request.path.split("/")[1]]:
+        session = bridge.get(session_id)
+        if session.state == "closed" or session.direction != DIRECTIONS[request.path.split("/")[1]]:
             raise gone
         await bridge.close_session(session_id, "deleted by its owner")
     except SessionNotFound:
