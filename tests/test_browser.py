@@ -115,6 +115,7 @@ async def test_chair_broadcasts_and_six_halls_show_the_picture_with_sound(
         await page.wait_for_function(
             "window.hallStats && window.hallStats.framesRendered > 10", timeout=30_000
         )
+        await page.wait_for_function("window.hallStats.state === 'live'", timeout=10_000)
         assert await page.get_attribute("#status", "data-state") == "live"
     # The picture keeps advancing, everywhere, and sound arrives.
     before = [await hall_frames(page) for page in halls]
@@ -186,6 +187,7 @@ async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
             "Date.now() - window.hallStats.lastFrameAt < 1000",
             timeout=60_000,
         )
+        await tv.wait_for_function("window.hallStats.state === 'live'", timeout=10_000)
         assert await tv.get_attribute("#status", "data-state") == "live"
     finally:
         await server.close()

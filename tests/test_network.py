@@ -143,6 +143,7 @@ async def test_hall_tv_shows_the_cut_and_comes_back_by_itself_when_the_link_retu
                 "Date.now() - window.hallStats.lastFrameAt < 1000",
                 timeout=90_000,
             )
+            await tv.wait_for_function("window.hallStats.state === 'live'", timeout=10_000)
             assert await tv.get_attribute("#status", "data-state") == "live"
             await chair.wait_for_selector(
                 f"#halls [data-hall={hall.id}][data-state=watching]", timeout=30_000

@@ -47,6 +47,7 @@ let forced = null;
 let iceServers = []; // STUN/TURN from the bridge's config, via welcome
 let connection = null; // our socket's id, from welcome: lets the bridge address this page
 let videoExpected = true; // false while the chair sends sound only (no camera)
+let offAirAt = 0; // when the bridge last said the chair is not live
 
 // ---- WHEP sessions ----
 
@@ -168,7 +169,9 @@ function overlayState() {
   const fresh = now - stats.lastFrameAt < FRAME_STALE_MS;
   // Only set while there is no session, so it can never hide a working picture.
   if (fatalError) return "error";
-  if (fresh && stats.broadcastLive !== false) return "live";
+  // Frames newer than the last "off air" word are the truth: the picture can come
+  // back a moment before the socket says the chair is live again.
+  if (fresh && (stats.broadcastLive !== false || stats.lastFrameAt > offAirAt)) return "live";
   if (stats.broadcastLive === false) return "waiting";
   // Sound only: say so, rather than "waiting" over a meeting that can be heard.
   if (!videoExpected && stats.pcState === "connected") return "audio";
@@ -203,6 +206,7 @@ function onMessage(msg) {
   } else if (msg.type === "state" && msg.broadcast) {
     const wasLive = stats.broadcastLive;
     stats.broadcastLive = Boolean(msg.broadcast.live);
+    if (!stats.broadcastLive) offAirAt = Date.now();
     videoExpected = !stats.broadcastLive || Boolean(msg.broadcast.video_codec);
     // Going live is the moment a waiting screen should try at once, not after its back-off.
     const stuck = retryPending || ["disconnected", "failed", "closed"].includes(stats.pcState);
