@@ -36,9 +36,14 @@ def app_of(client: TestClient) -> web.Application:
     return app
 
 
-def http_signal(client: TestClient, path: str, key: str):  # type: ignore[no-untyped-def]
+def http_signal(  # type: ignore[no-untyped-def]
+    client: TestClient, path: str, key: str, connection: str | None = None
+):
+    """Signal over real HTTP; `connection` names the page socket (X-Connection)."""
+    headers = bearer(key) if connection is None else {**bearer(key), "X-Connection": connection}
+
     async def signal(offer: str) -> str:
-        response = await client.post(path, data=offer, headers=bearer(key))
+        response = await client.post(path, data=offer, headers=headers)
         assert response.status == 201, await response.text()
         assert response.headers["Location"].startswith(f"{path}/")
         return await response.text()
@@ -185,6 +190,14 @@ async def test_a_screen_that_cannot_receive_the_chairs_codec_gets_406(
 
 async def ws_messages(ws: Any, count: int) -> list[dict[str, Any]]:
     return [json.loads((await ws.receive(timeout=5)).data) for _ in range(count)]
+
+
+async def next_besides_state(ws: Any, timeout: float = 15) -> dict[str, Any]:
+    """The next message that is not a state snapshot (those come whenever anything moves)."""
+    while True:
+        message: dict[str, Any] = json.loads((await ws.receive(timeout=timeout)).data)
+        if message["type"] != "state":
+            return message
 
 
 async def test_socket_welcomes_and_sends_state(client: TestClient, settings: Settings) -> None:
@@ -413,20 +426,12 @@ async def test_the_chair_page_whose_stream_is_taken_over_is_told_so(
     bridge = app_of(client)[BRIDGE]
     console = await client.ws_connect(f"/ws?key={settings.keys.chair}")
     welcome, _ = await ws_messages(console, 2)
-    first_signal_headers = {**bearer(settings.keys.chair), "X-Connection": welcome["connection"]}
-
-    async def first_signal(offer: str) -> str:
-        response = await client.post("/whip", data=offer, headers=first_signal_headers)
-        assert response.status == 201
-        return await response.text()
-
-    first = await start_publisher(first_signal, audio=False)
+    console_signal = http_signal(client, "/whip", settings.keys.chair, welcome["connection"])
+    first = await start_publisher(console_signal, audio=False)
     await wait_for(lambda: bridge.publishing.live, 10, "the first chair device live")
     second = await start_publisher(http_signal(client, "/whip", settings.keys.chair), audio=False)
     try:
-        message = json.loads((await console.receive(timeout=15)).data)
-        while message["type"] == "state":
-            message = json.loads((await console.receive(timeout=15)).data)
+        message = await next_besides_state(console)
         assert message == {"type": "replaced"}
         assert len([s for s in bridge.sessions.values() if s.direction == "publish"]) == 1
     finally:
@@ -451,9 +456,7 @@ async def test_halls_are_told_to_rejoin_when_the_chair_changes_codec(
         h264_chair = await start_publisher(
             http_signal(client, "/whip", settings.keys.chair), codec="H264"
         )
-        message = json.loads((await tv_socket.receive(timeout=15)).data)
-        while message["type"] == "state":
-            message = json.loads((await tv_socket.receive(timeout=15)).data)
+        message = await next_besides_state(tv_socket)
         assert message == {"type": "rejoin", "reason": "codec-changed"}
         rejoined = await start_viewer(http_signal(client, "/whep", hall.key))
         await wait_for(lambda: rejoined.frames >= 5, 20, "H.264 frames after the rejoin")
@@ -579,13 +582,7 @@ async def test_a_chair_replacing_its_own_stream_is_not_told_it_was_replaced(
     bridge = app_of(client)[BRIDGE]
     console = await client.ws_connect(f"/ws?key={settings.keys.chair}")
     welcome, _ = await ws_messages(console, 2)
-    headers = {**bearer(settings.keys.chair), "X-Connection": welcome["connection"]}
-
-    async def signal(offer: str) -> str:
-        response = await client.post("/whip", data=offer, headers=headers)
-        assert response.status == 201
-        return await response.text()
-
+    signal = http_signal(client, "/whip", settings.keys.chair, welcome["connection"])
     first = await start_publisher(signal, audio=False)
     await wait_for(lambda: bridge.publishing.live, 10, "live")
     first_id = bridge.publishing.session_id
@@ -594,9 +591,7 @@ async def test_a_chair_replacing_its_own_stream_is_not_told_it_was_replaced(
     try:
         await wait_for(lambda: first_id not in bridge.sessions, 10, "the old stream replaced")
         await console.send_str('{"type":"ping","id":9}')
-        message = json.loads((await console.receive(timeout=5)).data)
-        while message["type"] == "state":
-            message = json.loads((await console.receive(timeout=5)).data)
+        message = await next_besides_state(console)
         assert message == {"type": "pong", "id": 9}
     finally:
         await console.close()
