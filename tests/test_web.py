@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import psutil
@@ -12,7 +13,7 @@ import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient
 
-from tests.peers import start_publisher, start_viewer, wait_for
+from tests.peers import Publisher, start_publisher, start_viewer, wait_for
 from web.app import create_app
 from web.config import Settings
 from web.keys import BRIDGE, MEETING
@@ -24,6 +25,17 @@ pytestmark = pytest.mark.asyncio
 async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
     app = create_app(settings, bridge_options={"idle_timeout": 3.0})
     return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def live_chair(client: TestClient, settings: Settings) -> AsyncIterator[Publisher]:
+    """A chair publishing over real WHIP, already live at the bridge."""
+    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
+    try:
+        await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 10, "the chair live")
+        yield publisher
+    finally:
+        await publisher.close()
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -144,22 +156,17 @@ async def test_chair_publishes_over_whip_and_halls_watch_over_whep(
 
 
 async def test_delete_stops_the_stream_and_only_its_owner_may(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: Settings, live_chair: Publisher
 ) -> None:
-    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
     bridge = app_of(client)[BRIDGE]
-    try:
-        await wait_for(lambda: bridge.publishing.live, 10, "the chair to go live")
-        (session_id,) = [s.id for s in bridge.sessions.values() if s.direction == "publish"]
-        other = await client.delete(f"/whip/{session_id}", headers=bearer(settings.halls[0].key))
-        assert other.status == 403
-        own = await client.delete(f"/whip/{session_id}", headers=bearer(settings.keys.chair))
-        assert own.status == 200
-        await wait_for(lambda: not bridge.publishing.live, 5, "the broadcast to stop")
-        again = await client.delete(f"/whip/{session_id}", headers=bearer(settings.keys.chair))
-        assert again.status == 404
-    finally:
-        await publisher.close()
+    (session_id,) = [s.id for s in bridge.sessions.values() if s.direction == "publish"]
+    other = await client.delete(f"/whip/{session_id}", headers=bearer(settings.halls[0].key))
+    assert other.status == 403
+    own = await client.delete(f"/whip/{session_id}", headers=bearer(settings.keys.chair))
+    assert own.status == 200
+    await wait_for(lambda: not bridge.publishing.live, 5, "the broadcast to stop")
+    again = await client.delete(f"/whip/{session_id}", headers=bearer(settings.keys.chair))
+    assert again.status == 404
 
 
 async def test_a_screen_that_cannot_receive_the_chairs_codec_gets_406(
@@ -549,18 +556,13 @@ async def test_one_key_cannot_hold_more_than_its_quota_of_streams(
 
 
 async def test_delete_must_name_the_right_kind_of_session(
-    client: TestClient, settings: Settings
+    client: TestClient, settings: Settings, live_chair: Publisher
 ) -> None:
-    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
     bridge = app_of(client)[BRIDGE]
-    try:
-        await wait_for(lambda: bridge.publishing.live, 10, "live")
-        session_id = bridge.publishing.session_id
-        wrong = await client.delete(f"/whep/{session_id}", headers=bearer(settings.keys.chair))
-        assert wrong.status == 404
-        assert bridge.publishing.live
-    finally:
-        await publisher.close()
+    session_id = bridge.publishing.session_id
+    wrong = await client.delete(f"/whep/{session_id}", headers=bearer(settings.keys.chair))
+    assert wrong.status == 404
+    assert bridge.publishing.live
 
 
 async def test_aiohttps_own_errors_carry_an_error_code_too(client: TestClient) -> None:
