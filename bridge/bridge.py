@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,10 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from . import aiortc_internals as internals
+from .codec import Codec
 from .consumer import Consumer
 from .emitter import Emitter
 from .errors import BadOffer, CodecUnsupported, SessionNotFound, TooManySessions
@@ -34,7 +36,7 @@ from .offers import (
 )
 from .producer import Producer
 from .router import Router
-from .session import ParkedTrack, Session
+from .session import Direction, ParkedTrack, Session
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +91,8 @@ class Bridge(Emitter):
         live = bool(video or audio)
         return Publishing(
             live=live,
-            video_codec=video.codec_name if video else None,
-            audio_codec=audio.codec_name if audio else None,
+            video_codec=video.codec.name if video else None,
+            audio_codec=audio.codec.name if audio else None,
             session_id=self.publisher.id if live and self.publisher else None,
         )
 
@@ -105,51 +107,81 @@ class Bridge(Emitter):
 
     async def publish(self, offer_sdp: str, label: str) -> Session:
         """Accept the chair's stream. It replaces the current one once it connects."""
-        description = parse_offer(offer_sdp)
-        sections = media_sections(description)
+        sections = media_sections(parse_offer(offer_sdp))
         preferences = {s.kind: publish_preferences(s) for s in sections}
-        pc = self._new_peer()
-        session = Session("publish", label, pc)
-        try:
-            for section in sections:
-                transceiver = pc.addTransceiver(section.kind, direction="recvonly")
-                transceiver.setCodecPreferences(preferences[section.kind])
-            await self._answer(session, offer_sdp)
-            for transceiver in pc.getTransceivers():
-                section = next(s for s in sections if s.kind == transceiver.kind)
-                session.producers.append(
-                    self._make_producer(session, transceiver, media_ssrc(section))
-                )
-        except BaseException:
-            await session.close("negotiation failed")
-            raise
+        ssrcs = {s.kind: media_ssrc(s) for s in sections}
+
+        def add_producers(session: Session) -> None:
+            for transceiver in session.pc.getTransceivers():
+                producer = self._make_producer(transceiver, ssrcs[transceiver.kind])
+                session.producers.append(producer)
+
+        session = await self._negotiate("publish", label, offer_sdp, preferences, add_producers)
         session.on("statechange", lambda: self._publisher_state(session))
-        self._register(session)
         return session
 
-    def _make_producer(
-        self, session: Session, transceiver: RTCRtpTransceiver, ssrc: int | None
-    ) -> Producer:
-        codec = internals.negotiated_codecs(transceiver)[0]
+    async def subscribe(self, offer_sdp: str, label: str) -> Session:
+        """Answer a viewer with the codec the chair sends (or last sent)."""
+        sections = media_sections(parse_offer(offer_sdp))
+        preferences = {
+            s.kind: subscribe_preferences(s, self._current_codec(s.kind)) for s in sections
+        }
+
+        def add_consumers(session: Session) -> None:
+            for transceiver in session.pc.getTransceivers():
+                session.consumers.append(self._make_consumer(session, transceiver))
+
+        session = await self._negotiate("subscribe", label, offer_sdp, preferences, add_consumers)
+        for consumer in session.consumers:
+            self.router.add_consumer(consumer)
+        return session
+
+    async def _negotiate(
+        self,
+        direction: Direction,
+        label: str,
+        offer_sdp: str,
+        preferences: dict[str, list[RTCRtpCodecCapability]],
+        add_children: Callable[[Session], None],
+    ) -> Session:
+        """Answer `offer_sdp` with one transceiver per media kind, then register the session.
+        On any failure the peer connection is closed, so nothing is left behind."""
+        session = Session(direction, label, self._new_peer())
+        pc = session.pc
+        self._negotiating += 1
+        try:
+            for kind, codecs in preferences.items():
+                if direction == "publish":
+                    transceiver = pc.addTransceiver(kind, direction="recvonly")
+                else:  # a parked track keeps aiortc's own send loop idle while we forward
+                    transceiver = pc.addTransceiver(ParkedTrack(kind), direction="sendonly")
+                transceiver.setCodecPreferences(codecs)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            session.answer = pc.localDescription.sdp
+            add_children(session)
+        except BaseException as exc:
+            await session.close("negotiation failed")
+            if isinstance(exc, OperationError):
+                raise CodecUnsupported(f"no common codec: {exc}") from exc
+            if isinstance(exc, ValueError | InvalidAccessError | InvalidStateError | InternalError):
+                raise BadOffer(f"the SDP offer was refused: {exc}") from exc
+            raise
+        finally:
+            self._negotiating -= 1
+        self.sessions[session.id] = session
+        session.once("close", lambda: self._forget(session))
+        return session
+
+    def _make_producer(self, transceiver: RTCRtpTransceiver, ssrc: int | None) -> Producer:
         receiver = transceiver.receiver
 
         async def send_pli(media_ssrc: int) -> None:
             await internals.send_pli(receiver, media_ssrc)
 
-        producer = Producer(
-            transceiver.kind,
-            codec.name,
-            codec.clockRate,
-            send_pli,
-            media_ssrc=ssrc,
-            codec_parameters=dict(codec.parameters),
-        )
-
-        def on_packet(packet: Any) -> None:
-            session.last_heard = producer.last_packet_at or session.last_heard
-            producer.receive(packet)
-
-        internals.tap_receiver(receiver, on_packet)
+        codec = Codec.negotiated(internals.negotiated_codecs(transceiver)[0])
+        producer = Producer(transceiver.kind, codec, send_pli, media_ssrc=ssrc)
+        internals.tap_receiver(receiver, producer.receive)
         return producer
 
     def _publisher_state(self, session: Session) -> None:
@@ -163,39 +195,16 @@ class Bridge(Emitter):
         self.publisher = session
         for producer in session.producers:
             if producer.kind == "video":
-                self._video_codec = producer.codec_name
+                self._video_codec = producer.codec.name
             self.router.set_producer(producer)
         if old is not None and old is not session:
             old.close_soon(REPLACED)
-
-    async def subscribe(self, offer_sdp: str, label: str) -> Session:
-        """Answer a viewer with the codec the chair sends (or last sent)."""
-        description = parse_offer(offer_sdp)
-        sections = media_sections(description)
-        wanted = {"video": self._current_codec("video"), "audio": self._current_codec("audio")}
-        preferences = {s.kind: subscribe_preferences(s, wanted[s.kind]) for s in sections}
-        pc = self._new_peer()
-        session = Session("subscribe", label, pc)
-        try:
-            for section in sections:
-                transceiver = pc.addTransceiver(ParkedTrack(section.kind), direction="sendonly")
-                transceiver.setCodecPreferences(preferences[section.kind])
-            await self._answer(session, offer_sdp)
-            for transceiver in pc.getTransceivers():
-                session.consumers.append(self._make_consumer(session, transceiver))
-        except BaseException:
-            await session.close("negotiation failed")
-            raise
-        for consumer in session.consumers:
-            self.router.add_consumer(consumer)
-        self._register(session)
-        return session
 
     def _current_codec(self, kind: str) -> str:
         """Codec for new viewers: the live chair's, else a connecting chair's, else the last."""
         producer = self.router.producers.get(kind)
         if producer is not None:
-            return producer.codec_name
+            return producer.codec.name
         connecting = [
             p
             for s in self.sessions.values()
@@ -204,43 +213,19 @@ class Bridge(Emitter):
             if p.kind == kind
         ]
         if connecting:
-            return connecting[-1].codec_name
+            return connecting[-1].codec.name
         return self._video_codec if kind == "video" else "opus"
 
     def _make_consumer(self, session: Session, transceiver: RTCRtpTransceiver) -> Consumer:
-        codec = internals.negotiated_codecs(transceiver)[0]
-        port = internals.SenderPort(transceiver.sender, codec.payloadType)
-        consumer = Consumer(
-            transceiver.kind,
-            port,
-            codec.name,
-            codec.clockRate,
-            codec_parameters=dict(codec.parameters),
-        )
+        negotiated = internals.negotiated_codecs(transceiver)[0]
+        port = internals.SenderPort(transceiver.sender, negotiated.payloadType)
+        consumer = Consumer(transceiver.kind, port, Codec.negotiated(negotiated))
         internals.divert_keyframe_requests(
             transceiver.sender, consumer.request_keyframe, session.heard
         )
         consumer.on("incompatible", lambda: session.close_soon("codec-changed"))
         consumer.on("close", lambda: session.close_soon("forwarding stopped"))
         return consumer
-
-    async def _answer(self, session: Session, offer_sdp: str) -> None:
-        pc = session.pc
-        self._negotiating += 1
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
-        except OperationError as exc:
-            raise CodecUnsupported(f"no common codec: {exc}") from exc
-        except (ValueError, InvalidAccessError, InvalidStateError, InternalError) as exc:
-            raise BadOffer(f"the SDP offer was refused: {exc}") from exc
-        finally:
-            self._negotiating -= 1
-        session.answer = pc.localDescription.sdp
-
-    def _register(self, session: Session) -> None:
-        self.sessions[session.id] = session
-        session.once("close", lambda: self._forget(session))
 
     def _forget(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
@@ -278,7 +263,9 @@ class Bridge(Emitter):
             if now - session.created_at > self.connect_timeout:
                 return "never connected"
             return ""
-        silent = now - session.last_heard
+        heard = [session.last_heard]
+        heard += [p.last_packet_at for p in session.producers if p.last_packet_at is not None]
+        silent = now - max(heard)
         if silent <= self.idle_timeout:
             return ""
         if session.direction == "publish":

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from aiortc.rtp import RtpPacket
 
+from .codec import Codec
 from .emitter import Emitter
 from .producer import Producer
 
@@ -48,19 +49,15 @@ class Consumer(Emitter):
         self,
         kind: str,
         port: PacketPort,
-        codec_name: str,
-        clock_rate: int,
+        codec: Codec,
         *,
-        codec_parameters: dict[str, object] | None = None,
         max_queue_packets: int | None = None,
         max_queue_delay: float = MAX_QUEUE_DELAY,
     ) -> None:
         super().__init__()
         self.id = uuid.uuid4().hex
         self.kind = kind
-        self.codec_name = codec_name
-        self.codec_parameters = dict(codec_parameters or {})
-        self.clock_rate = clock_rate
+        self.codec = codec
         self.producer: Producer | None = None
         self.paused = False
         self.started = False
@@ -91,12 +88,7 @@ class Consumer(Emitter):
 
     def accepts(self, producer: Producer) -> bool:
         """Whether this consumer's negotiated codec can carry `producer`'s packets."""
-        if producer.kind != self.kind or producer.codec_name.upper() != self.codec_name.upper():
-            return False
-        if self.codec_name.upper() == "H264":
-            mode = str(producer.codec_parameters.get("packetization-mode", "0"))
-            return mode == str(self.codec_parameters.get("packetization-mode", "0"))
-        return True
+        return producer.kind == self.kind and self.codec.carries(producer.codec)
 
     def attach(self, producer: Producer) -> None:
         """Follow `producer` from its next keyframe on, continuing our own numbering."""
@@ -249,7 +241,7 @@ class Consumer(Emitter):
         if self._last_out_ts is None or self.last_sent_at is None:
             return 0
         elapsed = max(self._event_loop.time() - self.last_sent_at, 0.001)
-        target = self._last_out_ts + int(elapsed * self.clock_rate)
+        target = self._last_out_ts + int(elapsed * self.codec.clock_rate)
         return (target - timestamp) & 0xFFFFFFFF
 
     def close(self) -> None:

@@ -6,6 +6,8 @@ bridge must find keyframe starts without decoding anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 _H264_IDR = 5
 _H264_SPS = 7
 _H264_STAP_A = 24
@@ -59,11 +61,21 @@ def h264_starts_keyframe(payload: bytes) -> bool:
     return False
 
 
+def keyframe_detector(codec_name: str) -> Callable[[bytes], bool]:
+    """The test for "a decoder of `codec_name` can start here", chosen once per track.
+    Audio can start anywhere."""
+    return _DETECTORS.get(codec_name.upper(), _always)
+
+
 def starts_keyframe(codec_name: str, payload: bytes) -> bool:
-    """True if `payload` is where a decoder of `codec_name` can start. Audio always can."""
-    name = codec_name.upper()
-    if name == "VP8":
-        return vp8_starts_keyframe(payload)
-    if name == "H264":
-        return h264_starts_keyframe(payload)
+    return keyframe_detector(codec_name)(payload)
+
+
+def _always(payload: bytes) -> bool:
     return True
+
+
+_DETECTORS: dict[str, Callable[[bytes], bool]] = {
+    "VP8": vp8_starts_keyframe,
+    "H264": h264_starts_keyframe,
+}

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from aiortc.rtp import RtpPacket
 
+from .codec import Codec
 from .emitter import Emitter
-from .keyframes import starts_keyframe
+from .keyframes import keyframe_detector
 
 if TYPE_CHECKING:
     from .consumer import Consumer
@@ -36,20 +37,17 @@ class Producer(Emitter):
     def __init__(
         self,
         kind: str,
-        codec_name: str,
-        clock_rate: int,
+        codec: Codec,
         send_pli: SendPli,
         *,
         media_ssrc: int | None = None,
-        codec_parameters: dict[str, object] | None = None,
         pli_interval: float = PLI_INTERVAL,
     ) -> None:
         super().__init__()
         self.id = uuid.uuid4().hex
         self.kind = kind
-        self.codec_name = codec_name
-        self.codec_parameters = dict(codec_parameters or {})
-        self.clock_rate = clock_rate
+        self.codec = codec
+        self._starts_keyframe = keyframe_detector(codec.name)
         self.media_ssrc = media_ssrc
         self.closed = False
         self.consumers: dict[str, Consumer] = {}
@@ -89,7 +87,7 @@ class Producer(Emitter):
             if self._pli_waiting_for_ssrc:
                 self._pli_waiting_for_ssrc = False
                 self._send_pli_now()
-        is_key = self.kind != "video" or starts_keyframe(self.codec_name, packet.payload)
+        is_key = self._starts_keyframe(packet.payload)
         if self.kind == "video":
             self._remember_keyframe(packet, is_key)
         for consumer in list(self.consumers.values()):

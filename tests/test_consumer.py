@@ -11,12 +11,14 @@ import asyncio
 
 from aiortc.rtp import RtpPacket
 
+from bridge.codec import Codec
 from bridge.consumer import Consumer
 from bridge.producer import MAX_REPLAY_PACKETS, Producer
 from bridge.router import Router
 
 KEY = bytes([0x10, 0x00, 0x9D])  # VP8: start of partition 0, keyframe
 DELTA = bytes([0x10, 0x01, 0x00])  # VP8: start of partition 0, interframe
+VP8 = Codec("VP8", 90000)
 
 
 class RecordingPort:
@@ -47,9 +49,9 @@ async def drain() -> None:
 
 
 async def test_consumer_waits_for_a_keyframe_then_numbers_packets_without_gaps() -> None:
-    producer = Producer("video", "VP8", 90000, no_pli)
+    producer = Producer("video", VP8, no_pli)
     port = RecordingPort()
-    consumer = Consumer("video", port, "VP8", 90000)
+    consumer = Consumer("video", port, VP8)
     consumer.attach(producer)
     consumer.start()
     producer.receive(packet(10, 1000, DELTA))  # no keyframe yet: skipped
@@ -67,14 +69,14 @@ async def test_consumer_waits_for_a_keyframe_then_numbers_packets_without_gaps()
 async def test_timestamps_continue_when_a_new_publisher_takes_over() -> None:
     router = Router()
     port = RecordingPort()
-    consumer = Consumer("video", port, "VP8", 90000)
+    consumer = Consumer("video", port, VP8)
     router.add_consumer(consumer)
     consumer.start()
-    old = Producer("video", "VP8", 90000, no_pli)
+    old = Producer("video", VP8, no_pli)
     router.set_producer(old)
     old.receive(packet(1, 500_000, KEY, ssrc=1))
     await drain()
-    new = Producer("video", "VP8", 90000, no_pli)
+    new = Producer("video", VP8, no_pli)
     router.set_producer(new)
     assert old.closed and consumer.producer is new
     new.receive(packet(9000, 12, KEY, ssrc=2))  # a fresh encoder starts anywhere
@@ -86,11 +88,11 @@ async def test_timestamps_continue_when_a_new_publisher_takes_over() -> None:
 
 
 async def test_a_new_consumer_replays_the_group_of_pictures_squeezed_behind_live() -> None:
-    producer = Producer("video", "VP8", 90000, no_pli)
+    producer = Producer("video", VP8, no_pli)
     for seq, ts, payload in [(1, 1000, KEY), (2, 4000, DELTA), (3, 7000, DELTA)]:
         producer.receive(packet(seq, ts, payload))
     port = RecordingPort()
-    consumer = Consumer("video", port, "VP8", 90000)
+    consumer = Consumer("video", port, VP8)
     consumer.attach(producer)
     consumer.start()
     await drain()
@@ -108,12 +110,12 @@ async def test_a_new_consumer_replays_the_group_of_pictures_squeezed_behind_live
 
 
 async def test_a_group_too_long_to_replay_gives_the_keyframe_then_waits_for_the_next() -> None:
-    producer = Producer("video", "VP8", 90000, no_pli)
+    producer = Producer("video", VP8, no_pli)
     producer.receive(packet(1, 1000, KEY))
     for n in range(MAX_REPLAY_PACKETS + 1):
         producer.receive(packet(2 + n, 4000 + 3000 * n, DELTA))
     port = RecordingPort()
-    consumer = Consumer("video", port, "VP8", 90000)
+    consumer = Consumer("video", port, VP8)
     consumer.attach(producer)
     consumer.start()
     await drain()
@@ -127,8 +129,8 @@ async def test_a_group_too_long_to_replay_gives_the_keyframe_then_waits_for_the_
 
 async def test_close_cascades_even_when_a_listener_throws() -> None:
     router = Router()
-    producer = Producer("video", "VP8", 90000, no_pli)
-    consumer = Consumer("video", RecordingPort(), "VP8", 90000)
+    producer = Producer("video", VP8, no_pli)
+    consumer = Consumer("video", RecordingPort(), VP8)
     router.set_producer(producer)
     router.add_consumer(consumer)
     closed: list[str] = []
@@ -150,8 +152,8 @@ async def test_a_consumer_that_cannot_send_closes_instead_of_freezing_its_hall()
         async def send(self, packet: RtpPacket) -> None:
             raise RuntimeError("fault injection: the sender broke")
 
-    producer = Producer("video", "VP8", 90000, no_pli)
-    consumer = Consumer("video", BrokenPort(), "VP8", 90000)
+    producer = Producer("video", VP8, no_pli)
+    consumer = Consumer("video", BrokenPort(), VP8)
     closed: list[bool] = []
     consumer.on("close", lambda: closed.append(True))
     consumer.attach(producer)
