@@ -127,7 +127,10 @@ class Fleet:
     async def start(self, name: str, module: str, *args: str) -> Child:
         log = (self.log_dir / f"{name}.log").open("ab")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, *args,
+            sys.executable,
+            "-m",
+            module,
+            *args,
             cwd=ROOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -122,27 +123,25 @@ async def _offer(request: web.Request) -> str:
     return await request.text()
 
 
-async def publish(request: web.Request) -> web.Response:
-    try:
-        answer = await request.app[RELAY_KEY].publish(await _offer(request))
-    except BridgeError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from exc
-    return web.Response(text=answer, content_type="application/sdp")
+def _signaling(direction: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """POST handler answering an offer with the relay's `publish` or `subscribe`."""
 
+    async def handle(request: web.Request) -> web.Response:
+        answer_offer = getattr(request.app[RELAY_KEY], direction)
+        try:
+            answer = await answer_offer(await _offer(request))
+        except BridgeError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
+        return web.Response(text=answer, content_type="application/sdp")
 
-async def subscribe(request: web.Request) -> web.Response:
-    try:
-        answer = await request.app[RELAY_KEY].subscribe(await _offer(request))
-    except BridgeError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from exc
-    return web.Response(text=answer, content_type="application/sdp")
+    return handle
 
 
 def create_app(relay: Relay) -> web.Application:
     app = web.Application()
     app[RELAY_KEY] = relay
-    app.router.add_post("/publish", publish)
-    app.router.add_post("/subscribe", subscribe)
+    for direction in ("publish", "subscribe"):
+        app.router.add_post(f"/{direction}", _signaling(direction))
     return app
 
 

@@ -72,7 +72,8 @@ def _six_cells(result: dict[str, Any]) -> dict[str, str]:
         else "no hall got a frame",
         "join_rtp": f"{_median(rtp_joins):.0f} / {max(rtp_joins):.0f}" if rtp_joins else "none",
         "latency": f"{_median(lat):.0f} / {_pct(lat, 0.95):.0f} ({len(lat)} samples)"
-        if lat else "none",
+        if lat
+        else "none",
         "pub": f"{w.publisher_fps:.1f} fps, {w.publisher_kbps:.0f} kbps",
         "pub_cpu": f"{w.cpu['publisher']:.0f} %",
         "sub_cpu": f"{w.cpu['subscribers']:.0f} %",
@@ -92,9 +93,7 @@ def _caveats(name: str, result: dict[str, Any], cores: int) -> list[str]:
             "the publisher and the halls competed with the relay for CPU; its fps and latency "
             "show the whole machine overloaded, not the relay alone."
         )
-    behind = [
-        i for i, v in enumerate(w.viewers) if v["decoded_frames"] < v["rtp_frames"] - 1.0
-    ]
+    behind = [i for i, v in enumerate(w.viewers) if v["decoded_frames"] < v["rtp_frames"] - 1.0]
     if behind:
         notes.append(
             f"{name}: {len(behind)} hall(s) decoded fewer frames than arrived over RTP: the "
@@ -169,8 +168,11 @@ def _many_mode(name: str, result: dict[str, Any]) -> tuple[list[str], dict[str, 
         "the baseline too.",
         f"- RTP-level join to first complete frame: median {_median(joins):.0f} ms, "
         f"max {max(joins, default=0):.0f} ms"
-        + (f" ({len(result['join_ms']) - len(joins)} halls never got one)."
-           if len(joins) < len(result["join_ms"]) else "."),
+        + (
+            f" ({len(result['join_ms']) - len(joins)} halls never got one)."
+            if len(joins) < len(result["join_ms"])
+            else "."
+        ),
     ]
     if "packets_dropped" in full.relay:
         lines.append(
@@ -185,9 +187,7 @@ def _many_section(results: dict[str, Any]) -> tuple[list[str], dict[str, float]]
     if "reference" in results["many"]:
         lines += _many_mode("Reference (MediaRelay)", results["many"]["reference"])[0]
     else:
-        lines.append(
-            f"Reference: **not attempted**: {results.get('many_reference_skipped', '')}."
-        )
+        lines.append(f"Reference: **not attempted**: {results.get('many_reference_skipped', '')}.")
     return lines, derived
 
 
@@ -285,13 +285,17 @@ def render(results: dict[str, Any]) -> str:
         _six_row("decoded fps at halls, min / median / max", b["fps"], r["fps"]),
         _six_row("RTP fps arriving at halls, min / median", b["rtp"], r["rtp"]),
         _six_row("join to first decoded frame, median / max (ms)", b["join"], r["join"]),
-        _six_row("join to first complete RTP frame, median / max (ms)", b["join_rtp"],
-                 r["join_rtp"]),
+        _six_row(
+            "join to first complete RTP frame, median / max (ms)", b["join_rtp"], r["join_rtp"]
+        ),
         _six_row("end-to-end latency, median / p95 (ms)", b["latency"], r["latency"]),
         _six_row("latency samples over 500 ms (seconds into the window)", b["late"], r["late"]),
         _six_row("unreadable stamps (excluded)", b["misread"], r["misread"]),
-        _six_row("relay: packets dropped / queue resets / PLIs sent, per s",
-                 b["relay_counters"], r["relay_counters"]),
+        _six_row(
+            "relay: packets dropped / queue resets / PLIs sent, per s",
+            b["relay_counters"],
+            r["relay_counters"],
+        ),
         _six_row("chair sent (video)", b["pub"], r["pub"]),
         _six_row("chair process CPU", b["pub_cpu"], r["pub_cpu"]),
         _six_row("halls process CPU (six decoders)", b["sub_cpu"], r["sub_cpu"]),

@@ -1,14 +1,20 @@
-"""Shared fixtures: a loopback bridge in a temp data directory; ICE kept on this machine."""
+"""Shared fixtures: a temp data dir, ICE kept on this machine, a test client, a live chair."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aioice.ice
 import pytest
+from aiohttp.test_utils import TestClient
 
+from tests.edge import app_of, http_signal
+from tests.peers import Publisher, start_publisher, wait_for
+from web.app import create_app
 from web.config import Settings, load_settings
+from web.keys import BRIDGE
 
 LOOPBACK = "127.0.0.1"
 
@@ -45,3 +51,20 @@ def settings(tmp_path: Path) -> Settings:
             "server": {"host": "127.0.0.1", "port": 18443, "tls": "off"},
         },
     )
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
+    app = create_app(settings, bridge_options={"idle_timeout": 3.0})
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def live_chair(client: TestClient, settings: Settings) -> AsyncIterator[Publisher]:
+    """A chair publishing over real WHIP, already live at the bridge."""
+    publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
+    try:
+        await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 10, "the chair live")
+        yield publisher
+    finally:
+        await publisher.close()

@@ -53,22 +53,15 @@ async def test_fast_serializer_writes_the_same_bytes_as_aiortcs() -> None:
         )
         vars(sender)["_RTCRtpSender__mid"] = "0"
         for marker in (0, 1):
-            packet = RtpPacket(
-                payload_type=96,
-                marker=marker,
-                sequence_number=65535,
-                timestamp=2**32 - 1,
-                ssrc=port.ssrc,
-                payload=b"\x10\x00\x9d\x01\x2a",
-            )
-            expected = RtpPacket(
-                payload_type=96,
-                marker=marker,
-                sequence_number=65535,
-                timestamp=2**32 - 1,
-                ssrc=port.ssrc,
-                payload=packet.payload,
-            )
+            fields = {
+                "payload_type": 96,
+                "marker": marker,
+                "sequence_number": 65535,
+                "timestamp": 2**32 - 1,
+                "ssrc": port.ssrc,
+                "payload": b"\x10\x00\x9d\x01\x2a",
+            }
+            packet, expected = RtpPacket(**fields), RtpPacket(**fields)  # type: ignore[arg-type]
             expected.extensions.mid = "0"
             assert port._serialize(packet) == expected.serialize(extension_map)
     finally:

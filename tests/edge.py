@@ -1,0 +1,82 @@
+"""Talking to the edge in tests: keys, signaling over HTTP, sockets, peer processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import psutil
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/sdp"}
+
+
+def app_of(client: TestClient) -> web.Application:
+    app = client.app
+    assert app is not None
+    return app
+
+
+def http_signal(  # type: ignore[no-untyped-def]
+    client: TestClient, path: str, key: str, connection: str | None = None
+):
+    """Signal over real HTTP; `connection` names the page socket (X-Connection)."""
+    headers = bearer(key) if connection is None else {**bearer(key), "X-Connection": connection}
+
+    async def signal(offer: str) -> str:
+        response = await client.post(path, data=offer, headers=headers)
+        assert response.status == 201, await response.text()
+        assert response.headers["Location"].startswith(f"{path}/")
+        return await response.text()
+
+    return signal
+
+
+def udp_sockets() -> int:
+    return len(psutil.Process().net_connections(kind="udp"))
+
+
+async def ws_messages(ws: Any, count: int) -> list[dict[str, Any]]:
+    return [json.loads((await ws.receive(timeout=5)).data) for _ in range(count)]
+
+
+async def next_besides_state(ws: Any, timeout: float = 15) -> dict[str, Any]:
+    """The next message that is not a state snapshot (those come whenever anything moves)."""
+    while True:
+        message: dict[str, Any] = json.loads((await ws.receive(timeout=timeout)).data)
+        if message["type"] != "state":
+            return message
+
+
+async def start_peer_process(
+    client: TestClient, endpoint: str, key: str
+) -> asyncio.subprocess.Process:
+    """A peer in another process, running until it has moved 10 frames."""
+    url = str(client.make_url("")).rstrip("/")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.peer_process",
+        endpoint,
+        url,
+        key,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    frames = 0
+    while frames < 10:
+        line = await asyncio.wait_for(process.stdout.readline(), 20)
+        assert line, "the peer process ended early"
+        frames = int(line.split()[1])
+    return process
+
+
+async def kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()  # no BYE, no DTLS close: the peer just goes dark
+        await process.wait()
