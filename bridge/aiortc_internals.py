@@ -74,14 +74,6 @@ async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     await receiver._send_rtcp_pli(media_ssrc)
 
 
-def negotiated_payload_type(transceiver: RTCRtpTransceiver) -> int:
-    """The payload type the remote side expects for the first negotiated codec."""
-    codecs = _require(transceiver, "_codecs")
-    if not codecs:
-        raise InternalsChanged("transceiver has no negotiated codecs")
-    return int(codecs[0].payloadType)
-
-
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[Any]:
     return list(_require(transceiver, "_codecs"))
 

@@ -59,7 +59,6 @@ class Consumer(Emitter):
         self.kind = kind
         self.codec = codec
         self.producer: Producer | None = None
-        self.paused = False
         self.started = False
         self.closed = False
         self.packets_sent = 0
@@ -130,7 +129,7 @@ class Consumer(Emitter):
         Replayed frames are squeezed to one clock tick apart, just behind the live
         edge, so the decoder catches up at once and the player adds no delay.
         """
-        if self.producer is None or self.paused or self.kind != "video":
+        if self.producer is None or self.kind != "video":
             return
         packets, reaches_live = self.producer.replay
         if packets:
@@ -149,21 +148,9 @@ class Consumer(Emitter):
         if self.producer is not None:
             self.producer.request_keyframe()
 
-    def pause(self) -> None:
-        self.paused = True
-        self._queue.clear()
-
-    def resume(self) -> None:
-        if not self.paused:
-            return
-        self.paused = False
-        self._need_keyframe = self.kind == "video"
-        if self.started:
-            self._prime()
-
     def push(self, packet: RtpPacket, starts_keyframe: bool) -> None:
         """Queue one packet from the producer. Called per packet per consumer: keep it cheap."""
-        if not self.started or self.paused:
+        if not self.started:
             return
         if self._need_keyframe:
             if not starts_keyframe:

@@ -67,10 +67,6 @@ def keyframe_detector(codec_name: str) -> Callable[[bytes], bool]:
     return _DETECTORS.get(codec_name.upper(), _always)
 
 
-def starts_keyframe(codec_name: str, payload: bytes) -> bool:
-    return keyframe_detector(codec_name)(payload)
-
-
 def _always(payload: bytes) -> bool:
     return True
 

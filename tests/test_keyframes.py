@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.keyframes import h264_starts_keyframe, starts_keyframe, vp8_starts_keyframe
+from bridge.keyframes import h264_starts_keyframe, keyframe_detector, vp8_starts_keyframe
 
 
 def test_vp8_key_partition_start_is_a_keyframe() -> None:
@@ -47,4 +47,4 @@ def test_h264_fu_a_only_first_fragment_of_idr_counts() -> None:
 
 
 def test_audio_can_always_start() -> None:
-    assert starts_keyframe("opus", b"\x01")
+    assert keyframe_detector("opus")(b"\x01")

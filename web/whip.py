@@ -12,6 +12,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from bridge.errors import SessionNotFound
+from bridge.offers import MAX_OFFER_BYTES
 from rooms.permissions import PUBLISH, WATCH
 
 from .auth import Identity
@@ -25,7 +26,6 @@ from .errors import (
 )
 from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
 
-MAX_SDP_BYTES = 64 * 1024
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, DELETE, OPTIONS",
@@ -41,10 +41,10 @@ async def options(request: web.Request) -> web.Response:
 async def _read_offer(request: web.Request) -> str:
     if request.content_type != "application/sdp":
         raise UnsupportedMediaType("the offer must be sent as Content-Type: application/sdp")
-    if request.content_length is not None and request.content_length > MAX_SDP_BYTES:
+    if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
         raise BadRequest("the SDP offer is larger than 64 KiB", code="bad-sdp")
-    body = await request.content.read(MAX_SDP_BYTES + 1)
-    if len(body) > MAX_SDP_BYTES:
+    body = await request.content.read(MAX_OFFER_BYTES + 1)
+    if len(body) > MAX_OFFER_BYTES:
         raise BadRequest("the SDP offer is larger than 64 KiB", code="bad-sdp")
     try:
         return body.decode("utf-8")
