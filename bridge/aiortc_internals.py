@@ -9,7 +9,9 @@ forwarding bridge needs neither, so this module:
   extension map and sender-report counters consistent, so aiortc's own RTCP
   (sender reports, NACK retransmission over RTX) keeps working;
 - diverts the PLI/FIR a subscriber sends, which aiortc would turn into a flag
-  for an encoder that does not exist here.
+  for an encoder that does not exist here, and tells the bridge which packets a
+  subscriber asks for (NACK) that the sender's history no longer holds;
+- sends NACKs to a publisher for holes that stay open.
 
 pyproject.toml pins aiortc to the releases this was checked against, and
 tests/test_aiortc_internals.py fails loudly when any name below disappears.
@@ -24,7 +26,15 @@ from typing import Any
 
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, HeaderExtensions, RtcpPsfbPacket, RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    HeaderExtensions,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+)
 
 from .errors import InternalsChanged
 
@@ -72,6 +82,11 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     """Ask the remote publisher for a keyframe of `media_ssrc`."""
     await receiver._send_rtcp_pli(media_ssrc)
+
+
+async def send_nack(receiver: RTCRtpReceiver, media_ssrc: int, lost: list[int]) -> None:
+    """Ask the remote publisher to send packets `lost` of `media_ssrc` again."""
+    await receiver._send_rtcp_nack(media_ssrc, lost)
 
 
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[Any]:
@@ -138,23 +153,34 @@ class SenderPort:
         fields[_SENDER_PACKETS] += 1
 
 
-def divert_keyframe_requests(
+def divert_feedback(
     sender: RTCRtpSender,
     on_keyframe_request: Callable[[], None],
+    on_lost: Callable[[list[int]], None],
     on_rtcp: Callable[[], None],
 ) -> None:
-    """Route a subscriber's PLI/FIR to `on_keyframe_request`; note every RTCP packet.
+    """Route a subscriber's PLI/FIR to `on_keyframe_request`, the packets its NACKs ask
+    for that the sender's history lacks to `on_lost`, and note every RTCP packet.
 
-    Everything else (receiver reports, NACKs) still reaches aiortc, which
-    answers NACKs from the history SenderPort fills.
+    Everything else (receiver reports, and the NACKs themselves) still reaches
+    aiortc, which answers NACKs from the history SenderPort fills.
     """
     original = _require(sender, "_handle_rtcp_packet")
+    history: dict[int, RtpPacket] = _require(sender, _SENDER_HISTORY)
 
     async def handle_rtcp(packet: Any) -> None:
         on_rtcp()
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
             on_keyframe_request()
             return
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            missing = []
+            for seq in packet.lost:
+                kept = history.get(seq % RTP_HISTORY_SIZE)
+                if kept is None or kept.sequence_number != seq:
+                    missing.append(seq)
+            if missing:
+                on_lost(missing)
         await original(packet)
 
     sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]

@@ -35,6 +35,7 @@ from .offers import (
     subscribe_preferences,
 )
 from .producer import Producer
+from .repacketize import SPLIT_ABOVE
 from .router import Router
 from .session import Direction, ParkedTrack, Session
 
@@ -65,6 +66,7 @@ class Bridge(Emitter):
         max_sessions: int = 100,
         default_video_codec: str = "VP8",
         watchdog_interval: float = 1.0,
+        split_above: int = SPLIT_ABOVE,
     ) -> None:
         super().__init__()
         self.router = Router()
@@ -79,6 +81,7 @@ class Bridge(Emitter):
             for s in ice_servers
         ]
         self._video_codec = default_video_codec
+        self._split_above = split_above
         self._watchdog_interval = watchdog_interval
         self._watchdog: asyncio.Task[None] | None = None
         self._negotiating = 0  # sessions being answered, not yet in self.sessions
@@ -179,8 +182,18 @@ class Bridge(Emitter):
         async def send_pli(media_ssrc: int) -> None:
             await internals.send_pli(receiver, media_ssrc)
 
+        async def send_nack(media_ssrc: int, lost: list[int]) -> None:
+            await internals.send_nack(receiver, media_ssrc, lost)
+
         codec = Codec.negotiated(internals.negotiated_codecs(transceiver)[0])
-        producer = Producer(transceiver.kind, codec, send_pli, media_ssrc=ssrc)
+        producer = Producer(
+            transceiver.kind,
+            codec,
+            send_pli,
+            send_nack=send_nack,
+            media_ssrc=ssrc,
+            split_above=self._split_above,
+        )
         internals.tap_receiver(receiver, producer.receive)
         return producer
 
@@ -220,8 +233,8 @@ class Bridge(Emitter):
         negotiated = internals.negotiated_codecs(transceiver)[0]
         port = internals.SenderPort(transceiver.sender, negotiated.payloadType)
         consumer = Consumer(transceiver.kind, port, Codec.negotiated(negotiated))
-        internals.divert_keyframe_requests(
-            transceiver.sender, consumer.request_keyframe, session.heard
+        internals.divert_feedback(
+            transceiver.sender, consumer.request_keyframe, consumer.resend, session.heard
         )
         consumer.on("incompatible", lambda: session.close_soon("codec-changed"))
         consumer.on("close", lambda: session.close_soon("forwarding stopped"))

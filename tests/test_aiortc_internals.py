@@ -19,9 +19,11 @@ async def test_installed_aiortc_has_every_internal_the_bridge_uses() -> None:
         port = internals.SenderPort(video.sender, payload_type=96)
         assert port.ssrc == video.sender._ssrc
         assert not port.started
-        internals.divert_keyframe_requests(video.sender, lambda: None, lambda: None)
+        internals.divert_feedback(video.sender, lambda: None, lambda lost: None, lambda: None)
         assert internals.negotiated_codecs(video) == []
         assert hasattr(video.receiver, "_send_rtcp_pli")
+        assert hasattr(video.receiver, "_send_rtcp_nack")
+        assert hasattr(video.sender, "_retransmit")
         assert hasattr(video.sender.transport, "_send_rtp")
     finally:
         await pc.close()
@@ -64,5 +66,25 @@ async def test_fast_serializer_writes_the_same_bytes_as_aiortcs() -> None:
             packet, expected = RtpPacket(**fields), RtpPacket(**fields)  # type: ignore[arg-type]
             expected.extensions.mid = "0"
             assert port._serialize(packet) == expected.serialize(extension_map)
+    finally:
+        await pc.close()
+
+
+async def test_a_nack_for_packets_the_history_lacks_reaches_the_bridge() -> None:
+    from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket
+
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
+    try:
+        sender = pc.addTransceiver("video", direction="sendonly").sender
+        history = vars(sender)["_RTCRtpSender__rtp_history"]
+        kept = RtpPacket(payload_type=96, sequence_number=70, ssrc=sender._ssrc)
+        history[70 % internals.RTP_HISTORY_SIZE] = kept
+        lost: list[list[int]] = []
+        internals.divert_feedback(sender, lambda: None, lost.append, lambda: None)
+        nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=sender._ssrc)
+        nack.lost = [70, 71, 70 + internals.RTP_HISTORY_SIZE]
+        with pytest.raises(ConnectionError):  # aiortc then resends 70 itself: not connected here
+            await sender._handle_rtcp_packet(nack)
+        assert lost == [[71, 70 + internals.RTP_HISTORY_SIZE]]
     finally:
         await pc.close()
