@@ -304,7 +304,7 @@ async def test_a_nack_the_bridge_cannot_answer_reaches_the_chair_in_its_own_numb
             asked.append(seq)
             await real_retransmit(seq)
 
-        sender._retransmit = recording_retransmit  # type: ignore[method-assign]
+        sender._retransmit = recording_retransmit  # type: ignore[method-assign,assignment]
         (session,) = [s for s in bridge.sessions.values() if s.direction == "subscribe"]
         (consumer,) = session.consumers
         await wait_for(lambda: consumer.packets_sent > 300, 20, "300 packets forwarded")
