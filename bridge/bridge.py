@@ -209,7 +209,7 @@ class Bridge(Emitter):
         for producer in session.producers:
             if producer.kind == "video":
                 self._video_codec = producer.codec.name
-            self.router.set_producer(producer)
+        self.router.publish(session.producers)
         if old is not None and old is not session:
             old.close_soon(REPLACED)
 
@@ -233,9 +233,7 @@ class Bridge(Emitter):
         negotiated = internals.negotiated_codecs(transceiver)[0]
         port = internals.SenderPort(transceiver.sender, negotiated.payloadType)
         consumer = Consumer(transceiver.kind, port, Codec.negotiated(negotiated))
-        internals.divert_feedback(
-            transceiver.sender, consumer.request_keyframe, consumer.resend, session.heard
-        )
+        internals.divert_feedback(transceiver.sender, consumer, session.heard)
         consumer.on("incompatible", lambda: session.close_soon("codec-changed"))
         consumer.on("close", lambda: session.close_soon("forwarding stopped"))
         return consumer

@@ -24,6 +24,7 @@ from aiortc.rtp import RtpPacket
 from .codec import Codec
 from .drops import Drops
 from .emitter import Emitter
+from .picker import RenditionPicker
 from .producer import Producer
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class PacketPort(Protocol):
 
 
 class Consumer(Emitter):
-    """Emits `close` once. `incompatible` (no payload) when attached to a codec it can't take."""
+    """Emits `close` once; `incompatible` (no payload) when attached to a codec it can't
+    take; `renditionchange` (read `.rendition`) when it moves to another rendition."""
 
     def __init__(
         self,
@@ -71,6 +73,9 @@ class Consumer(Emitter):
         self.kind = kind
         self.codec = codec
         self.producer: Producer | None = None
+        self.renditions: list[Producer] = []  # what the publisher sends of our kind, best first
+        self.picker = RenditionPicker()
+        self._switching_to: Producer | None = None
         self.started = False
         self.closed = False
         self.packets_sent = 0
@@ -108,6 +113,19 @@ class Consumer(Emitter):
         """Whether this consumer's negotiated codec can carry `producer`'s packets."""
         return producer.kind == self.kind and self.codec.carries(producer.codec)
 
+    @property
+    def rendition(self) -> int | None:
+        """Which of the publisher's renditions this consumer forwards (0 is the full one)."""
+        if self.producer is None or self.producer not in self.renditions:
+            return None
+        return self.renditions.index(self.producer)
+
+    def follow(self, renditions: list[Producer]) -> None:
+        """Take a (new) publisher's renditions: start on the one the hall's link fits."""
+        self.renditions = list(renditions)
+        if renditions:
+            self.attach(renditions[min(self.picker.choice, len(renditions) - 1)])
+
     def attach(self, producer: Producer) -> None:
         """Follow `producer` from its next keyframe on, continuing our own numbering."""
         if self.closed:
@@ -125,15 +143,66 @@ class Consumer(Emitter):
             self._prime()
 
     def detach(self) -> None:
+        self._cancel_switch()
         if self.producer is not None:
             self.producer.remove_consumer(self)
             self.producer = None
         self._queue.clear()
 
     def producer_closed(self, producer: Producer) -> None:
+        if self._switching_to is producer:
+            self._switching_to = None
+        if producer in self.renditions:
+            self.renditions.remove(producer)
         if self.producer is producer:
             self.producer = None
             self._queue.clear()
+            if self.renditions:  # e.g. only the light stream ended: fall back to the full one
+                self.attach(self.renditions[0])
+
+    # -- renditions ---------------------------------------------------------------------
+
+    def link_report(self, fraction_lost: float) -> None:
+        """The subscriber's receiver report for this stream."""
+        self._choose(self.picker.report(fraction_lost, self._event_loop.time()))
+
+    def link_estimate(self, bitrate: float) -> None:
+        """The subscriber's REMB."""
+        full = self.renditions[0].bitrate if self.renditions else None
+        self._choose(self.picker.remb(bitrate, self._event_loop.time(), full))
+
+    def _choose(self, choice: int) -> None:
+        if len(self.renditions) < 2 or self.producer is None:
+            return
+        target = self.renditions[min(choice, len(self.renditions) - 1)]
+        if target is self.producer:
+            self._cancel_switch()
+        elif target is not self._switching_to:
+            # Keep showing the current rendition until the target's next keyframe.
+            self._cancel_switch()
+            self._switching_to = target
+            target.add_waiting(self)
+            target.request_keyframe()
+
+    def _cancel_switch(self) -> None:
+        if self._switching_to is not None:
+            self._switching_to.remove_consumer(self)
+            self._switching_to = None
+
+    def switch_at_keyframe(self, producer: Producer, packet: RtpPacket) -> None:
+        """`producer`, which we wait for, starts a keyframe: move to it on this very packet."""
+        if self._switching_to is not producer or self.closed:
+            return
+        self._switching_to = None
+        if self.producer is not None:
+            self.producer.remove_consumer(self)
+        self.producer = producer
+        producer.add_consumer(self)
+        self._rebase = True
+        self._resync = True
+        self._need_keyframe = False
+        self.push(packet, True)
+        self.emit("renditionchange")
 
     def start(self) -> None:
         """Begin sending: the subscriber's transport is up."""
@@ -215,6 +284,7 @@ class Consumer(Emitter):
         if self.kind == "video":
             self._need_keyframe = True
             self.request_keyframe()
+            self._choose(self.picker.stalled(self._event_loop.time()))
 
     async def _run(self) -> None:
         try:
@@ -262,7 +332,7 @@ class Consumer(Emitter):
             return
         elif ((source - self._sync_seq) & 0xFFFF) > _HALF // 2:
             self._sync_seq = (source - _HALF // 4) & 0xFFFF  # keep it in comparing range
-        if self._rebase:
+        if sync and self._rebase:  # a new source: packets of the old one may still be queued
             self._rebase = False
             self._ts_offset = self._offset_for((packet.timestamp + adjust) & 0xFFFFFFFF)
         timestamp = (packet.timestamp + adjust + self._ts_offset) & 0xFFFFFFFF

@@ -67,7 +67,13 @@ class Producer(Emitter):
         self.drops = Drops(f"{kind} producer", logger)
         self.media_ssrc = media_ssrc
         self.closed = False
+        self.rendition = 0  # 0: the publisher's full stream; higher: lighter ones
         self.consumers: dict[str, Consumer] = {}
+        # Consumers moving here from another rendition, waiting for our next keyframe.
+        self.waiting: dict[str, Consumer] = {}
+        self.bitrate: float | None = None  # bits per second over the last second or so
+        self._window_start = 0.0
+        self._window_bytes = 0
         self.packets_received = 0
         self.keyframes_seen = 0
         self.plis_sent = 0
@@ -111,6 +117,11 @@ class Producer(Emitter):
     def _receive(self, packet: RtpPacket) -> None:
         self.packets_received += 1
         now = self.last_packet_at = self._event_loop.time()
+        self._window_bytes += len(packet.payload)
+        if now - self._window_start >= 1.0:
+            if self._window_start:
+                self.bitrate = self._window_bytes * 8 / (now - self._window_start)
+            self._window_start, self._window_bytes = now, 0
         if self.media_ssrc != packet.ssrc:
             self.media_ssrc = packet.ssrc
             if self._pli_waiting_for_ssrc:
@@ -160,6 +171,10 @@ class Producer(Emitter):
                 consumer.push(packet, is_key)
             except Exception as exc:  # one consumer's fault must not starve the others
                 consumer.drops.count("failed to queue", repr(exc))
+        if is_key and self.waiting:
+            for consumer in list(self.waiting.values()):
+                del self.waiting[consumer.id]
+                consumer.switch_at_keyframe(self, packet)
 
     def _watch_losses(self, seq: int, now: float) -> None:
         assert self.losses is not None
@@ -242,8 +257,13 @@ class Producer(Emitter):
     def add_consumer(self, consumer: Consumer) -> None:
         self.consumers[consumer.id] = consumer
 
+    def add_waiting(self, consumer: Consumer) -> None:
+        """`consumer` moves here at our next keyframe (it calls back switch_at_keyframe)."""
+        self.waiting[consumer.id] = consumer
+
     def remove_consumer(self, consumer: Consumer) -> None:
         self.consumers.pop(consumer.id, None)
+        self.waiting.pop(consumer.id, None)
 
     def close(self) -> None:
         """Close, idempotently; consumers follow and wait for the next producer."""
@@ -253,12 +273,13 @@ class Producer(Emitter):
         if self._pli_timer is not None:
             self._pli_timer.cancel()
             self._pli_timer = None
-        for consumer in list(self.consumers.values()):
+        for consumer in list(self.consumers.values()) + list(self.waiting.values()):
             try:
                 consumer.producer_closed(self)
             except Exception:
                 logger.exception("consumer failed to follow producer close")
         self.consumers.clear()
+        self.waiting.clear()
         self._keyframe = []
         self._since_keyframe = []
         self.emit("close")

@@ -237,3 +237,52 @@ async def test_a_consumer_that_cannot_send_closes_instead_of_freezing_its_hall()
     await drain()
     assert closed == [True] and consumer.closed
     assert producer.consumers == {}
+
+
+async def test_a_lossy_hall_moves_to_the_light_rendition_at_its_keyframe_without_a_gap() -> None:
+    router = Router()
+    full, light = Producer("video", VP8, no_pli), Producer("video", VP8, no_pli)
+    light.rendition = 1
+    router.publish([full, light])
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    changes: list[int | None] = []
+    consumer.on("renditionchange", lambda: changes.append(consumer.rendition))
+    router.add_consumer(consumer)
+    consumer.start()
+    full.receive(packet(1, 1000, KEY, ssrc=1))
+    light.receive(packet(500, 70000, KEY, ssrc=2))
+    await drain()
+    assert consumer.rendition == 0
+    consumer.link_report(0.3)  # the hall lost 30 %: the full stream does not fit
+    full.receive(packet(2, 4000, DELTA, ssrc=1))
+    light.receive(packet(501, 73000, DELTA, ssrc=2))  # no keyframe yet: keep the full one
+    full.receive(packet(3, 7000, DELTA, ssrc=1))
+    light.receive(packet(502, 76000, KEY, ssrc=2))  # switch here
+    full.receive(packet(4, 10000, DELTA, ssrc=1))
+    light.receive(packet(503, 79000, DELTA, ssrc=2))
+    await drain()
+    assert changes == [1] and consumer.rendition == 1
+    assert [p.payload for p in port.sent] == [KEY, DELTA, DELTA, KEY, DELTA]
+    seqs = [p.sequence_number for p in port.sent]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    stamps = [p.timestamp for p in port.sent]
+    assert all(0 < (b - a) & 0xFFFFFFFF < 90000 for a, b in zip(stamps, stamps[1:], strict=False))
+    assert full.consumers == {} and consumer.id in light.consumers
+    router.close()
+
+
+async def test_when_the_light_rendition_ends_its_halls_go_back_to_the_full_one() -> None:
+    router = Router()
+    full, light = Producer("video", VP8, no_pli), Producer("video", VP8, no_pli)
+    light.rendition = 1
+    router.publish([full, light])
+    consumer = Consumer("video", RecordingPort(), VP8)
+    router.add_consumer(consumer)
+    consumer.start()
+    consumer.link_report(0.3)
+    light.receive(packet(1, 1000, KEY, ssrc=2))
+    assert consumer.rendition == 1
+    light.close()
+    assert consumer.producer is full and router.renditions["video"] == [full]
+    router.close()
