@@ -27,21 +27,17 @@ from .codec import Codec
 from .consumer import Consumer
 from .emitter import Emitter
 from .errors import BadOffer, CodecUnsupported, SessionNotFound, TooManySessions
-from .offers import (
-    media_sections,
-    media_ssrc,
-    parse_offer,
-    publish_preferences,
-    subscribe_preferences,
-)
+from .offers import Offer, media_ssrc, publish_preferences, read_offer, subscribe_preferences
 from .producer import Producer
 from .repacketize import SPLIT_ABOVE
 from .router import Router
-from .session import Direction, ParkedTrack, Session
+from .session import Direction, DtlsErrors, ParkedTrack, Session
 
 logger = logging.getLogger(__name__)
 
 REPLACED = "replaced by a new chair stream"  # the close reason of a publisher taken over
+# ICE is up but DTLS is not: a handshake that stalls (a peer that gave up without an alert).
+DTLS_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +81,7 @@ class Bridge(Emitter):
         self._watchdog_interval = watchdog_interval
         self._watchdog: asyncio.Task[None] | None = None
         self._negotiating = 0  # sessions being answered, not yet in self.sessions
+        self._dtls_errors = DtlsErrors()
         self.closed = False
 
     @property
@@ -101,6 +98,7 @@ class Bridge(Emitter):
 
     def start(self) -> None:
         if self._watchdog is None:
+            self._dtls_errors.attach()
             self._watchdog = asyncio.ensure_future(self._watch())
 
     def _new_peer(self) -> RTCPeerConnection:
@@ -110,31 +108,31 @@ class Bridge(Emitter):
 
     async def publish(self, offer_sdp: str, label: str) -> Session:
         """Accept the chair's stream. It replaces the current one once it connects."""
-        sections = media_sections(parse_offer(offer_sdp))
-        preferences = {s.kind: publish_preferences(s) for s in sections}
-        ssrcs = {s.kind: media_ssrc(s) for s in sections}
+        offer = read_offer(offer_sdp)
+        preferences = {s.kind: publish_preferences(s) for s in offer.sections}
+        ssrcs = {s.kind: media_ssrc(s) for s in offer.sections}
 
         def add_producers(session: Session) -> None:
             for transceiver in session.pc.getTransceivers():
                 producer = self._make_producer(transceiver, ssrcs[transceiver.kind])
                 session.producers.append(producer)
 
-        session = await self._negotiate("publish", label, offer_sdp, preferences, add_producers)
+        session = await self._negotiate("publish", label, offer, preferences, add_producers)
         session.on("statechange", lambda: self._publisher_state(session))
         return session
 
     async def subscribe(self, offer_sdp: str, label: str) -> Session:
         """Answer a viewer with the codec the chair sends (or last sent)."""
-        sections = media_sections(parse_offer(offer_sdp))
+        offer = read_offer(offer_sdp)
         preferences = {
-            s.kind: subscribe_preferences(s, self._current_codec(s.kind)) for s in sections
+            s.kind: subscribe_preferences(s, self._current_codec(s.kind)) for s in offer.sections
         }
 
         def add_consumers(session: Session) -> None:
             for transceiver in session.pc.getTransceivers():
                 session.consumers.append(self._make_consumer(session, transceiver))
 
-        session = await self._negotiate("subscribe", label, offer_sdp, preferences, add_consumers)
+        session = await self._negotiate("subscribe", label, offer, preferences, add_consumers)
         for consumer in session.consumers:
             self.router.add_consumer(consumer)
         return session
@@ -143,13 +141,16 @@ class Bridge(Emitter):
         self,
         direction: Direction,
         label: str,
-        offer_sdp: str,
+        offer: Offer,
         preferences: dict[str, list[RTCRtpCodecCapability]],
         add_children: Callable[[Session], None],
     ) -> Session:
-        """Answer `offer_sdp` with one transceiver per media kind, then register the session.
+        """Answer `offer` with one transceiver per media kind, then register the session.
         On any failure the peer connection is closed, so nothing is left behind."""
-        session = Session(direction, label, self._new_peer())
+        peer_dtls = f"a=setup:{offer.setup}, fingerprint {offer.fingerprint_algorithm}"
+        session = Session(
+            direction, label, self._new_peer(), peer_dtls=peer_dtls, dtls_errors=self._dtls_errors
+        )
         pc = session.pc
         self._negotiating += 1
         try:
@@ -159,9 +160,10 @@ class Bridge(Emitter):
                 else:  # a parked track keeps aiortc's own send loop idle while we forward
                     transceiver = pc.addTransceiver(ParkedTrack(kind), direction="sendonly")
                 transceiver.setCodecPreferences(codecs)
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
             session.answer = pc.localDescription.sdp
+            session.watch_dtls()
             add_children(session)
         except BaseException as exc:
             await session.close("negotiation failed")
@@ -273,6 +275,12 @@ class Bridge(Emitter):
         if session.state == "connecting":
             if now - session.created_at > self.connect_timeout:
                 return "never connected"
+            if session.ice_connected_at and now - session.ice_connected_at > DTLS_TIMEOUT:
+                return (
+                    f"DTLS handshake not done {DTLS_TIMEOUT:.0f} s after ICE connected "
+                    f"(the bridge was the DTLS {session.dtls_role}, the peer offered "
+                    f"{session.peer_dtls})"
+                )
             return ""
         heard = [session.last_heard]
         heard += [p.last_packet_at for p in session.producers if p.last_packet_at is not None]
@@ -293,6 +301,7 @@ class Bridge(Emitter):
         self.closed = True
         if self._watchdog is not None:
             self._watchdog.cancel()
+            self._dtls_errors.detach()
         await asyncio.gather(*(s.close("bridge stopping") for s in list(self.sessions.values())))
         self.router.close()
         self.emit("close")
