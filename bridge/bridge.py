@@ -109,12 +109,18 @@ class Bridge(Emitter):
     async def publish(self, offer_sdp: str, label: str) -> Session:
         """Accept the chair's stream. It replaces the current one once it connects."""
         offer = read_offer(offer_sdp)
-        preferences = {s.kind: publish_preferences(s) for s in offer.sections}
-        ssrcs = {s.kind: media_ssrc(s) for s in offer.sections}
+        preferences: list[tuple[str, list[RTCRtpCodecCapability]]] = []
+        for section in offer.sections:
+            first = next((c for k, c in preferences if k == section.kind), None)
+            preferences.append((section.kind, publish_preferences(section, _name(first))))
+        ssrcs = [media_ssrc(s) for s in offer.sections]
 
         def add_producers(session: Session) -> None:
-            for transceiver in session.pc.getTransceivers():
-                producer = self._make_producer(transceiver, ssrcs[transceiver.kind])
+            # aiortc matched our transceivers to the offer's sections in order; a second
+            # video section is the light rendition.
+            for transceiver, ssrc in zip(session.pc.getTransceivers(), ssrcs, strict=True):
+                producer = self._make_producer(transceiver, ssrc)
+                producer.rendition = sum(p.kind == producer.kind for p in session.producers)
                 session.producers.append(producer)
 
         session = await self._negotiate("publish", label, offer, preferences, add_producers)
@@ -124,9 +130,11 @@ class Bridge(Emitter):
     async def subscribe(self, offer_sdp: str, label: str) -> Session:
         """Answer a viewer with the codec the chair sends (or last sent)."""
         offer = read_offer(offer_sdp)
-        preferences = {
-            s.kind: subscribe_preferences(s, self._current_codec(s.kind)) for s in offer.sections
-        }
+        if len(offer.sections) != len({s.kind for s in offer.sections}):
+            raise BadOffer("a viewer's offer takes one video and one audio section at most")
+        preferences = [
+            (s.kind, subscribe_preferences(s, self._current_codec(s.kind))) for s in offer.sections
+        ]
 
         def add_consumers(session: Session) -> None:
             for transceiver in session.pc.getTransceivers():
@@ -142,10 +150,10 @@ class Bridge(Emitter):
         direction: Direction,
         label: str,
         offer: Offer,
-        preferences: dict[str, list[RTCRtpCodecCapability]],
+        preferences: list[tuple[str, list[RTCRtpCodecCapability]]],
         add_children: Callable[[Session], None],
     ) -> Session:
-        """Answer `offer` with one transceiver per media kind, then register the session.
+        """Answer `offer` with one transceiver per media section, then register the session.
         On any failure the peer connection is closed, so nothing is left behind."""
         peer_dtls = f"a=setup:{offer.setup}, fingerprint {offer.fingerprint_algorithm}"
         session = Session(
@@ -154,7 +162,7 @@ class Bridge(Emitter):
         pc = session.pc
         self._negotiating += 1
         try:
-            for kind, codecs in preferences.items():
+            for kind, codecs in preferences:
                 if direction == "publish":
                     transceiver = pc.addTransceiver(kind, direction="recvonly")
                 else:  # a parked track keeps aiortc's own send loop idle while we forward
@@ -306,3 +314,8 @@ class Bridge(Emitter):
         self.router.close()
         self.emit("close")
         self.remove_all_listeners()
+
+
+def _name(codecs: list[RTCRtpCodecCapability] | None) -> str | None:
+    """The media codec's name among preferences (which may add RTX)."""
+    return codecs[0].name if codecs else None

@@ -92,16 +92,24 @@ class Publisher:
 
 
 async def start_publisher(
-    signal: Signal, *, codec: str = "VP8", width: int = 320, height: int = 240, audio: bool = True
+    signal: Signal,
+    *,
+    codec: str = "VP8",
+    width: int = 320,
+    height: int = 240,
+    audio: bool = True,
+    light: tuple[int, int] | None = None,
 ) -> Publisher:
-    """Create a chair peer, send its offer through `signal`, apply the answer."""
+    """Create a chair peer, send its offer through `signal`, apply the answer.
+    `light` (width, height) adds a lighter second rendition, as the chair page does."""
     pc = RTCPeerConnection(NO_ICE_SERVERS)
     video = StampedVideoTrack(width, height)
-    transceiver = pc.addTransceiver(video, direction="sendonly")
     caps = RTCRtpSender.getCapabilities("video").codecs
-    transceiver.setCodecPreferences(
-        [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
-    )
+    preferred = [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
+    pc.addTransceiver(video, direction="sendonly").setCodecPreferences(preferred)
+    if light is not None:
+        second = pc.addTransceiver(StampedVideoTrack(*light), direction="sendonly")
+        second.setCodecPreferences(preferred)
     if audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
@@ -117,6 +125,7 @@ class Viewer:
     pc: RTCPeerConnection
     created_at: float
     frames: int = 0
+    frame_size: tuple[int, int] | None = None  # (width, height) of the last decoded picture
     audio_frames: int = 0
     first_frame_at: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
@@ -131,6 +140,8 @@ class Viewer:
                 if self.first_frame_at is None:
                     self.first_frame_at = now
                 self.frames += 1
+                assert isinstance(frame, VideoFrame)
+                self.frame_size = (frame.width, frame.height)
                 if self.measure_latency and self.frames % 5 == 0:
                     assert isinstance(frame, VideoFrame)
                     image = frame.to_ndarray(format="gray")

@@ -318,3 +318,45 @@ async def test_a_nack_the_bridge_cannot_answer_reaches_the_chair_in_its_own_numb
     finally:
         await viewer.close()
         await publisher.close()
+
+
+async def test_a_hall_on_a_weak_link_moves_to_the_light_rendition_and_keeps_a_clean_picture(
+    bridge: Bridge,
+) -> None:
+    publisher = await start_publisher(
+        publish_via(bridge), audio=False, width=480, height=360, light=(320, 240)
+    )
+    weak, strong = [
+        await start_viewer(subscribe_via(bridge), audio=False, measure_latency=True)
+        for _ in range(2)
+    ]
+    try:
+        await wait_for(lambda: weak.frame_size == (480, 360), 20, "the full picture")
+        assert [p.rendition for p in bridge.router.renditions["video"]] == [0, 1]
+        # Sessions are kept in the order they were made: the weak hall's came first.
+        consumer = [s for s in bridge.sessions.values() if s.direction == "subscribe"][0].consumers[
+            0
+        ]
+        consumer.link_report(0.3)  # what the weak hall's receiver report says
+        await wait_for(lambda: weak.frame_size == (320, 240), 10, "the light picture")
+        seen = len(weak.latencies_ms)
+        await wait_for(lambda: len(weak.latencies_ms) >= seen + 12, 10, "light frames")
+        assert consumer.rendition == 1
+        assert all(0 <= ms < 5000 for ms in weak.latencies_ms)  # intact across the switch
+        assert strong.frame_size == (480, 360)  # the other hall is untouched
+    finally:
+        await weak.close()
+        await strong.close()
+        await publisher.close()
+
+
+async def test_a_viewer_offer_with_two_video_sections_is_refused(bridge: Bridge) -> None:
+    publisher = await start_publisher(publish_via(bridge), audio=False, light=(160, 120))
+    try:
+        await wait_for(lambda: bridge.publishing.live, 10, "live")
+        with pytest.raises(BadOffer, match="one video"):
+            await bridge.subscribe(
+                publisher.pc.localDescription.sdp.replace("sendonly", "recvonly"), "hall"
+            )
+    finally:
+        await publisher.close()
