@@ -49,11 +49,13 @@ TURN_URLS = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport
 TTL = 3600
 
 
-def make_settings(tmp_path: Path, turn: dict[str, object] | None) -> Settings:
+def make_settings(
+    tmp_path: Path, turn: dict[str, object] | None, ice_servers: list[object] | None = None
+) -> Settings:
     overrides: dict[str, object] = {
         "data_dir": str(tmp_path / "data"),
         "server": {"host": "127.0.0.1", "port": 18443, "tls": "off"},
-        "ice_servers": [STUN_SERVER],
+        "ice_servers": [STUN_SERVER] if ice_servers is None else ice_servers,
     }
     if turn is not None:
         overrides["turn"] = turn
@@ -417,7 +419,9 @@ async def natted_bridge(
     natted_hall: NattedHall, hall_turn: TurnServer, tmp_path: Path, unused_tcp_port: int
 ) -> AsyncIterator[tuple[Settings, int]]:
     """The bridge on loopback (for the chair) and on the hall's link (for its pages)."""
-    settings = make_settings(tmp_path, {"urls": [hall_turn.url], "secret": SECRET, "ttl": TTL})
+    turn = {"urls": [hall_turn.url], "secret": SECRET, "ttl": TTL}
+    # No STUN server: nothing answers one here, and gathering would wait for it.
+    settings = make_settings(tmp_path, turn, ice_servers=[])
     runner = web.AppRunner(create_app(settings, bridge_options={"idle_timeout": 5.0}))
     await runner.setup()
     for address in ("127.0.0.1", natted_hall.bridge_address):
