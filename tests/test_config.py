@@ -138,6 +138,7 @@ def test_a_turn_section_keeps_its_urls_secret_and_ttl(tmp_path: Path) -> None:
     assert turn is not None
     assert turn.urls == ("turn:turn.example.vn:3478", "turns:turn.example.vn:5349")
     assert (turn.secret, turn.ttl) == ("a-long-shared-turn-secret", 3600)
+    assert "a-long-shared-turn-secret" not in repr(load_settings(path))
 
 
 def test_a_turn_section_with_one_url_and_no_ttl_lasts_a_day(tmp_path: Path) -> None:

@@ -127,19 +127,21 @@ def test_without_a_turn_section_only_the_static_servers_are_given(tmp_path: Path
 
 
 @pytest.fixture
-async def turn_client(aiohttp_client: Any, tmp_path: Path) -> TestClient:
-    settings = make_settings(tmp_path, {"urls": TURN_URLS, "secret": SECRET, "ttl": TTL})
-    client: TestClient = await aiohttp_client(create_app(settings))
-    client.settings = settings  # type: ignore[attr-defined]
+def turn_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, {"urls": TURN_URLS, "secret": SECRET, "ttl": TTL})
+
+
+@pytest.fixture
+async def turn_client(aiohttp_client: Any, turn_settings: Settings) -> TestClient:
+    client: TestClient = await aiohttp_client(create_app(turn_settings))
     return client
 
 
 async def test_hall_and_public_viewer_welcomes_carry_short_lived_credentials(
-    turn_client: TestClient,
+    turn_client: TestClient, turn_settings: Settings
 ) -> None:
-    settings: Settings = turn_client.settings  # type: ignore[attr-defined]
-    hall = settings.halls[0]
-    for key, label in ((hall.key, f"hall-{hall.id}"), (settings.keys.viewer, "viewer")):
+    hall = turn_settings.halls[0]
+    for key, label in ((hall.key, f"hall-{hall.id}"), (turn_settings.keys.viewer, "viewer")):
         before = int(time.time())
         ws = await turn_client.ws_connect(f"/ws?key={key}")
         raw = (await ws.receive(timeout=5)).data
@@ -156,10 +158,9 @@ async def test_hall_and_public_viewer_welcomes_carry_short_lived_credentials(
 
 
 async def test_a_whep_answer_links_the_turn_urls_with_credentials_that_verify(
-    turn_client: TestClient,
+    turn_client: TestClient, turn_settings: Settings
 ) -> None:
-    settings: Settings = turn_client.settings  # type: ignore[attr-defined]
-    hall = settings.halls[1]
+    hall = turn_settings.halls[1]
     answered: list[aiohttp.ClientResponse] = []
 
     async def signal(offer: str) -> str:
@@ -185,31 +186,31 @@ async def test_a_whep_answer_links_the_turn_urls_with_credentials_that_verify(
 
 
 async def test_a_key_without_media_permission_gets_no_ice_servers(
-    turn_client: TestClient, monkeypatch: pytest.MonkeyPatch
+    turn_client: TestClient, turn_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings: Settings = turn_client.settings  # type: ignore[attr-defined]
     # A screen that may only see the hall list, as a wall display of who is watching would.
     roles = dict(permissions.ROLES)
     roles["viewer"] = permissions.Role(frozenset({permissions.SEE_HALLS}))
     monkeypatch.setattr(permissions, "ROLES", roles)
 
-    ws = await turn_client.ws_connect(f"/ws?key={settings.keys.viewer}")
+    ws = await turn_client.ws_connect(f"/ws?key={turn_settings.keys.viewer}")
     welcome, _ = await ws_messages(ws, 2)
     await ws.close()
 
     assert welcome["permissions"] == ["see_halls"]
     assert welcome["ice_servers"] == []
-    assert ice_servers_for(settings, Identity("viewer")) == []
+    assert ice_servers_for(turn_settings, Identity("viewer")) == []
 
 
-async def test_the_static_secret_is_in_no_page_or_answer(turn_client: TestClient) -> None:
-    settings: Settings = turn_client.settings  # type: ignore[attr-defined]
-    hall = settings.halls[0]
+async def test_the_static_secret_is_in_no_page_or_answer(
+    turn_client: TestClient, turn_settings: Settings
+) -> None:
+    hall = turn_settings.halls[0]
     paths = [
         "/",
         "/healthz",
-        f"/chair?key={settings.keys.chair}",
-        f"/view?key={settings.keys.viewer}",
+        f"/chair?key={turn_settings.keys.chair}",
+        f"/view?key={turn_settings.keys.viewer}",
         f"/hall/{hall.id}?key={hall.key}",
         "/static/protocol.js",
         "/static/hall.js",
@@ -219,7 +220,7 @@ async def test_the_static_secret_is_in_no_page_or_answer(turn_client: TestClient
         assert response.status == 200, path
         assert SECRET not in await response.text()
         assert all(SECRET not in value for value in response.headers.values())
-    for key in (settings.keys.chair, settings.keys.secretary, hall.key):
+    for key in (turn_settings.keys.chair, turn_settings.keys.secretary, hall.key):
         ws = await turn_client.ws_connect(f"/ws?key={key}")
         for _ in range(2):
             assert SECRET not in (await ws.receive(timeout=5)).data
@@ -500,6 +501,7 @@ async def publish_over_loopback(port: int, key: str) -> Any:
     return await start_publisher(signal)
 
 
+@pytest.mark.browser
 async def test_a_hall_behind_nat_plays_the_chair_through_the_turn_relay(
     natted_hall: NattedHall,
     hall_turn: TurnServer,

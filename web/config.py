@@ -11,7 +11,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -84,7 +84,7 @@ class TurnConfig:
     """
 
     urls: tuple[str, ...]
-    secret: str
+    secret: str = field(repr=False)  # kept out of logs and tracebacks
     ttl: int = TURN_TTL_DEFAULT
 
 
