@@ -273,16 +273,13 @@ async def test_packets_too_large_to_send_are_split_and_halls_decode_intact_pictu
     publisher = await start_publisher(
         publish_via(bridge), codec=codec, audio=False, width=640, height=480
     )
-    viewers = [
-        await start_viewer(subscribe_via(bridge), audio=False, measure_latency=True)
-        for _ in range(2)
-    ]
+    viewers = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
     try:
-        await wait_for(lambda: all(len(v.latencies_ms) >= 8 for v in viewers), 20, "frames")
+        await wait_for(lambda: all(v.pictures.decoded >= 40 for v in viewers), 20, "frames")
         assert bridge.router.producers["video"].packets_split > 0
-        # Each picture carries its send time in pixels: a damaged one reads as nonsense.
+        # Each picture is redrawn from its stamped number and compared, tile by tile.
         for viewer in viewers:
-            assert all(0 <= ms < 5000 for ms in viewer.latencies_ms), viewer.latencies_ms
+            assert viewer.pictures.intact == viewer.pictures.decoded
     finally:
         for v in viewers:
             await v.close()
@@ -326,10 +323,7 @@ async def test_a_hall_on_a_weak_link_moves_to_the_light_rendition_and_keeps_a_cl
     publisher = await start_publisher(
         publish_via(bridge), audio=False, width=480, height=360, light=(320, 240)
     )
-    weak, strong = [
-        await start_viewer(subscribe_via(bridge), audio=False, measure_latency=True)
-        for _ in range(2)
-    ]
+    weak, strong = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
     try:
         await wait_for(lambda: weak.frame_size == (480, 360), 20, "the full picture")
         assert [p.rendition for p in bridge.router.renditions["video"]] == [0, 1]
@@ -339,10 +333,10 @@ async def test_a_hall_on_a_weak_link_moves_to_the_light_rendition_and_keeps_a_cl
         ]
         consumer.link_report(0.3)  # what the weak hall's receiver report says
         await wait_for(lambda: weak.frame_size == (320, 240), 10, "the light picture")
-        seen = len(weak.latencies_ms)
-        await wait_for(lambda: len(weak.latencies_ms) >= seen + 12, 10, "light frames")
+        seen = weak.pictures.decoded
+        await wait_for(lambda: weak.pictures.decoded >= seen + 30, 10, "light frames")
         assert consumer.rendition == 1
-        assert all(0 <= ms < 5000 for ms in weak.latencies_ms)  # intact across the switch
+        assert weak.pictures.intact == weak.pictures.decoded  # intact across the switch
         assert strong.frame_size == (480, 360)  # the other hall is untouched
     finally:
         await weak.close()

@@ -35,9 +35,10 @@ from aioice.turn import create_turn_endpoint
 
 from rooms import permissions
 from tests.edge import bearer, ws_messages
+from tests.netlab import sh
 from tests.peers import start_publisher, start_viewer
 from tests.test_browser import CHROMIUM, _require_chromium
-from tests.test_network import launch, sh
+from tests.test_network import launch
 from web.app import create_app
 from web.auth import Identity
 from web.config import Settings, TurnConfig, load_settings
