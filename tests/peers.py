@@ -14,6 +14,7 @@ import fractions
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from aiortc import (
@@ -26,6 +27,7 @@ from aiortc import (
     VideoStreamTrack,
 )
 from aiortc.contrib.media import MediaBlackhole
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 from av import VideoFrame
 
@@ -66,7 +68,7 @@ class Picture:
         rows = -(-(NUMBER_BITS + TIME_BITS) // self.per_row)
         self.top = rows * self.block  # the stamp's rows; the checked picture is below
         rng = np.random.default_rng(11)
-        texture = rng.integers(40, 200, (height // 8 + 32, width // 8 + 32), dtype=np.uint8)
+        texture = rng.integers(40, 200, (-(-height // 8) + 33, -(-width // 8) + 33), dtype=np.uint8)
         self._texture = np.kron(texture, np.ones((8, 8), dtype=np.uint8))
         self._step = 2 if width * height <= 640 * 360 else 4  # sample grid for the check
 
@@ -285,6 +287,18 @@ class Publisher:
         await self.pc.close()
 
 
+def keep_default_bitrate(sender: RTCRtpSender) -> None:
+    """Hold `sender`'s encoder at aiortc's default 500 kbps, as the chair page caps its light
+    rendition: aiortc would otherwise raise it to whatever the bridge's REMB allows."""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet: Any) -> None:
+        if not (isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP):
+            await original(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
 async def start_publisher(
     signal: Signal,
     *,
@@ -304,6 +318,7 @@ async def start_publisher(
     if light is not None:  # a lighter second rendition, as the chair page sends
         second = pc.addTransceiver(StampedVideoTrack(*light, first=first), direction="sendonly")
         second.setCodecPreferences(preferred)
+        keep_default_bitrate(second.sender)
     if audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
