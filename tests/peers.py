@@ -27,8 +27,8 @@ from aiortc import (
     VideoStreamTrack,
 )
 from aiortc.contrib.media import MediaBlackhole
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket
 from av import VideoFrame
 
 Signal = Callable[[str], Awaitable[str]]

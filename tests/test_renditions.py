@@ -84,11 +84,10 @@ async def test_a_hall_behind_a_thin_link_moves_to_the_light_rendition_and_keeps_
         good = await start_viewer(signal(http, port, "/whep", good_hall.key), audio=False)
         thin = await PeerProcess.start(village, "whep", port, thin_hall.key)
         try:
-            full = lambda: app[BRIDGE].router.producers.get("video")  # noqa: E731
             # The chair's encoder ramps up as the bridge's REMB allows; the link must be
             # thinner than what it then sends, or there is nothing to adapt to.
             await wait_for(
-                lambda: full() is not None and (full().bitrate or 0) > THIN_KBIT * 1200,
+                lambda: full_bitrate(app) > THIN_KBIT * 1200,
                 30,
                 f"the full rendition above {THIN_KBIT * 1.2:.0f} kbit/s",
             )
@@ -120,6 +119,11 @@ async def test_a_hall_behind_a_thin_link_moves_to_the_light_rendition_and_keeps_
             await thin.stop()
             await good.close()
             await chair.close()
+
+
+def full_bitrate(application: web.Application) -> float:
+    producer = application[BRIDGE].router.producers.get("video")
+    return (producer.bitrate or 0.0) if producer is not None else 0.0
 
 
 def _fresh(hall: PeerProcess) -> bool:
