@@ -38,7 +38,7 @@ def village(ice_addresses: list[str]) -> Iterator[Netns]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{problem}; CI must install iproute2 and run as root")
         pytest.skip(problem)
-    with netns("thin-", 0, f"10.198.{os.getpid() % 250}") as site:
+    with netns("thin-", 0, f"10.199.{os.getpid() % 250}") as site:
         ice_addresses.append(site.host_address)
         yield site
 
