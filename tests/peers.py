@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,6 +190,7 @@ class PictureCheck:
         self.freezes: list[tuple[float, float]] = []
         self.latencies_ms: list[float] = []
         self.last: Verdict | None = None
+        self.recent: deque[Verdict] = deque(maxlen=900)  # the last 30 s at 30 fps, in order
         self._pictures: dict[tuple[int, int], Picture] = {}
 
     def _judge(self, frame: VideoFrame) -> Verdict:
@@ -204,6 +206,7 @@ class PictureCheck:
         verdict = await asyncio.get_running_loop().run_in_executor(None, self._judge, frame)
         self.decoded += 1
         self.last = verdict
+        self.recent.append(verdict)
         if verdict.intact:
             if self.last_intact_at is not None and at - self.last_intact_at > FREEZE_S:
                 self.freezes.append((at, at - self.last_intact_at))
