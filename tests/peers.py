@@ -92,17 +92,28 @@ class Publisher:
 
 
 async def start_publisher(
-    signal: Signal, *, codec: str = "VP8", width: int = 320, height: int = 240, audio: bool = True
+    signal: Signal,
+    *,
+    codec: str = "VP8",
+    width: int = 320,
+    height: int = 240,
+    audio: bool = True,
+    audio_first: bool = False,
 ) -> Publisher:
-    """Create a chair peer, send its offer through `signal`, apply the answer."""
+    """Create a chair peer, send its offer through `signal`, apply the answer.
+
+    `audio_first` offers the audio section before the video one, as OBS and FFmpeg do.
+    """
     pc = RTCPeerConnection(NO_ICE_SERVERS)
+    if audio and audio_first:
+        pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     video = StampedVideoTrack(width, height)
     transceiver = pc.addTransceiver(video, direction="sendonly")
     caps = RTCRtpSender.getCapabilities("video").codecs
     transceiver.setCodecPreferences(
         [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
     )
-    if audio:
+    if audio and not audio_first:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     answer = await signal(pc.localDescription.sdp)
