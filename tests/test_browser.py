@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from web.app import create_app
 from web.config import Settings
+from web.keys import MEETING
 
 pytestmark = pytest.mark.browser
 
@@ -64,9 +66,12 @@ async def start_server(settings: Settings, port: int = 0) -> TestServer:
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[TestServer]:
+async def server(browser: Any, settings: Settings) -> AsyncIterator[TestServer]:
     server = await start_server(settings)
     yield server
+    # Pages first: the server otherwise waits out its shutdown timeout on their sockets.
+    for context in browser.contexts:
+        await context.close()
     await server.close()
 
 
@@ -191,3 +196,130 @@ async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
         assert await tv.get_attribute("#status", "data-state") == "live"
     finally:
         await server.close()
+
+
+# -- what each TV really shows, and honest TV states ----------------------------------
+
+# Installed in a hall page by the test, independent of hall.js: counts the frames the
+# video element presents and notes every overlay state, both with wall-clock times.
+RECORDER = """() => {
+    const rec = { frames: [], states: [] };
+    const video = document.getElementById('video');
+    const loop = () => { rec.frames.push(Date.now()); video.requestVideoFrameCallback(loop); };
+    video.requestVideoFrameCallback(loop);
+    const status = document.getElementById('status');
+    const note = () => rec.states.push({ state: status.dataset.state, at: Date.now() });
+    const watched = { attributes: true, attributeFilter: ['data-state'] };
+    new MutationObserver(note).observe(status, watched);
+    note();
+    window.recorder = rec;
+}"""
+
+
+async def start_chair(browser: Any, server: TestServer, settings: Settings) -> Any:
+    chair = await open_page(browser, url(server, f"/chair?key={settings.keys.chair}"))
+    await chair.click("#start")
+    await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
+    return chair
+
+
+async def live_halls(browser: Any, server: TestServer, settings: Settings, count: int) -> list[Any]:
+    halls = []
+    for hall in settings.halls[:count]:
+        page = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
+        await page.wait_for_function("window.hallStats.state === 'live'", timeout=30_000)
+        await page.evaluate(RECORDER)
+        halls.append(page)
+    return halls
+
+
+async def test_each_hall_reports_what_it_shows_and_the_chair_sees_the_figures(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    chair = await start_chair(browser, server, settings)
+    halls = await live_halls(browser, server, settings, 2)
+    for hall in settings.halls[:2]:
+        row = f"#halls li[data-hall='{hall.id}']"
+        await chair.wait_for_selector(f"{row}[data-picture=moving] .link", timeout=15_000)
+        assert (await chair.text_content(f"{row} .badge") or "").strip() == "Đang xem"
+        figures = await chair.text_content(f"{row} .link-figures") or ""
+        assert "hình/giây" in figures and "mất gói" in figures and "Mbps" in figures, figures
+    room = server.app[MEETING].room
+    latest = room.link_history("thon-1")[-1].report
+    assert latest.shown == "live" and latest.frames > 10 and latest.fps > 5
+    assert (latest.width, latest.height) != (0, 0) and latest.bitrate_kbps > 50
+    assert latest.rtt_ms is not None and latest.audio_level > 0  # the fake microphone beeps
+    # A local scraper sees the same TV.
+    async with ClientSession() as http:
+        async with http.get(url(server, "/metrics")) as response:
+            text = await response.text()
+    assert 'commune_hall_picture_moving{hall="thon-1"} 1.0' in text
+    assert 'commune_hall_frames_per_second{hall="thon-2"}' in text
+    for page in [chair, *halls]:
+        assert page.errors == []
+
+
+async def test_a_hall_whose_picture_stops_is_flagged_frozen_and_the_others_are_not(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    chair = await start_chair(browser, server, settings)
+    stuck, fine = await live_halls(browser, server, settings, 2)
+    await chair.wait_for_selector("#halls li[data-hall='thon-1'][data-picture=moving]")
+    # The TV's player stops presenting frames, as a hung decoder would.
+    await stuck.evaluate("document.getElementById('video').pause()")
+    frozen = "#halls li[data-hall='thon-1'][data-picture=frozen]"
+    await chair.wait_for_selector(f"{frozen} .warning[data-warning=frozen]", timeout=15_000)
+    assert "đứng" in (await chair.text_content(f"{frozen} .warning") or "")
+    assert (await chair.text_content(f"{frozen} .badge") or "").strip() == "Hình bị đứng"
+    assert await chair.get_attribute("#halls li[data-hall='thon-2']", "data-picture") == "moving"
+    before = len(await fine.evaluate("window.recorder.frames"))
+    await fine.wait_for_timeout(500)
+    assert len(await fine.evaluate("window.recorder.frames")) > before
+
+
+async def test_after_stop_every_hall_shows_the_waiting_screen_within_a_second(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    chair = await start_chair(browser, server, settings)
+    halls = await live_halls(browser, server, settings, 3)
+    stopped_at = await chair.evaluate(
+        "() => { document.getElementById('stop').click(); return Date.now(); }"
+    )
+    for page in halls:
+        await page.wait_for_selector("#status[data-state=waiting]", timeout=10_000)
+        states = await page.evaluate("window.recorder.states")
+        waiting_at = next(s["at"] for s in states if s["state"] == "waiting")
+        assert waiting_at - stopped_at < 1000, states
+        assert all(s["state"] != "live" for s in states if s["at"] > waiting_at), states
+
+
+async def test_stop_then_start_within_a_second_never_shows_a_stale_frame_as_live(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    chair = await start_chair(browser, server, settings)
+    halls = await live_halls(browser, server, settings, 3)
+    times = await chair.evaluate(
+        """async () => {
+            const stoppedAt = Date.now();
+            document.getElementById('stop').click();
+            await new Promise((done) => setTimeout(done, 300));
+            const startedAt = Date.now();
+            document.getElementById('start').click();
+            return { stoppedAt, startedAt };
+        }"""
+    )
+    await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
+    for page in halls:
+        await page.wait_for_function(
+            f"window.recorder.frames.some(at => at > {times['startedAt']}) && "
+            "document.getElementById('status').dataset.state === 'live'",
+            timeout=20_000,
+        )
+        record = await page.evaluate("window.recorder")
+        after_stop = [s for s in record["states"] if s["at"] >= times["stoppedAt"]]
+        # It left "live" when the chair stopped...
+        assert after_stop and after_stop[0]["state"] != "live", (record["states"], times)
+        back_live = next(s["at"] for s in after_stop if s["state"] == "live")
+        # ...and said "live" again only over a picture presented after the new Start.
+        new_frames = [at for at in record["frames"] if times["startedAt"] < at <= back_live]
+        assert new_frames, (record["states"], times)
