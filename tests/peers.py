@@ -99,26 +99,29 @@ async def start_publisher(
     height: int = 240,
     audio: bool = True,
     audio_first: bool = False,
+    video: bool = True,
 ) -> Publisher:
     """Create a chair peer, send its offer through `signal`, apply the answer.
 
-    `audio_first` offers the audio section before the video one, as OBS and FFmpeg do.
+    `audio_first` offers the audio section before the video one, as OBS and FFmpeg do;
+    `video=False` makes a sound-only chair (its `video` track is made but never sent).
     """
     pc = RTCPeerConnection(NO_ICE_SERVERS)
     if audio and audio_first:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
-    video = StampedVideoTrack(width, height)
-    transceiver = pc.addTransceiver(video, direction="sendonly")
-    caps = RTCRtpSender.getCapabilities("video").codecs
-    transceiver.setCodecPreferences(
-        [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
-    )
+    camera = StampedVideoTrack(width, height)
+    if video:
+        transceiver = pc.addTransceiver(camera, direction="sendonly")
+        caps = RTCRtpSender.getCapabilities("video").codecs
+        transceiver.setCodecPreferences(
+            [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
+        )
     if audio and not audio_first:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     answer = await signal(pc.localDescription.sdp)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-    return Publisher(pc, video, answer)
+    return Publisher(pc, camera, answer)
 
 
 @dataclass

@@ -6,6 +6,7 @@ its own jitter buffer), so these catch what the aiortc-only tests cannot.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from tests.peers import Publisher, start_publisher
 from web.app import create_app
 from web.config import Settings
 from web.keys import MEETING
@@ -323,3 +325,45 @@ async def test_stop_then_start_within_a_second_never_shows_a_stale_frame_as_live
         # ...and said "live" again only over a picture presented after the new Start.
         new_frames = [at for at in record["frames"] if times["startedAt"] < at <= back_live]
         assert new_frames, (record["states"], times)
+
+
+@contextlib.asynccontextmanager
+async def aiortc_chair(server: TestServer, key: str, **options: Any) -> AsyncIterator[Publisher]:
+    """A non-browser chair (as OBS or FFmpeg would be), publishing over real WHIP."""
+    async with ClientSession() as http:
+
+        async def signal(offer: str) -> str:
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/sdp"}
+            async with http.post(url(server, "/whip"), data=offer, headers=headers) as response:
+                assert response.status == 201, await response.text()
+                return await response.text()
+
+        publisher = await start_publisher(signal, **options)
+        try:
+            yield publisher
+        finally:
+            await publisher.close()
+
+
+async def test_an_audio_first_chair_is_shown_live_and_known_to_carry_video(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    async with aiortc_chair(server, settings.keys.chair, audio_first=True):
+        hall = settings.halls[0]
+        tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
+        await tv.wait_for_function("window.hallStats.state === 'live'", timeout=30_000)
+        # The page knows a picture is expected, so its stall rejoin stays armed.
+        assert await tv.evaluate("window.hallStats.videoCodec") == "VP8"
+        assert await tv.evaluate("window.hallStats.audioCodec") == "opus"
+        assert tv.errors == []
+
+
+async def test_a_sound_only_chair_is_shown_as_sound_only(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    async with aiortc_chair(server, settings.keys.chair, video=False):
+        hall = settings.halls[0]
+        tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
+        await tv.wait_for_selector("#status[data-state=audio]", timeout=30_000)
+        assert "không có hình" in (await tv.text_content("#status-text") or "")
+        assert await tv.evaluate("window.hallStats.videoCodec") is None

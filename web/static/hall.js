@@ -194,6 +194,7 @@ function render(s) {
     state: name, framesRendered: s.frames, lastFrameAt: s.lastFrameAt, sessions: s.sessions,
     pcState: s.pc, socket: s.socket,
     broadcastLive: s.broadcast && s.socket === "open" ? s.broadcast.live : null,
+    videoCodec: s.broadcast?.video ?? null, audioCodec: s.broadcast?.audio ?? null,
     soundBlocked: s.soundBlocked, audioTracks: s.audio === "none" ? 0 : 1, trouble: s.trouble,
   });
   ui.prompt.hidden = !s.soundBlocked;
