@@ -314,12 +314,18 @@ async function report() {
     fps: seconds ? Math.round(((state.frames - prev.frames) / seconds) * 10) / 10 : 0,
     width: video.videoWidth || 0,
     height: video.videoHeight || 0,
-    audioLevel: link?.audioLevel ?? 0,
+    audioLevel: intervalLevel(delta("audioEnergy"), delta("audioSeconds"), link),
     loss: lost + received > 0 ? lost / (lost + received) : 0,
     jitterMs: link?.jitterMs ?? 0,
     rttMs: link?.rttMs ?? null,
     bitrateKbps: seconds ? Math.round(delta("bytesReceived") * 8 / seconds / 100) / 10 : 0,
   });
+}
+
+/** The RMS level over the interval (as WebRTC defines audio energy), else the point sample. */
+function intervalLevel(energy, seconds, link) {
+  if (seconds > 0) return Math.sqrt(energy / seconds);
+  return link?.audioLevel ?? 0;
 }
 
 // ---- housekeeping ----

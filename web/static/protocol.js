@@ -161,20 +161,29 @@ export async function watchWhep({ key, onTrack, onState, signal, connection, ice
 
 /**
  * Cumulative receive figures of a watching pc, from getStats(): packets and bytes
- * received and lost (all tracks), the worst jitter, the ICE round-trip time and the
- * received audio level. Null when the pc cannot say (e.g. it was closed meanwhile).
+ * received and lost (all tracks), the worst jitter, the ICE round-trip time, and the
+ * received audio level now and as total energy over total seconds played out (their
+ * change over an interval gives that interval's level, which a point sample misses).
+ * Null when the pc cannot say (e.g. it was closed meanwhile).
  */
 export async function readLinkStats(pc) {
   let report;
   try { report = await pc.getStats(); } catch { return null; }
-  const out = { packetsLost: 0, packetsReceived: 0, bytesReceived: 0, jitterMs: 0, rttMs: null, audioLevel: 0 };
+  const out = {
+    packetsLost: 0, packetsReceived: 0, bytesReceived: 0, jitterMs: 0, rttMs: null,
+    audioLevel: 0, audioEnergy: 0, audioSeconds: 0,
+  };
   report.forEach((r) => {
     if (r.type === "inbound-rtp") {
       out.packetsLost += Math.max(0, r.packetsLost || 0); // negative when duplicates arrived
       out.packetsReceived += r.packetsReceived || 0;
       out.bytesReceived += r.bytesReceived || 0;
       out.jitterMs = Math.max(out.jitterMs, (r.jitter || 0) * 1000);
-      if (r.kind === "audio" && typeof r.audioLevel === "number") out.audioLevel = r.audioLevel;
+      if (r.kind === "audio") {
+        out.audioLevel = r.audioLevel || 0;
+        out.audioEnergy = r.totalAudioEnergy || 0;
+        out.audioSeconds = r.totalSamplesDuration || 0;
+      }
     } else if (r.type === "candidate-pair" && r.nominated && typeof r.currentRoundTripTime === "number") {
       out.rttMs = r.currentRoundTripTime * 1000;
     }
