@@ -202,15 +202,20 @@ async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
 
 # -- what each TV really shows, and honest TV states ----------------------------------
 
-# Installed in a hall page by the test, independent of hall.js: counts the frames the
-# video element presents and notes every overlay state, both with wall-clock times.
+# Installed in a hall page by the test, independent of hall.js: notes when the video
+# element presents each frame and every overlay state, both as wall-clock times.
 RECORDER = """() => {
     const rec = { frames: [], states: [] };
     const video = document.getElementById('video');
-    const loop = () => { rec.frames.push(Date.now()); video.requestVideoFrameCallback(loop); };
+    // When the frame was handed to the compositor: before any callback reacts to it.
+    const loop = (now, frame) => {
+        rec.frames.push(performance.timeOrigin + frame.presentationTime);
+        video.requestVideoFrameCallback(loop);
+    };
     video.requestVideoFrameCallback(loop);
     const status = document.getElementById('status');
-    const note = () => rec.states.push({ state: status.dataset.state, at: Date.now() });
+    const at = () => performance.timeOrigin + performance.now();
+    const note = () => rec.states.push({ state: status.dataset.state, at: at() });
     const watched = { attributes: true, attributeFilter: ['data-state'] };
     new MutationObserver(note).observe(status, watched);
     note();
