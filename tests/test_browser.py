@@ -290,7 +290,7 @@ async def test_after_stop_every_hall_shows_the_waiting_screen_within_a_second(
     chair = await start_chair(browser, server, settings)
     halls = await live_halls(browser, server, settings, 3)
     stopped_at = await chair.evaluate(
-        "() => { document.getElementById('stop').click(); return Date.now(); }"
+        "() => { const at = Date.now(); document.getElementById('stop').click(); return at; }"
     )
     for page in halls:
         await page.wait_for_selector("#status[data-state=waiting]", timeout=10_000)
