@@ -372,3 +372,74 @@ async def test_a_sound_only_chair_is_shown_as_sound_only(
         await tv.wait_for_selector("#status[data-state=audio]", timeout=30_000)
         assert "không có hình" in (await tv.text_content("#status-text") or "")
         assert await tv.evaluate("window.hallStats.videoCodec") is None
+
+
+# Events in, the TV's state out: hall.js's pure reducer, run in the page's own module.
+TV_SCENARIO = """async () => {
+    const { initialState, reduce, view } = await import('/static/hall.js');
+    let s = initialState;
+    let at = 1000;
+    const seen = [];
+    const step = (event, ms = 10) => {
+        at += ms;
+        s = reduce(s, { at, ...event });
+        seen.push([event.type === 'message' ? event.msg.type : event.type, view(s), s.session.gen]);
+    };
+    const state = (live, since, video = 'VP8') =>
+        ({ type: 'message', msg: { type: 'state', broadcast:
+            { live, since, video_codec: live ? video : null, audio_codec: 'opus' } } });
+    const welcome = (instance) =>
+        ({ type: 'message', msg: { type: 'welcome', instance, ice_servers: [] } });
+    step({ type: 'socket', status: 'open' });
+    step(welcome('A'));
+    step(state(true, 1));
+    step({ type: 'session-up', gen: 1, pc: 'connected', video: 'muted', audio: 'muted' });
+    step({ type: 'frame' });
+    step(state(false, null));
+    step({ type: 'frame' });
+    step(state(true, 2));
+    step({ type: 'frame' });
+    step(state(true, 3));
+    step({ type: 'frame' });
+    step(state(true, 3, 'H264'));
+    step({ type: 'socket', status: 'closed' });
+    step({ type: 'socket', status: 'open' });
+    step(welcome('A'));
+    step(welcome('B'));
+    step({ type: 'session-up', gen: 2, pc: 'connected', video: 'muted', audio: 'live' });
+    step(state(true, 4, null));
+    step({ type: 'pc', gen: 2, state: 'disconnected' });
+    step({ type: 'tick' }, 6000);
+    return seen;
+}"""
+
+
+async def test_the_tv_names_its_state_from_messages_and_track_events_alone(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    hall = settings.halls[0]
+    tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
+    seen = [tuple(step) for step in await tv.evaluate(TV_SCENARIO)]
+    assert seen == [
+        ("socket", "connecting", 1),
+        ("welcome", "connecting", 1),
+        ("state", "connecting", 1),  # live, but no session yet
+        ("session-up", "connecting", 1),  # connected, but no picture of this broadcast yet
+        ("frame", "live", 1),
+        ("state", "waiting", 1),  # Stop: the waiting screen at once, whatever the frames
+        ("frame", "waiting", 1),
+        ("state", "connecting", 1),  # a new broadcast: the last frame on screen is stale
+        ("frame", "live", 1),
+        ("state", "connecting", 1),  # a new broadcast whose "off air" never reached us
+        ("frame", "live", 1),
+        ("state", "live", 1),  # another chair device took over the same broadcast
+        ("socket", "live", 1),  # the socket dropped: the picture is still ours
+        ("socket", "live", 1),
+        ("welcome", "live", 1),  # the same bridge run: a blip, keep the session
+        ("welcome", "reconnecting", 2),  # a restarted bridge forgot us: a new session now
+        ("session-up", "reconnecting", 2),
+        ("state", "audio", 2),  # the chair sends sound only
+        ("pc", "reconnecting", 2),
+        ("tick", "reconnecting", 3),  # still disconnected after the grace: start over
+    ]
+    assert tv.errors == []
