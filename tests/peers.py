@@ -311,23 +311,33 @@ async def start_publisher(
     audio: bool = True,
     first: int = 0,
     light: tuple[int, int] | None = None,
+    audio_first: bool = False,
+    video: bool = True,
 ) -> Publisher:
-    """Create a chair peer, send its offer through `signal`, apply the answer."""
+    """Create a chair peer, send its offer through `signal`, apply the answer.
+
+    `light` (width, height) adds a lighter second rendition of the camera, as the
+    chair page does. `audio_first` offers the audio section before the video one, as OBS and FFmpeg do;
+    `video=False` makes a sound-only chair (its `video` track is made but never sent).
+    """
     pc = RTCPeerConnection(NO_ICE_SERVERS)
-    video = StampedVideoTrack(width, height, first=first)
+    if audio and audio_first:
+        pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    camera = StampedVideoTrack(width, height, first=first)
     caps = RTCRtpSender.getCapabilities("video").codecs
     preferred = [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
-    pc.addTransceiver(video, direction="sendonly").setCodecPreferences(preferred)
-    if light is not None:  # a lighter second rendition, as the chair page sends
+    if video:
+        pc.addTransceiver(camera, direction="sendonly").setCodecPreferences(preferred)
+    if video and light is not None:  # a lighter second rendition, as the chair page sends
         second = pc.addTransceiver(StampedVideoTrack(*light, first=first), direction="sendonly")
         second.setCodecPreferences(preferred)
         keep_default_bitrate(second.sender)
-    if audio:
+    if audio and not audio_first:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     answer = await signal(pc.localDescription.sdp)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-    return Publisher(pc, video, answer)
+    return Publisher(pc, camera, answer)
 
 
 @dataclass
