@@ -23,6 +23,7 @@ from tests.conftest import LOOPBACK, keep_ice_on
 from tests.netlab import netns
 from tests.peers import start_publisher, start_viewer, wait_for
 from tests.test_loss import PeerProcess, signal
+from tests.test_renditions import full_bitrate
 from web.app import create_app
 from web.config import load_settings
 from web.keys import BRIDGE
@@ -82,14 +83,13 @@ async def weak_hall() -> dict[str, Any]:
             good = await start_viewer(signal(http, port, "/whep", good_hall.key), audio=False)
             thin = await PeerProcess.start(village, "whep", port, thin_hall.key)
             try:
-                full = lambda: bridge.router.producers.get("video")  # noqa: E731
                 await wait_for(
-                    lambda: (full() is not None and (full().bitrate or 0) > THIN_KBIT * 1200),
+                    lambda: full_bitrate(app) > THIN_KBIT * 1200,
                     40,
                     "the full rendition to ramp up",
                 )
                 await wait_for(lambda: thin.details.get("size") == list(FULL), 20, "full")
-                full_kbps = (full().bitrate or 0) / 1000  # type: ignore[union-attr]
+                full_kbps = full_bitrate(app) / 1000
                 village.thin(THIN_KBIT)
                 weak = consumer(thin_hall.id)
                 down_s = await _poll_until(lambda: weak.rendition == 1, 30)

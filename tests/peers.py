@@ -317,8 +317,9 @@ async def start_publisher(
     """Create a chair peer, send its offer through `signal`, apply the answer.
 
     `light` (width, height) adds a lighter second rendition of the camera, as the
-    chair page does. `audio_first` offers the audio section before the video one, as OBS and FFmpeg do;
-    `video=False` makes a sound-only chair (its `video` track is made but never sent).
+    chair page does. `audio_first` offers the audio section before the video one, as
+    OBS and FFmpeg do; `video=False` makes a sound-only chair (its `video` track is
+    made but never sent).
     """
     pc = RTCPeerConnection(NO_ICE_SERVERS)
     if audio and audio_first:
