@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from bridge.bridge import REPLACED, Bridge
+from bridge.consumer import Consumer
 from bridge.session import Session
 from rooms import (
     BroadcastCodecsChanged,
@@ -35,12 +36,15 @@ from rooms import (
     LinkReport,
     MediaStarted,
     MediaStopped,
+    RenditionChanged,
+    RenditionSwitched,
     Room,
     ScreenChanged,
     ScreenReported,
     Tick,
 )
 from rooms.permissions import SEE_HALLS
+from rooms.room import RENDITIONS
 
 from .auth import Identity
 from .config import Settings
@@ -204,6 +208,13 @@ class Meeting:
                 self._apply(MediaStarted(session.id, identity.role, identity.hall_id))
 
         session.on("statechange", on_state)
+        for consumer in session.consumers:
+            consumer.on("renditionchange", lambda c=consumer: self._rendition_changed(session, c))
+
+    def _rendition_changed(self, session: Session, consumer: Consumer) -> None:
+        """A hall's link moved it to the chair's full or light camera stream."""
+        if consumer.rendition is not None:
+            self._apply(RenditionChanged(session.id, RENDITIONS[min(consumer.rendition, 1)]))
 
     def _on_session_close(self, session: Session) -> None:
         identity = self.owners.pop(session.id, None)
@@ -282,6 +293,8 @@ def _log_event(event: Event) -> None:
             logger.info("broadcast %s (%s)", "taken over" if event.replaced else "live", codecs)
         else:
             logger.info("broadcast stopped")
+    elif isinstance(event, RenditionSwitched):
+        logger.info("hall %s: %s picture", event.hall_id, event.rendition)
     elif isinstance(event, ScreenChanged):
         logger.info("hall %s TV: picture %s, sound %s", event.hall_id, event.picture, event.sound)
     else:
