@@ -67,6 +67,7 @@ class Client:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     writer: asyncio.Task[None] | None = None
     last_state: dict[str, Any] | None = None
+    ice_sent_at: float = 0.0  # when it was last given TURN credentials
 
 
 class Meeting:
@@ -101,6 +102,21 @@ class Meeting:
         while True:
             await asyncio.sleep(TICK_EVERY)
             self._apply(Tick())
+            self.refresh_ice_servers(time.time())
+
+    def refresh_ice_servers(self, now: float) -> None:
+        """Give each page fresh TURN credentials halfway through their life, so a TV that
+        stays connected for weeks can still make a new session behind NAT."""
+        turn = self.settings.turn
+        if turn is None:
+            return
+        for client in list(self.clients.values()):
+            if now - client.ice_sent_at < turn.ttl / 2:
+                continue
+            client.ice_sent_at = now
+            servers = ice_servers_for(self.settings, client.identity, now)
+            if servers:
+                self.send(client, {"type": "ice-servers", "ice_servers": servers})
 
     def handle(self, command: Command) -> list[Event]:
         """Apply one command; broadcast the new state if anything changed."""
@@ -117,6 +133,7 @@ class Meeting:
         self.handle(Connect(client.conn_id, client.identity.role, client.identity.hall_id))
         self.clients[client.conn_id] = client
         client.writer = asyncio.ensure_future(self._write(client))
+        client.ice_sent_at = time.time()
         self.send(client, self.welcome(client))
         client.last_state = self.state_for(client.identity)
         self.send(client, client.last_state)

@@ -258,6 +258,9 @@ function onMessage(msg) {
     ui.commune.textContent = msg.commune ? "· " + msg.commune : "";
     connection = msg.connection || null;
     iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
+  } else if (msg.type === "ice-servers") {
+    // Fresh TURN credentials: the next broadcast attempt uses them.
+    if (Array.isArray(msg.ice_servers)) iceServers = msg.ice_servers;
   } else if (msg.type === "replaced") {
     // Another chair device took over. Retrying would take it back and the two would
     // fight forever, so stop and say so; pressing Start takes it back on purpose.
