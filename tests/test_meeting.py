@@ -255,3 +255,23 @@ async def test_the_chair_console_is_told_which_rendition_each_hall_gets(
         await chair.close()
         await viewer.close()
         await publisher.close()
+
+
+async def test_a_whep_request_may_name_only_a_socket_of_its_own_key(
+    client: TestClient, settings: Settings
+) -> None:
+    hall = settings.halls[0]
+    page = await client.ws_connect(f"/ws?key={hall.key}")
+    welcome, _ = await ws_messages(page, 2)
+    meeting = app_of(client)[MEETING]
+    viewers = []
+    try:
+        for key in (settings.keys.viewer, hall.key):
+            signal = http_signal(client, "/whep", key, connection=welcome["connection"])
+            viewers.append(await start_viewer(signal, audio=False))
+        named = {who.role: meeting.sockets.get(session) for session, who in meeting.owners.items()}
+        assert named == {"viewer": None, "hall": welcome["connection"]}
+    finally:
+        for viewer in viewers:
+            await viewer.close()
+        await page.close()

@@ -215,7 +215,9 @@ class Meeting:
     ) -> None:
         """A WHIP/WHEP session was answered. A viewer counts as watching once it connects."""
         self.owners[session.id] = identity
-        if connection is not None and connection in self.clients:
+        # Only a socket of the same key: a viewer must not name a hall's page.
+        page = self.clients.get(connection or "")
+        if connection is not None and page is not None and page.identity == identity:
             self.sockets[session.id] = connection
         if session.direction != "subscribe":
             return
