@@ -1,6 +1,6 @@
 """Publish to a WHIP URL with FFmpeg's own `whip` muxer (through PyAV), as a third-party chair.
 
-Run as `python -m tests.interop_ffmpeg URL KEY [--cert C --key K] [--pkt-size N]`.
+Run as `python -m tests.interop_ffmpeg URL --bearer=KEY [--cert C --key K] [--pkt-size N]`.
 Video is H.264 (libx264, baseline, no B-frames) whose frames carry their frame
 number as a stamp (tests/peers.py); audio is a 440 Hz Opus tone. It prints
 `frames N` lines as it goes and `done N` at the end, or FFmpeg's error.
@@ -89,13 +89,13 @@ def publish(url: str, options: dict[str, str], seconds: float) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
-    parser.add_argument("key")
+    parser.add_argument("--bearer", required=True, help="the key (it may start with -)")
     parser.add_argument("--cert")
     parser.add_argument("--cert-key")
     parser.add_argument("--pkt-size", type=int)
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
-    options = {"authorization": args.key, "handshake_timeout": "10000"}
+    options = {"authorization": args.bearer, "handshake_timeout": "10000"}
     if args.cert:
         options |= {"cert_file": args.cert, "key_file": args.cert_key}
     if args.pkt_size:

@@ -68,7 +68,7 @@ async def ffmpeg(
         "-m",
         "tests.interop_ffmpeg",
         url,
-        key,
+        f"--bearer={key}",
         "--seconds",
         str(SECONDS),
         *args,
