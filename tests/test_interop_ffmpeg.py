@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -24,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from tests.edge import app_of, http_signal, kill
 from tests.interop_checks import TONE_HZ, stamps_look_right, start_stamp_viewer
 from tests.peers import wait_for
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium, open_page
 from web.config import Settings
 from web.keys import BRIDGE
 
@@ -166,3 +168,62 @@ async def test_ffmpeg_default_p224_certificate_fails_dtls_once_logged_and_the_se
     assert "DTLS client" in lines[0]
     assert "TLS error: OpenSSL gave no reason" in lines[0]
     assert not bridge.publishing.live
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Headless Chromium as tests/test_browser.py launches it."""
+    _require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        await browser.close()
+
+
+READ_STAMPS = """async (count) => {
+    // tests/peers.py's read_stamp, on the picture the hall's <video> shows.
+    const video = document.getElementById('video');
+    const canvas = document.createElement('canvas');
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const context = canvas.getContext('2d', {willReadFrequently: true});
+    const stamps = [];
+    while (stamps.length < count) {
+        await new Promise((done) => video.requestVideoFrameCallback(done));
+        context.drawImage(video, 0, 0);
+        const pixels = context.getImageData(0, 0, 40 * 8, 8).data;
+        let value = 0;
+        for (let bit = 0; bit < 40; bit++) {
+            let sum = 0, n = 0;
+            for (let y = 2; y < 6; y++) {
+                for (let x = bit * 8 + 2; x < bit * 8 + 6; x++) {
+                    sum += pixels[(y * 320 + x) * 4];
+                    n++;
+                }
+            }
+            if (sum / n > 128) value += 2 ** bit;
+        }
+        stamps.push(value);
+    }
+    return stamps;
+}"""
+
+
+@pytest.mark.browser
+async def test_a_chromium_hall_shows_the_ffmpeg_chairs_pictures_in_order(
+    client: TestClient, settings: Settings, p256: tuple[Path, Path], chromium: Any
+) -> None:
+    cert, key = p256
+    async with ffmpeg(client, settings.keys.chair, "--cert", str(cert), "--cert-key", str(key)):
+        await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 20, "FFmpeg live")
+        hall = settings.halls[0]
+        page = await open_page(chromium, str(client.make_url(f"/hall/{hall.id}?key={hall.key}")))
+        await page.wait_for_function("window.hallStats.framesRendered > 45", timeout=20_000)
+        stamps = await page.evaluate(READ_STAMPS, 45)
+        assert stamps_look_right(stamps, int(SECONDS * FPS)), stamps
+        await page.wait_for_function("window.hallStats.audioTracks >= 1", timeout=10_000)
+        assert page.errors == []
