@@ -91,20 +91,20 @@ class ClipTrack(MediaStreamTrack):
         super().__init__()
         self.frames = frames
         self.fps = fps
-        self.sent = 0
+        self.frames_sent = 0
         self.bytes_sent = 0
         self._start: float | None = None
 
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self._start is None:
             self._start = time.monotonic()
-        delay = self._start + self.sent / self.fps - time.monotonic()
+        delay = self._start + self.frames_sent / self.fps - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        data = self.frames[self.sent % len(self.frames)]
+        data = self.frames[self.frames_sent % len(self.frames)]
         packet = av.Packet(data)
-        packet.pts = self.sent * (90000 // self.fps)
+        packet.pts = self.frames_sent * (90000 // self.fps)
         packet.time_base = VIDEO_TIME_BASE
-        self.sent += 1
+        self.frames_sent += 1
         self.bytes_sent += len(data)
         return packet

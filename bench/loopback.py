@@ -22,17 +22,18 @@ LOOPBACK = "127.0.0.1"
 Command = Callable[[list[str]], Awaitable[dict[str, Any]]]
 
 
-def _loopback_addresses(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
-    return [LOOPBACK]
-
-
-def restrict_ice_to_loopback() -> None:
-    """Make aioice offer only 127.0.0.1, so no benchmark packet leaves the machine.
+def restrict_ice(addresses: list[str] | None = None) -> None:
+    """Make aioice offer only `addresses` (default 127.0.0.1), so no packet leaves the machine.
 
     aioice skips loopback and gathers every other interface by default; the
-    benchmark must bind and send on 127.0.0.1 only.
+    benchmark must bind and send on 127.0.0.1 only, or on its own namespaces' links.
     """
-    aioice.ice.get_host_addresses = _loopback_addresses  # type: ignore[assignment]
+    chosen = list(addresses or [LOOPBACK])
+
+    def host_addresses(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
+        return chosen
+
+    aioice.ice.get_host_addresses = host_addresses  # type: ignore[assignment]
 
 
 def new_peer() -> RTCPeerConnection:

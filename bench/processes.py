@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -124,9 +125,14 @@ class Fleet:
                 with contextlib.suppress(ProcessLookupError):
                     child.process.kill()
 
-    async def start(self, name: str, module: str, *args: str) -> Child:
+    async def start(self, name: str, module: str, *args: str, wrapper: Sequence[str] = ()) -> Child:
+        """Run `python -m module args`, behind `wrapper` (e.g. `ip netns exec NAME`) if given.
+
+        The wrapper must exec the command in place, so the pid (and its CPU) is the child's.
+        """
         log = (self.log_dir / f"{name}.log").open("ab")
         process = await asyncio.create_subprocess_exec(
+            *wrapper,
             sys.executable,
             "-m",
             module,

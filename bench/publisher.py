@@ -19,11 +19,11 @@ from bench.loopback import (
     emit,
     http_signal,
     new_peer,
-    restrict_ice_to_loopback,
+    restrict_ice,
     serve_commands,
     setup_logging,
 )
-from bench.stamp import StampedTrack
+from tests.peers import StampedVideoTrack
 
 
 async def _wait_connected(pc: RTCPeerConnection, timeout: float) -> None:
@@ -42,16 +42,16 @@ async def _video_sent(pc: RTCPeerConnection) -> dict[str, int]:
     return {"video_bytes": 0, "video_packets": 0}
 
 
-async def main(url: str, source: str, width: int, height: int) -> None:
-    restrict_ice_to_loopback()
+async def main(url: str, source: str, width: int, height: int, ice: list[str]) -> None:
+    restrict_ice(ice)
     loop = asyncio.get_running_loop()
-    video: ClipTrack | StampedTrack
+    video: ClipTrack | StampedVideoTrack
     if source == "clip":
         # Encoding the clip takes seconds of CPU: keep it off the event loop.
         frames = await loop.run_in_executor(None, encode_clip, width, height)
         video = ClipTrack(frames)
     else:
-        video = StampedTrack(width, height)
+        video = StampedVideoTrack(width, height)
     pc = new_peer()
     transceiver = pc.addTransceiver(video, direction="sendonly")
     caps = RTCRtpSender.getCapabilities("video").codecs
@@ -68,7 +68,7 @@ async def main(url: str, source: str, width: int, height: int) -> None:
         emit({"event": "ready", "source": source})
 
         async def mark(args: list[str]) -> dict[str, Any]:
-            return {"t": time.time(), "frames": video.sent, **(await _video_sent(pc))}
+            return {"t": time.time(), "frames": video.frames_sent, **(await _video_sent(pc))}
 
         await serve_commands({"mark": mark})
     finally:
@@ -81,6 +81,9 @@ if __name__ == "__main__":
     parser.add_argument("--source", choices=("live", "clip"), default="live")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
+    parser.add_argument(
+        "--ice", action="append", help="an address ICE may use (default 127.0.0.1); repeatable"
+    )
     options = parser.parse_args()
     setup_logging()
-    asyncio.run(main(options.url, options.source, options.width, options.height))
+    asyncio.run(main(options.url, options.source, options.width, options.height, options.ice))

@@ -2,6 +2,8 @@
 
 Every relay runs alone in its own process, the publisher in another and the
 subscribers in a third, so psutil can charge the relay's CPU to the relay only.
+For the loss table the publisher runs in a network namespace whose uplink
+drops UDP at random (`--only loss` runs just that part and prints its table).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.processes import Child, ChildFailed, Fleet  # noqa: E402
-from bench.report import render  # noqa: E402
+from bench.report import render, render_loss  # noqa: E402
+from tests.netlab import Netns, missing_network_tools, netns  # noqa: E402
+from tests.peers import Tally  # noqa: E402
 
 HALLS = 6
 MANY = 20
@@ -35,6 +39,14 @@ WARMUP_S = 6.0
 WINDOW_S = 15.0
 IDLE_WINDOW_S = 10.0
 JOIN_TIMEOUT_S = 30.0
+LOSS_LEVELS = (0.0, 0.02, 0.05)  # random UDP loss on the chair's uplink
+LOSS_HALLS = 3
+# 360p keeps the reference's per-hall VP8 encoding within this machine, so its figures
+# show loss, not a starved CPU; the bridge's cost does not depend on the picture size.
+LOSS_SIZE = (640, 360)
+LOSS_SETTLE_S = 3.0
+LOSS_WINDOW_S = 20.0
+LOSS_SUBNET = "10.198.{}"  # a /24 per benchmark run, numbered by pid
 
 
 @dataclass
@@ -93,33 +105,41 @@ async def measure(children: dict[str, Child], seconds: float) -> Window:
         sub_dt = after["subscribers"]["t"] - before["subscribers"]["t"]
         old = before["subscribers"]["viewers"]
         for i, new in enumerate(after["subscribers"]["viewers"]):
-            start = old[i] if i < len(old) else {k: 0 for k in new}
+            start: dict[str, Any] = old[i] if i < len(old) else {k: 0 for k in new}
             rates = {
                 k: (new[k] - start[k]) / sub_dt
                 for k in ("decoded_frames", "rtp_frames", "rtp_packets")
             }
+            zero = {"at": before["subscribers"]["t"], "decoded": 0, "intact": 0, "freezes": []}
+            begun = Tally(**(start["tally"] or {**zero, "last_intact_at": None}))
+            pictures = Tally(**new["tally"]).since(begun)
             viewers.append(
                 {
                     **rates,
+                    "intact": pictures.intact / sub_dt,
+                    "damaged": pictures.damaged,
+                    "freezes": pictures.freezes,
+                    "nacks": new["nacks"] - start["nacks"],
+                    "plis": new["plis"] - start["plis"],
                     "latencies_ms": new["latencies_ms"],
                     "late_s": [t - before["subscribers"]["t"] for t in new["late_at"]],
-                    "misread": new["misread_stamps"] - start.get("misread_stamps", 0),
                 }
             )
     return Window(dt, cpu, relay, kbps, pub_fps, viewers)
 
 
-async def start_relay(fleet: Fleet, mode: str) -> tuple[Child, str]:
-    relay = await fleet.start("relay", "bench.relay_server", "--mode", mode)
+async def start_relay(fleet: Fleet, mode: str, *args: str) -> tuple[Child, int]:
+    relay = await fleet.start("relay", "bench.relay_server", "--mode", mode, *args)
     ready = await relay.expect("ready", 30)
-    return relay, f"http://127.0.0.1:{ready['port']}"
+    return relay, int(ready["port"])
 
 
 async def six_halls(fleet: Fleet, mode: str) -> dict[str, Any]:
     """Scenario 1: a live-encoded stamped 720p30 chair, six decoding halls."""
     print(f"six halls: {mode}", flush=True)
     async with fleet:
-        relay, url = await start_relay(fleet, mode)
+        relay, port = await start_relay(fleet, mode)
+        url = f"http://127.0.0.1:{port}"
         publisher = await fleet.start("publisher", "bench.publisher", "--url", url)
         await publisher.expect("ready", 30)
         await asyncio.sleep(2.0)  # the chair's encoder has produced keyframes by now
@@ -144,7 +164,8 @@ async def many_subscribers(fleet: Fleet, mode: str) -> dict[str, Any]:
     print(f"twenty subscribers: {mode}", flush=True)
     steps: dict[int, Window] = {}
     async with fleet:
-        relay, url = await start_relay(fleet, mode)
+        relay, port = await start_relay(fleet, mode)
+        url = f"http://127.0.0.1:{port}"
         publisher = await fleet.start(
             "publisher", "bench.publisher", "--url", url, "--source", "clip"
         )
@@ -165,6 +186,58 @@ async def many_subscribers(fleet: Fleet, mode: str) -> dict[str, Any]:
             await asyncio.sleep(4.0)
             steps[count] = await measure(children, WINDOW_S)
     return {"mode": mode, "join_ms": join_ms, "steps": steps}
+
+
+async def lossy_uplink(fleet: Fleet, mode: str, loss: float, room: Netns) -> dict[str, Any]:
+    """Scenario 3: the chair in its own namespace losing `loss` of its UDP, three halls."""
+    print(f"{loss:.0%} loss on the chair's uplink: {mode}", flush=True)
+    width, height = (str(n) for n in LOSS_SIZE)
+    async with fleet:
+        relay, port = await start_relay(fleet, mode, "--address", room.host_address)
+        publisher = await fleet.start(
+            "publisher",
+            "bench.publisher",
+            *("--url", f"http://{room.host_address}:{port}", "--ice", room.address),
+            *("--width", width, "--height", height),
+            wrapper=room.command(),
+        )
+        await publisher.expect("ready", 30)
+        await asyncio.sleep(2.0)
+        url = f"http://127.0.0.1:{port}"
+        subscribers = await fleet.start("subscribers", "bench.subscribers", "--url", url)
+        await subscribers.expect("ready", 30)
+        await subscribers.ask(
+            f"join {LOSS_HALLS} 0.5 {JOIN_TIMEOUT_S}", timeout=JOIN_TIMEOUT_S + 30
+        )
+        try:
+            room.drop("OUTPUT", loss)
+            await asyncio.sleep(LOSS_SETTLE_S)
+            dropped = room.dropped("OUTPUT")
+            children = {"relay": relay, "publisher": publisher, "subscribers": subscribers}
+            window = await measure(children, LOSS_WINDOW_S)
+            dropped = room.dropped("OUTPUT") - dropped
+        finally:
+            room.drop("OUTPUT", 0)
+    return {"mode": mode, "loss": loss, "window": window, "dropped_per_s": dropped / window.seconds}
+
+
+async def loss_table(fleet: Fleet) -> dict[str, Any]:
+    """Every loss level against both relays, or why it can't run here."""
+    problem = missing_network_tools("iptables")
+    if problem:
+        return {"skipped": problem}
+    runs = []
+    with netns("loss-", 2, LOSS_SUBNET.format(os.getpid() % 250)) as room:
+        for loss in LOSS_LEVELS:
+            for mode in ("bridge", "reference"):
+                runs.append(await lossy_uplink(fleet, mode, loss, room))
+    return {
+        "runs": runs,
+        "halls": LOSS_HALLS,
+        "size": LOSS_SIZE,
+        "settle_s": LOSS_SETTLE_S,
+        "window_s": LOSS_WINDOW_S,
+    }
 
 
 def reference_cannot_take_twenty(six: dict[str, Any]) -> str:
@@ -202,7 +275,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def run(fleet: Fleet) -> dict[str, Any]:
+async def run(fleet: Fleet, only: str | None) -> dict[str, Any]:
     # Ctrl-C or SIGTERM cancels the run, so each scenario's `async with fleet` stops its children.
     task = asyncio.current_task()
     assert task is not None
@@ -210,13 +283,15 @@ async def run(fleet: Fleet) -> dict[str, Any]:
         asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
     results: dict[str, Any] = {"machine": machine()}
     started = time.monotonic()
-    results["six"] = {mode: await six_halls(fleet, mode) for mode in ("bridge", "reference")}
-    results["many"] = {"bridge": await many_subscribers(fleet, "bridge")}
-    reason = reference_cannot_take_twenty(results["six"]["reference"])
-    if reason:
-        results["many_reference_skipped"] = reason
-    else:
-        results["many"]["reference"] = await many_subscribers(fleet, "reference")
+    if only is None:
+        results["six"] = {mode: await six_halls(fleet, mode) for mode in ("bridge", "reference")}
+        results["many"] = {"bridge": await many_subscribers(fleet, "bridge")}
+        reason = reference_cannot_take_twenty(results["six"]["reference"])
+        if reason:
+            results["many_reference_skipped"] = reason
+        else:
+            results["many"]["reference"] = await many_subscribers(fleet, "reference")
+    results["loss"] = await loss_table(fleet)
     results["duration_s"] = time.monotonic() - started
     results["warmup_s"] = WARMUP_S
     return results
@@ -224,23 +299,35 @@ async def run(fleet: Fleet) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument("--out", type=Path, help="default: docs/benchmarks.md (stdout with --only)")
+    parser.add_argument("--only", choices=("loss",), help="run one part and print its table")
     options = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
     fleet = Fleet(log_dir)
     try:
-        results = asyncio.run(run(fleet))
+        results = asyncio.run(run(fleet, options.only))
     except ChildFailed as exc:
         sys.exit(f"benchmark failed: {exc}\n(child logs in {log_dir})")
     except (KeyboardInterrupt, asyncio.CancelledError):
         sys.exit("interrupted; every child process was stopped")
     finally:
         fleet.kill_leftovers()
-    results["command"] = "make bench  # .venv/bin/python bench/relay_bench.py --out " + str(
-        options.out
-    )
-    options.out.write_text(render(results))
-    print(f"wrote {options.out} in {results['duration_s']:.0f} s (child logs in {log_dir})")
+    out = options.out or (None if options.only else Path("docs/benchmarks.md"))
+    command = "bench/relay_bench.py" + (f" --only {options.only}" if options.only else "")
+    results["command"] = f".venv/bin/python {command}" + (f" --out {out}" if out else "")
+    if options.only is None:
+        results["command"] = "make bench  # " + results["command"]
+    if options.only is None:
+        text = render(results)
+    else:
+        m = results["machine"]
+        title = f"# {options.only} only: `{results['command']}`, {m['date']}, {m['nproc']} cores"
+        text = "\n".join([title, "", *render_loss(results)])
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text)
+    print(f"done in {results['duration_s']:.0f} s (child logs in {log_dir})")
 
 
 if __name__ == "__main__":

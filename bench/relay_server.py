@@ -1,7 +1,8 @@
 """The relay under test, alone in its process so its CPU is measured alone: Bridge or MediaRelay.
 
 POST /publish and POST /subscribe take an SDP offer and return the SDP answer,
-on 127.0.0.1 only. The `mark` command on stdin reports forwarding counters.
+on 127.0.0.1 only, or also on the `--address` given (a benchmark namespace's link).
+The `mark` command on stdin reports forwarding counters.
 `--profile PATH` writes cProfile stats of the event loop thread on exit, to find
 where the relay's CPU goes (not used by `make bench`: profiling slows it down).
 """
@@ -22,7 +23,7 @@ from bench.loopback import (
     LOOPBACK,
     emit,
     new_peer,
-    restrict_ice_to_loopback,
+    restrict_ice,
     serve_commands,
     setup_logging,
 )
@@ -145,14 +146,17 @@ def create_app(relay: Relay) -> web.Application:
     return app
 
 
-async def main(mode: str, port: int) -> None:
-    restrict_ice_to_loopback()
+async def main(mode: str, port: int, extra: list[str]) -> None:
+    addresses = [LOOPBACK, *extra]
+    restrict_ice(addresses)
     relay: Relay = BridgeRelay() if mode == "bridge" else ReferenceRelay()
     runner = web.AppRunner(create_app(relay), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, LOOPBACK, port)
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    for address in extra:
+        await web.TCPSite(runner, address, bound).start()
     emit({"event": "ready", "port": bound, "mode": mode})
 
     async def mark(args: list[str]) -> dict[str, Any]:
@@ -170,13 +174,16 @@ if __name__ == "__main__":
     parser.add_argument("--mode", choices=("bridge", "reference"), required=True)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--profile", help="write cProfile stats here on exit")
+    parser.add_argument(
+        "--address", action="append", default=[], help="also serve (HTTP and ICE) on this address"
+    )
     options = parser.parse_args()
     setup_logging()
     profiler = cProfile.Profile() if options.profile else None
     if profiler is not None:
         profiler.enable()
     try:
-        asyncio.run(main(options.mode, options.port))
+        asyncio.run(main(options.mode, options.port, options.address))
     finally:
         if profiler is not None:
             profiler.disable()

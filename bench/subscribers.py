@@ -1,6 +1,8 @@
-"""The halls in one process: viewers that decode and read each frame's stamp, or count RTP only.
+"""The halls in one process: viewers that decode and check every picture, or count RTP only.
 
 `join N` adds N viewers one after another; `mark` reports each viewer's counters.
+Decoding viewers judge each picture against the chair's known one
+(tests/peers.PictureCheck) and count the NACKs and PLIs their receiver sends.
 RTP mode taps each receiver where aiortc's jitter buffer sits, so twenty
 720p streams cost packet handling only, not twenty decoders.
 """
@@ -9,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCPeerConnection,
@@ -30,14 +32,13 @@ from bench.loopback import (
     emit,
     http_signal,
     new_peer,
-    restrict_ice_to_loopback,
+    restrict_ice,
     serve_commands,
     setup_logging,
 )
-from bench.stamp import BLOCK, MAX_LATENCY_MS, now_stamp, read_stamp
 from bridge.aiortc_internals import _RECEIVER_JITTER_BUFFER, tap_receiver
+from tests.peers import Feedback, PictureCheck, count_feedback
 
-LATENCY_EVERY = 3  # read the stamp of every third decoded frame
 LATE_MS = 500  # samples above this are reported with their time, to tell a stall from a drift
 
 
@@ -69,9 +70,9 @@ class Viewer:
     decoded_frames: int = 0
     rtp_frames: int = 0
     rtp_packets: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
     late_at: list[float] = field(default_factory=list)  # wall clock of samples over LATE_MS
-    misread_stamps: int = 0
+    pictures: PictureCheck = field(default_factory=PictureCheck)
+    feedback: Feedback = field(default_factory=Feedback)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def on_packet(self, packet: RtpPacket, kind: str) -> None:
@@ -98,14 +99,11 @@ class Viewer:
                 if self.first_frame_at is None:
                     self.first_frame_at = now
                 self.decoded_frames += 1
-                if self.decoded_frames % LATENCY_EVERY == 0 and isinstance(frame, VideoFrame):
-                    latency = now_stamp() - read_stamp(_stamp_rows(frame))
-                    if 0 <= latency <= MAX_LATENCY_MS:
-                        self.latencies_ms.append(latency)
-                        if latency > LATE_MS:
-                            self.late_at.append(now)
-                    else:
-                        self.misread_stamps += 1
+                if isinstance(frame, VideoFrame):
+                    before = len(self.pictures.latencies_ms)
+                    await self.pictures.see(frame)
+                    if any(ms > LATE_MS for ms in self.pictures.latencies_ms[before:]):
+                        self.late_at.append(now)
         except MediaStreamError:
             pass
 
@@ -117,28 +115,22 @@ class Viewer:
             pass
 
     def snapshot(self) -> dict[str, Any]:
-        latencies, self.latencies_ms = self.latencies_ms, []
+        latencies, self.pictures.latencies_ms = self.pictures.latencies_ms, []
         late, self.late_at = self.late_at, []
         return {
             "late_at": late,
-            "misread_stamps": self.misread_stamps,
             "decoded_frames": self.decoded_frames,
             "rtp_frames": self.rtp_frames,
             "rtp_packets": self.rtp_packets,
             "latencies_ms": latencies,
+            "tally": dataclasses.asdict(self.pictures.tally()),
+            **dataclasses.asdict(self.feedback),
         }
 
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()
         await self.pc.close()
-
-
-def _stamp_rows(frame: VideoFrame) -> np.ndarray:
-    """The luma rows that carry the stamp, read in place: no whole-frame conversion."""
-    plane = frame.planes[0]
-    rows = np.frombuffer(memoryview(plane), dtype=np.uint8, count=BLOCK * plane.line_size)
-    return rows.reshape(BLOCK, plane.line_size)[:, : plane.width]
 
 
 def _since(start: float, end: float | None) -> float | None:
@@ -154,6 +146,7 @@ async def start_viewer(http: aiohttp.ClientSession, url: str, decode: bool) -> V
         [c for c in caps if c.name == "VP8"] + [c for c in caps if c.name == "rtx"]
     )
     audio = pc.addTransceiver("audio", direction="recvonly")
+    viewer.feedback = count_feedback(video.receiver)
     viewer.watch(video.receiver, "video")
     viewer.watch(audio.receiver, "audio")
 
@@ -170,7 +163,7 @@ async def start_viewer(http: aiohttp.ClientSession, url: str, decode: bool) -> V
 
 
 async def main(url: str, decode: bool) -> None:
-    restrict_ice_to_loopback()
+    restrict_ice()
     viewers: list[Viewer] = []
     async with aiohttp.ClientSession() as http:
 

@@ -18,6 +18,8 @@ from .errors import BadOffer, CodecUnsupported
 PUBLISH_VIDEO_CODECS = ("VP8", "H264")
 AUDIO_CODEC = "opus"
 MAX_OFFER_BYTES = 64 * 1024
+# A chair may send its camera twice: full, then light (for halls on weak links).
+MAX_RENDITIONS = 2
 # aiortc checks a peer's certificate against these fingerprint hashes only.
 FINGERPRINT_ALGORITHMS = ("sha-256", "sha-384", "sha-512")
 SETUP_VALUES = ("actpass", "active", "passive")
@@ -129,8 +131,10 @@ def parse_offer(text: str) -> aiortc_sdp.SessionDescription:
         if not section.rtp.muxId:
             raise BadOffer(f"the m={section.kind} section has no a=mid")
     kinds = [section.kind for section in media]
-    if len(kinds) != len(set(kinds)):
-        raise BadOffer("the offer has more than one section of the same kind")
+    if kinds.count("audio") > 1:
+        raise BadOffer("the offer has more than one audio section")
+    if kinds.count("video") > MAX_RENDITIONS:
+        raise BadOffer(f"the offer has more than {MAX_RENDITIONS} video sections")
     return description
 
 
@@ -164,9 +168,20 @@ def _capabilities(kind: str, name: str) -> list[RTCRtpCodecCapability]:
     return chosen
 
 
-def publish_preferences(section: aiortc_sdp.MediaDescription) -> list[RTCRtpCodecCapability]:
-    """Codecs to accept from the chair for this section, in the chair's own order."""
+def publish_preferences(
+    section: aiortc_sdp.MediaDescription, same_as: str | None = None
+) -> list[RTCRtpCodecCapability]:
+    """Codecs to accept from the chair for this section, in the chair's own order; a
+    second video section (the light rendition) must use the first one's codec, `same_as`,
+    as every hall is negotiated for one codec."""
     offered = offered_codec_names(section)
+    if same_as is not None:
+        if same_as.lower() not in [n.lower() for n in offered]:
+            raise CodecUnsupported(
+                f"the chair's second video offers {', '.join(offered) or 'no codec'}; "
+                f"it must offer {same_as}, like the first"
+            )
+        return _capabilities(section.kind, same_as)
     if section.kind == "audio":
         if AUDIO_CODEC not in [n.lower() for n in offered]:
             raise CodecUnsupported(

@@ -8,8 +8,9 @@ GStreamer's Python bindings exist only for Debian's /usr/bin/python3
 
 Signaling is one HTTP POST of a complete offer (no trickle ICE), as RFC 9725
 allows. ICE is kept on 127.0.0.1. It prints one JSON object on stdout with
-what it did: for a viewer the codec, the pictures decoded and the stamps read
-from them (tests/peers.py's format); for a publisher the frames pushed.
+what it did: for a viewer the codec, the pictures decoded and the frame
+numbers and ages read from their stamps (tests/peers.py's Picture layout);
+for a publisher the frames pushed.
 It uses only the standard library and GStreamer, so it needs no venv.
 """
 
@@ -34,7 +35,7 @@ gi.require_version("GstWebRTC", "1.0")
 gi.require_version("Nice", "0.1")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice  # noqa: E402
 
-STAMP_BITS, BLOCK = 40, 8  # as tests/peers.py
+NUMBER_BITS, TIME_BITS = 24, 40  # tests/peers.py's Picture stamp: frame number, then ms
 WIDTH, HEIGHT, FPS = 320, 240, 30
 VIDEO_CAPS = {
     "VP8": "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
@@ -45,30 +46,45 @@ PAYLOAD = {"VP8": 96, "H264": 102}
 OPUS_CAPS = "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"
 
 
-def read_stamp(gray: bytes, stride: int) -> int:
-    """tests/peers.py's read_stamp, on a GRAY8 picture without numpy."""
+def block_of(width: int) -> int:
+    return 8 if width < 640 else 16  # as tests/peers.py's Picture
+
+
+def read_stamp(gray: bytes, stride: int, width: int) -> tuple[int, int]:
+    """Picture.read without numpy: the frame number and send time (ms) in a GRAY8 picture."""
+    block = block_of(width)
+    per_row, q = width // block, block // 4
     value = 0
-    for bit in range(STAMP_BITS):
+    for bit in range(NUMBER_BITS + TIME_BITS):
+        row, col = divmod(bit, per_row)
         total = count = 0
-        for row in range(2, BLOCK - 2):
-            start = row * stride + bit * BLOCK + 2
-            block = gray[start : start + BLOCK - 4]
-            total += sum(block)
-            count += len(block)
+        for y in range(row * block + q, (row + 1) * block - q):
+            start = y * stride + col * block + q
+            chunk = gray[start : start + block - 2 * q]
+            total += sum(chunk)
+            count += len(chunk)
         if total / count > 128:
             value |= 1 << bit
-    return value
+    return value & ((1 << NUMBER_BITS) - 1), value >> NUMBER_BITS
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000) % (1 << TIME_BITS)
 
 
 def stamped_picture(number: int) -> bytes:
-    """An I420 picture: random texture (so packets fill the MTU), `number` stamped on top."""
-    y = bytearray(os.urandom(WIDTH * HEIGHT))
-    y[: BLOCK * 2 * WIDTH] = bytes([60]) * (BLOCK * 2 * WIDTH)
-    for bit in range(STAMP_BITS):
-        shade = bytes([255 if (number >> bit) & 1 else 0]) * BLOCK
-        for row in range(BLOCK):
-            start = row * WIDTH + bit * BLOCK
-            y[start : start + BLOCK] = shade
+    """An I420 picture: random texture (so packets fill the MTU) under Picture's stamp."""
+    block = block_of(WIDTH)
+    per_row = WIDTH // block
+    top = -(-(NUMBER_BITS + TIME_BITS) // per_row) * block
+    y = bytearray(bytes(top * WIDTH) + os.urandom(WIDTH * (HEIGHT - top)))
+    value = number | (now_ms() << NUMBER_BITS)
+    for bit in range(NUMBER_BITS + TIME_BITS):
+        row, col = divmod(bit, per_row)
+        shade = bytes([255 if (value >> bit) & 1 else 0]) * block
+        for line in range(row * block, (row + 1) * block):
+            start = line * WIDTH + col * block
+            y[start : start + block] = shade
     return bytes(y) + bytes([128]) * (WIDTH * HEIGHT // 2)
 
 
@@ -171,8 +187,10 @@ class Viewer(Client):
         video = Gst.Caps.from_string(f"{VIDEO_CAPS['VP8']};{VIDEO_CAPS['H264']}")
         self.webrtc.emit("add-transceiver", recvonly, video)
         self.webrtc.emit("add-transceiver", recvonly, Gst.Caps.from_string(OPUS_CAPS))
+        video_transceiver = self.webrtc.emit("get-transceiver", 0)
+        video_transceiver.set_property("do-nack", True)  # ask the bridge to resend lost packets
         self.webrtc.connect("pad-added", self._on_pad)
-        self.report.update(frames=0, stamps=[], ages_ms=[], audio_buffers=0, codec=None)
+        self.report.update(frames=0, numbers=[], ages_ms=[], audio_buffers=0, codec=None)
 
     def _on_pad(self, _webrtc: Any, pad: Gst.Pad) -> None:
         if pad.direction != Gst.PadDirection.SRC:
@@ -182,7 +200,13 @@ class Viewer(Client):
         if kind == "video":
             codec = caps.get_string("encoding-name")
             self.report["codec"] = codec
-            decode = {"VP8": "rtpvp8depay ! vp8dec", "H264": "rtph264depay ! avdec_h264"}[codec]
+            # Ask for a keyframe after a loss rather than show a broken picture, as
+            # browsers do; the bridge answers with one from the chair.
+            depay = "request-keyframe=true wait-for-keyframe=true"
+            decode = {
+                "VP8": f"rtpvp8depay {depay} ! vp8dec",
+                "H264": f"rtph264depay {depay} ! avdec_h264",
+            }[codec]
             chain = f"{decode} ! videoconvert ! video/x-raw,format=GRAY8 ! appsink name=sink"
         else:
             chain = "rtpopusdepay ! opusdec ! audioconvert ! appsink name=sink"
@@ -202,12 +226,12 @@ class Viewer(Client):
         stride = (width + 3) // 4 * 4  # GRAY8 rows are 4-byte aligned
         ok, info = sample.get_buffer().map(Gst.MapFlags.READ)
         if ok:
-            stamp = read_stamp(bytes(info.data[: stride * BLOCK]), stride)
+            top = 4 * block_of(width)  # more than the stamp's rows
+            number, sent_ms = read_stamp(bytes(info.data[: stride * top]), stride, width)
             sample.get_buffer().unmap(info)
             self.report["frames"] += 1
-            self.report["stamps"].append(stamp)
-            now = int(time.time() * 1000) % (1 << STAMP_BITS)
-            self.report["ages_ms"].append(now - stamp)
+            self.report["numbers"].append(number)
+            self.report["ages_ms"].append(now_ms() - sent_ms)
         return Gst.FlowReturn.OK
 
     def _on_audio(self, sink: Any) -> Gst.FlowReturn:

@@ -1,13 +1,19 @@
-"""A chair or hall peer in its own process, so a test can kill it without a goodbye (SIGKILL).
+"""A chair or hall peer in its own process: to kill it without a goodbye, or to run it elsewhere.
 
-Usage: python -m tests.peer_process whip|whep URL KEY. It prints "frames N" lines
-(frames received for whep, frames sent for whip) while it runs.
+Usage: python -m tests.peer_process whip|whep URL KEY [--ice ADDRESS]. While it
+runs it prints lines "frames N {json}": N is frames received for whep (sent for
+whip), and for whep the JSON holds the picture tally (peers.Tally) and the
+RTCP feedback the hall sent. `--ice` is the address ICE may use, e.g. the
+peer's end of a veth link when it runs in a network namespace.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
+import dataclasses
+import json
+from typing import Any
 
 import aiohttp
 
@@ -24,17 +30,28 @@ async def main(endpoint: str, url: str, key: str) -> None:
                 response.raise_for_status()
                 return await response.text()
 
+        def report() -> tuple[int, dict[str, Any]]:
+            if endpoint == "whip":
+                return publisher.video.frames_sent, {}
+            tally = dataclasses.asdict(viewer.pictures.tally())
+            return viewer.frames, {"tally": tally, "feedback": dataclasses.asdict(viewer.feedback)}
+
         if endpoint == "whip":
             publisher = await start_publisher(signal)
-            count = lambda: publisher.video.frames_sent  # noqa: E731
         else:
             viewer = await start_viewer(signal)
-            count = lambda: viewer.frames  # noqa: E731
         while True:
-            print(f"frames {count()}", flush=True)
+            frames, details = report()
+            print(f"frames {frames} {json.dumps(details)}", flush=True)
             await asyncio.sleep(0.2)
 
 
 if __name__ == "__main__":
-    keep_ice_on([LOOPBACK])
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("endpoint", choices=("whip", "whep"))
+    parser.add_argument("url")
+    parser.add_argument("key")
+    parser.add_argument("--ice", default=LOOPBACK, help="the address ICE may use")
+    options = parser.parse_args()
+    keep_ice_on([options.ice])
+    asyncio.run(main(options.endpoint, options.url, options.key))

@@ -8,16 +8,14 @@ traffic leaves this machine.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from tests.netlab import Netns, missing_network_tools, netns
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
 from web.app import create_app
 from web.config import Settings
@@ -26,10 +24,7 @@ pytestmark = pytest.mark.browser
 
 
 def _require_network_tools() -> None:
-    missing = [tool for tool in ("ip", "nft") if shutil.which(tool) is None]
-    problem = f"missing {', '.join(missing)}" if missing else ""
-    if not problem and os.geteuid() != 0:
-        problem = "network namespaces need root"
+    problem = missing_network_tools("nft")
     if not problem:
         return
     if os.environ.get("CI") == "true":
@@ -37,64 +32,22 @@ def _require_network_tools() -> None:
     pytest.skip(problem)
 
 
-def sh(*args: str) -> None:
-    subprocess.run(args, check=True, capture_output=True, timeout=10)
-
-
-@dataclass
-class HallHost:
-    """A namespace standing in for a village hall's network."""
-
-    name: str
-    bridge_address: str
-    hall_address: str
-
-    def nft(self, *args: str) -> None:
-        sh("ip", "netns", "exec", self.name, "nft", *args)
-
-    def cut(self) -> None:
-        """Drop every packet in and out of the hall, as a pulled cable or dead Wi-Fi would."""
-        self.nft("add", "table", "inet", "cut")
-        for hook, interface in (("input", "iifname"), ("output", "oifname")):
-            policy = f"{{ type filter hook {hook} priority 0; policy drop; }}"
-            self.nft("add", "chain", "inet", "cut", hook, policy)
-            self.nft("add", "rule", "inet", "cut", hook, interface, "lo", "accept")
-
-    def restore(self) -> None:
-        self.nft("delete", "table", "inet", "cut")
-
-
 @pytest.fixture
-def hall_host(ice_addresses: list[str]) -> Iterator[HallHost]:
+def hall_host(ice_addresses: list[str]) -> Iterator[Netns]:
     _require_network_tools()
-    tag = f"{os.getpid() % 10000}"
-    name, host_if, hall_if = f"cb-hall-{tag}", f"cbh{tag}a", f"cbh{tag}b"
-    subnet = f"10.231.{os.getpid() % 250}"
-    host = HallHost(name, f"{subnet}.1", f"{subnet}.2")
-    sh("ip", "netns", "add", name)
-    try:
-        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", hall_if)
-        sh("ip", "link", "set", hall_if, "netns", name)
-        sh("ip", "addr", "add", f"{host.bridge_address}/30", "dev", host_if)
-        sh("ip", "link", "set", host_if, "up")
-        sh("ip", "-n", name, "addr", "add", f"{host.hall_address}/30", "dev", hall_if)
-        sh("ip", "-n", name, "link", "set", hall_if, "up")
-        sh("ip", "-n", name, "link", "set", "lo", "up")
-        ice_addresses.append(host.bridge_address)  # the TV reaches the bridge over this link
+    with netns("cbh", 0, f"10.231.{os.getpid() % 250}") as host:
+        ice_addresses.append(host.host_address)  # the TV reaches the bridge over this link
         yield host
-    finally:
-        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 @pytest.fixture
 async def bridge_sites(
-    settings: Settings, hall_host: HallHost, unused_tcp_port: int
+    settings: Settings, hall_host: Netns, unused_tcp_port: int
 ) -> AsyncIterator[int]:
     """The bridge on loopback (for the chair) and on the hall link (for the TV)."""
     runner = web.AppRunner(create_app(settings, bridge_options={"idle_timeout": 5.0}))
     await runner.setup()
-    for address in ("127.0.0.1", hall_host.bridge_address):
+    for address in ("127.0.0.1", hall_host.host_address):
         await web.TCPSite(runner, address, unused_tcp_port).start()
     yield unused_tcp_port
     await runner.cleanup()
@@ -107,7 +60,7 @@ async def launch(playwright: Any, executable: str) -> Any:
 
 
 async def test_hall_tv_shows_the_cut_and_comes_back_by_itself_when_the_link_returns(
-    settings: Settings, hall_host: HallHost, bridge_sites: int, tmp_path: Path
+    settings: Settings, hall_host: Netns, bridge_sites: int, tmp_path: Path
 ) -> None:
     _require_chromium()
     from playwright.async_api import async_playwright
@@ -127,7 +80,7 @@ async def test_hall_tv_shows_the_cut_and_comes_back_by_itself_when_the_link_retu
             await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
 
             tv = await village.new_page()
-            await tv.goto(f"http://{hall_host.bridge_address}:{port}/hall/{hall.id}?key={hall.key}")
+            await tv.goto(f"http://{hall_host.host_address}:{port}/hall/{hall.id}?key={hall.key}")
             await tv.wait_for_function("window.hallStats.framesRendered > 10", timeout=30_000)
             sessions = await tv.evaluate("window.hallStats.sessions")
 
