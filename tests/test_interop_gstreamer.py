@@ -35,7 +35,8 @@ NEEDS = (
 )
 DEBIAN = (
     "python3-gi python3-gst-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 "
-    "gstreamer1.0-plugins-bad gstreamer1.0-plugins-good gstreamer1.0-nice gstreamer1.0-libav"
+    "gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad "
+    "gstreamer1.0-nice gstreamer1.0-libav"
 )
 SECONDS = 8.0
 
