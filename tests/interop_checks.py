@@ -1,8 +1,9 @@
-"""What the interop tests check in decoded media: stamped frame numbers, the right tone.
+"""What the interop tests check in decoded media: stamped frame numbers, intact pictures, a tone.
 
-Third-party publishers stamp each picture with its frame number (tests/peers.py
-`stamp`); a viewer that decodes them reads the numbers back, so a picture that
-arrives damaged or out of place is caught, not just counted.
+Third-party publishers stamp each picture with its frame number in the layout
+of tests/peers.py's Picture; a viewer that decodes them reads the numbers
+back and, where the publisher drew Picture's own body, judges every picture
+against the one it should be, so a damaged or misplaced picture is caught.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSession
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-from tests.peers import NO_ICE_SERVERS, Signal, read_stamp
+from tests.peers import NO_ICE_SERVERS, PictureCheck, Signal, Verdict
 
 TONE_HZ = 440.0
 
@@ -27,26 +28,43 @@ def dominant_frequency(samples: np.ndarray, rate: int) -> float:
     return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
 
 
-def stamps_look_right(stamps: list[int], most: int, steady: int = 45) -> bool:
-    """The last `steady` pictures carry the publisher's frame numbers, in order, few missing.
+def pictures_look_right(
+    verdicts: list[Verdict], most: int, *, whole: bool, steady: int = 45
+) -> bool:
+    """The last `steady` pictures carry the publisher's frame numbers, in order, few
+    missing; and, when `whole` (the publisher drew Picture's body, so it can be
+    compared), at least `steady` pictures in a row arrived intact.
 
-    The first pictures may be concealment while the decoder waits for a whole
-    keyframe; once it has one, every picture must be the right one.
+    Not every picture must be intact: the first ones may be concealment while
+    the decoder waits for a keyframe, and a publisher that neither resends nor
+    answers keyframe requests (FFmpeg) shows damage after a lost packet until
+    its next keyframe. A bridge that damages pictures all the time fails.
     """
-    tail = stamps[-steady:]
+    tail = verdicts[-steady:]
     if len(tail) < steady:
         return False
-    in_range = all(0 <= s < most for s in tail)
-    gaps = [b - a for a, b in zip(tail, tail[1:], strict=False)]
-    return in_range and all(1 <= gap <= 3 for gap in gaps)
+    numbers = [v.number for v in tail]
+    in_range = all(0 <= n < most for n in numbers)
+    gaps = [b - a for a, b in zip(numbers, numbers[1:], strict=False)]
+    in_order = in_range and all(1 <= gap <= 3 for gap in gaps)
+    return in_order and (not whole or longest_intact_run(verdicts) >= steady)
+
+
+def longest_intact_run(verdicts: list[Verdict]) -> int:
+    longest = run = 0
+    for verdict in verdicts:
+        run = run + 1 if verdict.intact else 0
+        longest = max(longest, run)
+    return longest
 
 
 @dataclass
 class StampViewer:
-    """A recvonly aiortc peer that decodes video stamps and audio samples."""
+    """A recvonly aiortc peer that judges every picture and keeps the audio samples."""
 
     pc: RTCPeerConnection
-    stamps: list[int] = field(default_factory=list)
+    pictures: PictureCheck = field(default_factory=PictureCheck)
+    verdicts: list[Verdict] = field(default_factory=list)
     audio: list[np.ndarray] = field(default_factory=list)
     audio_rate: int = 48000
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -56,7 +74,7 @@ class StampViewer:
             while True:
                 frame = await track.recv()
                 assert isinstance(frame, VideoFrame)
-                self.stamps.append(read_stamp(frame.to_ndarray(format="gray")))
+                self.verdicts.append(await self.pictures.see(frame))
         except MediaStreamError:
             pass
 

@@ -1,8 +1,8 @@
 """Publish to a WHIP URL with FFmpeg's own `whip` muxer (through PyAV), as a third-party chair.
 
-Run as `python -m tests.interop_ffmpeg URL KEY [--cert C --key K] [--pkt-size N]`.
-Video is H.264 (libx264, baseline, no B-frames) whose frames carry their frame
-number as a stamp (tests/peers.py); audio is a 440 Hz Opus tone. It prints
+Run as `python -m tests.interop_ffmpeg URL --bearer=KEY [--cert C --key K] [--pkt-size N]`.
+Video is H.264 (libx264, baseline, no B-frames) of tests/peers.py's Picture,
+stamped with each frame's number and send time; audio is a 440 Hz Opus tone. It prints
 `frames N` lines as it goes and `done N` at the end, or FFmpeg's error.
 """
 
@@ -16,25 +16,17 @@ import time
 import av
 import numpy as np
 
-from tests.peers import BLOCK, stamp
+from tests.peers import Picture, now_ms
 
 WIDTH, HEIGHT, FPS = 640, 480, 30
 RATE, SAMPLES = 48000, 960
 TONE_HZ = 440.0
 
 
-def picture(number: int, noise: np.random.Generator) -> av.VideoFrame:
-    """A noisy picture with a moving bar and `number` stamped into its top rows.
-
-    The noise makes frames large (many full-size RTP packets), as a real camera does.
-    """
-    y = noise.integers(0, 256, size=(HEIGHT * 3 // 2, WIDTH), dtype=np.uint8)
-    y[: BLOCK * 2, :] = 60
-    bar = (number * 4) % (WIDTH - 16)
-    y[BLOCK * 2 : HEIGHT, bar : bar + 16] = 200
-    stamp(y, number)
-    y[HEIGHT:, :] = 128
-    frame = av.VideoFrame.from_ndarray(y, format="yuv420p")
+def picture(drawing: Picture, number: int) -> av.VideoFrame:
+    """Frame `number` of tests/peers.py's Picture: textured (full-size RTP packets, as
+    a camera gives) and stamped, so a hall can judge it against what it should be."""
+    frame = drawing.draw(number, now_ms())
     frame.pts = number
     frame.time_base = fractions.Fraction(1, FPS)
     return frame
@@ -58,7 +50,7 @@ def publish(url: str, options: dict[str, str], seconds: float) -> int:
     video = container.add_stream("libx264", rate=FPS)
     video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
     video.bit_rate = 2_000_000
-    noise = np.random.default_rng(7)
+    drawing = Picture(WIDTH, HEIGHT)
     video.codec_context.options = {
         "profile": "baseline",
         "tune": "zerolatency",
@@ -77,7 +69,7 @@ def publish(url: str, options: dict[str, str], seconds: float) -> int:
             for packet in audio.encode(tone(audio_index)):
                 container.mux(packet)
             audio_index += 1
-        for packet in video.encode(picture(frames, noise)):
+        for packet in video.encode(picture(drawing, frames)):
             container.mux(packet)
         frames += 1
         if frames % FPS == 0:
@@ -89,13 +81,13 @@ def publish(url: str, options: dict[str, str], seconds: float) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
-    parser.add_argument("key")
+    parser.add_argument("--bearer", required=True, help="the key (it may start with -)")
     parser.add_argument("--cert")
     parser.add_argument("--cert-key")
     parser.add_argument("--pkt-size", type=int)
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
-    options = {"authorization": args.key, "handshake_timeout": "10000"}
+    options = {"authorization": args.bearer, "handshake_timeout": "10000"}
     if args.cert:
         options |= {"cert_file": args.cert, "key_file": args.cert_key}
     if args.pkt_size:
