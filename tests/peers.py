@@ -95,11 +95,10 @@ class Picture:
 
     def read(self, luma: np.ndarray) -> tuple[int, int]:
         """The frame number and send time stamped in `luma` (at least the top rows)."""
-        value, b, q = 0, self.block, self.block // 4
-        for bit in range(NUMBER_BITS + TIME_BITS):
-            row, col = divmod(bit, self.per_row)
-            if luma[row * b + q : (row + 1) * b - q, col * b + q : (col + 1) * b - q].mean() > 128:
-                value |= 1 << bit
+        b, q, rows = self.block, self.block // 4, self.top // self.block
+        blocks = luma[: self.top, : self.per_row * b].reshape(rows, b, self.per_row, b)
+        bits = blocks[:, q : b - q, :, q : b - q].mean(axis=(1, 3)).ravel() > 128
+        value = sum(1 << bit for bit in np.flatnonzero(bits[: NUMBER_BITS + TIME_BITS]).tolist())
         return value & ((1 << NUMBER_BITS) - 1), value >> NUMBER_BITS
 
     def damage(self, luma: np.ndarray, n: int) -> float:
