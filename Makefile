@@ -4,12 +4,21 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Debian packages the tests drive: the browser; network namespaces, firewall rules and
+# link shaping; a TURN server; GStreamer's WebRTC clients (for Debian's own python3).
+TEST_PACKAGES := chromium nftables iproute2 iptables coturn python3-gi \
+	gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-libav
 
-.PHONY: install run test lint bench clean
+.PHONY: install system-packages run test lint bench clean
 
 install: $(STAMP)
 
+system-packages:
+	sh .ci/apt-need $(TEST_PACKAGES)
+
 $(STAMP): pyproject.toml
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || sh .ci/apt-need python3-venv
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -22,7 +31,7 @@ lint: install
 	$(VENV)/bin/ruff check bridge rooms media web tests $(wildcard bench)
 	$(VENV)/bin/mypy
 
-test: install lint
+test: system-packages install lint
 	$(PY) -m pytest -q
 
 bench: install

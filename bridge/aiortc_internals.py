@@ -9,7 +9,10 @@ forwarding bridge needs neither, so this module:
   extension map and sender-report counters consistent, so aiortc's own RTCP
   (sender reports, NACK retransmission over RTX) keeps working;
 - diverts the PLI/FIR a subscriber sends, which aiortc would turn into a flag
-  for an encoder that does not exist here.
+  for an encoder that does not exist here, and tells the bridge which packets a
+  subscriber asks for (NACK) that the sender's history no longer holds, and
+  what its receiver reports and REMB say of its link;
+- sends NACKs to a publisher for holes that stay open.
 
 pyproject.toml pins aiortc to the releases this was checked against, and
 tests/test_aiortc_internals.py fails loudly when any name below disappears.
@@ -20,11 +23,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from struct import pack
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, HeaderExtensions, RtcpPsfbPacket, RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    HeaderExtensions,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    unpack_remb_fci,
+)
 
 from .errors import InternalsChanged
 
@@ -72,6 +87,11 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     """Ask the remote publisher for a keyframe of `media_ssrc`."""
     await receiver._send_rtcp_pli(media_ssrc)
+
+
+async def send_nack(receiver: RTCRtpReceiver, media_ssrc: int, lost: list[int]) -> None:
+    """Ask the remote publisher to send packets `lost` of `media_ssrc` again."""
+    await receiver._send_rtcp_nack(media_ssrc, lost)
 
 
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[Any]:
@@ -138,23 +158,56 @@ class SenderPort:
         fields[_SENDER_PACKETS] += 1
 
 
-def divert_keyframe_requests(
-    sender: RTCRtpSender,
-    on_keyframe_request: Callable[[], None],
-    on_rtcp: Callable[[], None],
-) -> None:
-    """Route a subscriber's PLI/FIR to `on_keyframe_request`; note every RTCP packet.
+class FeedbackListener(Protocol):
+    """What a subscriber's RTCP tells the bridge (a Consumer)."""
 
-    Everything else (receiver reports, NACKs) still reaches aiortc, which
-    answers NACKs from the history SenderPort fills.
+    def request_keyframe(self) -> None: ...
+
+    def resend(self, lost: list[int]) -> None: ...
+
+    def link_report(self, fraction_lost: float) -> None: ...
+
+    def link_estimate(self, bitrate: float) -> None: ...
+
+
+def divert_feedback(
+    sender: RTCRtpSender, listener: FeedbackListener, on_rtcp: Callable[[], None]
+) -> None:
+    """Route a subscriber's RTCP about `sender`'s stream to `listener`; note every packet.
+
+    PLI/FIR go only to the listener. NACKs go to aiortc, which answers them from
+    the history SenderPort fills, and the packets it cannot answer to the
+    listener. Receiver reports and REMB go to both.
     """
     original = _require(sender, "_handle_rtcp_packet")
+    history: dict[int, RtpPacket] = _require(sender, _SENDER_HISTORY)
+    ssrc: int = _require(sender, "_ssrc")
 
     async def handle_rtcp(packet: Any) -> None:
         on_rtcp()
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-            on_keyframe_request()
+            listener.request_keyframe()
             return
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            missing = []
+            for seq in packet.lost:
+                kept = history.get(seq % RTP_HISTORY_SIZE)
+                if kept is None or kept.sequence_number != seq:
+                    missing.append(seq)
+            if missing:
+                listener.resend(missing)
+        elif isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            for report in packet.reports:
+                if report.ssrc == ssrc:
+                    listener.link_report(report.fraction_lost / 256)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                pass
+            else:
+                if ssrc in ssrcs:
+                    listener.link_estimate(bitrate)
         await original(packet)
 
     sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]

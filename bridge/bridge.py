@@ -27,20 +27,17 @@ from .codec import Codec
 from .consumer import Consumer
 from .emitter import Emitter
 from .errors import BadOffer, CodecUnsupported, SessionNotFound, TooManySessions
-from .offers import (
-    media_sections,
-    media_ssrc,
-    parse_offer,
-    publish_preferences,
-    subscribe_preferences,
-)
+from .offers import Offer, media_ssrc, publish_preferences, read_offer, subscribe_preferences
 from .producer import Producer
+from .repacketize import SPLIT_ABOVE
 from .router import Router
-from .session import Direction, ParkedTrack, Session
+from .session import Direction, DtlsErrors, ParkedTrack, Session
 
 logger = logging.getLogger(__name__)
 
 REPLACED = "replaced by a new chair stream"  # the close reason of a publisher taken over
+# ICE is up but DTLS is not: a handshake that stalls (a peer that gave up without an alert).
+DTLS_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +62,7 @@ class Bridge(Emitter):
         max_sessions: int = 100,
         default_video_codec: str = "VP8",
         watchdog_interval: float = 1.0,
+        split_above: int = SPLIT_ABOVE,
     ) -> None:
         super().__init__()
         self.router = Router()
@@ -79,9 +77,11 @@ class Bridge(Emitter):
             for s in ice_servers
         ]
         self._video_codec = default_video_codec
+        self._split_above = split_above
         self._watchdog_interval = watchdog_interval
         self._watchdog: asyncio.Task[None] | None = None
         self._negotiating = 0  # sessions being answered, not yet in self.sessions
+        self._dtls_errors = DtlsErrors()
         self.closed = False
 
     @property
@@ -98,6 +98,7 @@ class Bridge(Emitter):
 
     def start(self) -> None:
         if self._watchdog is None:
+            self._dtls_errors.attach()
             self._watchdog = asyncio.ensure_future(self._watch())
 
     def _new_peer(self) -> RTCPeerConnection:
@@ -107,31 +108,39 @@ class Bridge(Emitter):
 
     async def publish(self, offer_sdp: str, label: str) -> Session:
         """Accept the chair's stream. It replaces the current one once it connects."""
-        sections = media_sections(parse_offer(offer_sdp))
-        preferences = {s.kind: publish_preferences(s) for s in sections}
-        ssrcs = {s.kind: media_ssrc(s) for s in sections}
+        offer = read_offer(offer_sdp)
+        preferences: list[tuple[str, list[RTCRtpCodecCapability]]] = []
+        for section in offer.sections:
+            first = next((c for k, c in preferences if k == section.kind), None)
+            preferences.append((section.kind, publish_preferences(section, _name(first))))
+        ssrcs = [media_ssrc(s) for s in offer.sections]
 
         def add_producers(session: Session) -> None:
-            for transceiver in session.pc.getTransceivers():
-                producer = self._make_producer(transceiver, ssrcs[transceiver.kind])
+            # aiortc matched our transceivers to the offer's sections in order; a second
+            # video section is the light rendition.
+            for transceiver, ssrc in zip(session.pc.getTransceivers(), ssrcs, strict=True):
+                producer = self._make_producer(transceiver, ssrc)
+                producer.rendition = sum(p.kind == producer.kind for p in session.producers)
                 session.producers.append(producer)
 
-        session = await self._negotiate("publish", label, offer_sdp, preferences, add_producers)
+        session = await self._negotiate("publish", label, offer, preferences, add_producers)
         session.on("statechange", lambda: self._publisher_state(session))
         return session
 
     async def subscribe(self, offer_sdp: str, label: str) -> Session:
         """Answer a viewer with the codec the chair sends (or last sent)."""
-        sections = media_sections(parse_offer(offer_sdp))
-        preferences = {
-            s.kind: subscribe_preferences(s, self._current_codec(s.kind)) for s in sections
-        }
+        offer = read_offer(offer_sdp)
+        if len(offer.sections) != len({s.kind for s in offer.sections}):
+            raise BadOffer("a viewer's offer takes one video and one audio section at most")
+        preferences = [
+            (s.kind, subscribe_preferences(s, self._current_codec(s.kind))) for s in offer.sections
+        ]
 
         def add_consumers(session: Session) -> None:
             for transceiver in session.pc.getTransceivers():
                 session.consumers.append(self._make_consumer(session, transceiver))
 
-        session = await self._negotiate("subscribe", label, offer_sdp, preferences, add_consumers)
+        session = await self._negotiate("subscribe", label, offer, preferences, add_consumers)
         for consumer in session.consumers:
             self.router.add_consumer(consumer)
         return session
@@ -140,25 +149,29 @@ class Bridge(Emitter):
         self,
         direction: Direction,
         label: str,
-        offer_sdp: str,
-        preferences: dict[str, list[RTCRtpCodecCapability]],
+        offer: Offer,
+        preferences: list[tuple[str, list[RTCRtpCodecCapability]]],
         add_children: Callable[[Session], None],
     ) -> Session:
-        """Answer `offer_sdp` with one transceiver per media kind, then register the session.
+        """Answer `offer` with one transceiver per media section, then register the session.
         On any failure the peer connection is closed, so nothing is left behind."""
-        session = Session(direction, label, self._new_peer())
+        peer_dtls = f"a=setup:{offer.setup}, fingerprint {offer.fingerprint_algorithm}"
+        session = Session(
+            direction, label, self._new_peer(), peer_dtls=peer_dtls, dtls_errors=self._dtls_errors
+        )
         pc = session.pc
         self._negotiating += 1
         try:
-            for kind, codecs in preferences.items():
+            for kind, codecs in preferences:
                 if direction == "publish":
                     transceiver = pc.addTransceiver(kind, direction="recvonly")
                 else:  # a parked track keeps aiortc's own send loop idle while we forward
                     transceiver = pc.addTransceiver(ParkedTrack(kind), direction="sendonly")
                 transceiver.setCodecPreferences(codecs)
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
             session.answer = pc.localDescription.sdp
+            session.watch_dtls()
             add_children(session)
         except BaseException as exc:
             await session.close("negotiation failed")
@@ -179,8 +192,18 @@ class Bridge(Emitter):
         async def send_pli(media_ssrc: int) -> None:
             await internals.send_pli(receiver, media_ssrc)
 
+        async def send_nack(media_ssrc: int, lost: list[int]) -> None:
+            await internals.send_nack(receiver, media_ssrc, lost)
+
         codec = Codec.negotiated(internals.negotiated_codecs(transceiver)[0])
-        producer = Producer(transceiver.kind, codec, send_pli, media_ssrc=ssrc)
+        producer = Producer(
+            transceiver.kind,
+            codec,
+            send_pli,
+            send_nack=send_nack,
+            media_ssrc=ssrc,
+            split_above=self._split_above,
+        )
         internals.tap_receiver(receiver, producer.receive)
         return producer
 
@@ -196,7 +219,7 @@ class Bridge(Emitter):
         for producer in session.producers:
             if producer.kind == "video":
                 self._video_codec = producer.codec.name
-            self.router.set_producer(producer)
+        self.router.publish(session.producers)
         if old is not None and old is not session:
             old.close_soon(REPLACED)
 
@@ -220,9 +243,7 @@ class Bridge(Emitter):
         negotiated = internals.negotiated_codecs(transceiver)[0]
         port = internals.SenderPort(transceiver.sender, negotiated.payloadType)
         consumer = Consumer(transceiver.kind, port, Codec.negotiated(negotiated))
-        internals.divert_keyframe_requests(
-            transceiver.sender, consumer.request_keyframe, session.heard
-        )
+        internals.divert_feedback(transceiver.sender, consumer, session.heard)
         consumer.on("incompatible", lambda: session.close_soon("codec-changed"))
         consumer.on("close", lambda: session.close_soon("forwarding stopped"))
         return consumer
@@ -262,6 +283,12 @@ class Bridge(Emitter):
         if session.state == "connecting":
             if now - session.created_at > self.connect_timeout:
                 return "never connected"
+            if session.ice_connected_at and now - session.ice_connected_at > DTLS_TIMEOUT:
+                return (
+                    f"DTLS handshake not done {DTLS_TIMEOUT:.0f} s after ICE connected "
+                    f"(the bridge was the DTLS {session.dtls_role}, the peer offered "
+                    f"{session.peer_dtls})"
+                )
             return ""
         heard = [session.last_heard]
         heard += [p.last_packet_at for p in session.producers if p.last_packet_at is not None]
@@ -282,7 +309,13 @@ class Bridge(Emitter):
         self.closed = True
         if self._watchdog is not None:
             self._watchdog.cancel()
+            self._dtls_errors.detach()
         await asyncio.gather(*(s.close("bridge stopping") for s in list(self.sessions.values())))
         self.router.close()
         self.emit("close")
         self.remove_all_listeners()
+
+
+def _name(codecs: list[RTCRtpCodecCapability] | None) -> str | None:
+    """The media codec's name among preferences (which may add RTX)."""
+    return codecs[0].name if codecs else None

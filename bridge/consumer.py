@@ -1,10 +1,13 @@
 """One track going to one subscriber, with its own bounded queue and numbering.
 
 Each consumer rewrites SSRC, sequence numbers and timestamps into its own
-space, so a subscriber sees one continuous stream across packets it skipped
-and across a change of publisher. A consumer that falls behind drops its queue
-and waits for the next keyframe: it never holds more than a bounded amount of
-media, and it never slows the other consumers.
+space. Like mediasoup, it shifts sequence numbers by one offset that changes
+only where the consumer itself skipped packets (a new publisher, or waiting
+for a keyframe), so a subscriber sees no gap where we skipped, but does see
+every gap the publisher's link made, and can ask for those packets again.
+A consumer that falls behind drops its queue and waits for the next keyframe:
+it never holds more than a bounded amount of media, and it never slows the
+other consumers. A packet it cannot send costs that packet, not the session.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Protocol
 from aiortc.rtp import RtpPacket
 
 from .codec import Codec
+from .drops import Drops
 from .emitter import Emitter
+from .picker import RenditionPicker
 from .producer import Producer
 
 logger = logging.getLogger(__name__)
@@ -28,6 +33,14 @@ logger = logging.getLogger(__name__)
 # while it goes out; more than this queued means we are behind.
 MAX_QUEUE_PACKETS = {"video": 500, "audio": 50}
 MAX_QUEUE_DELAY = 0.25  # seconds a packet may wait before the queue counts as stuck
+# Every packet failing this many times in a row means the sender is broken, not the packet.
+MAX_FAILURES_IN_A_ROW = 100
+_HALF = 0x8000
+
+
+def _newer(a: int, b: int) -> bool:
+    """Whether 16-bit sequence number `a` comes after `b`."""
+    return 0 < ((a - b) & 0xFFFF) < _HALF
 
 
 class PacketPort(Protocol):
@@ -43,7 +56,8 @@ class PacketPort(Protocol):
 
 
 class Consumer(Emitter):
-    """Emits `close` once. `incompatible` (no payload) when attached to a codec it can't take."""
+    """Emits `close` once; `incompatible` (no payload) when attached to a codec it can't
+    take; `renditionchange` (read `.rendition`) when it moves to another rendition."""
 
     def __init__(
         self,
@@ -59,6 +73,9 @@ class Consumer(Emitter):
         self.kind = kind
         self.codec = codec
         self.producer: Producer | None = None
+        self.renditions: list[Producer] = []  # what the publisher sends of our kind, best first
+        self.picker = RenditionPicker()
+        self._switching_to: Producer | None = None
         self.started = False
         self.closed = False
         self.packets_sent = 0
@@ -66,17 +83,24 @@ class Consumer(Emitter):
         self.packets_dropped = 0
         self.queue_resets = 0
         self.keyframe_requests = 0
+        self.nacks_passed_upstream = 0
+        self.drops = Drops(f"{kind} consumer", logger)
         self.last_sent_at: float | None = None
         self._port = port
         self._event_loop = asyncio.get_event_loop()
         self._max_packets = max_queue_packets or MAX_QUEUE_PACKETS.get(kind, 100)
         self._max_delay = max_queue_delay
-        # (packet, when queued, timestamp adjustment for replayed frames)
-        self._queue: deque[tuple[RtpPacket, float, int]] = deque()
+        # (packet, when queued, timestamp adjustment for replayed frames, starts a new
+        # numbering offset: the first packet after a skip or a change of publisher)
+        self._queue: deque[tuple[RtpPacket, float, int, bool]] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._need_keyframe = kind == "video"
-        self._seq = random.randint(0, 0x7FFF)
+        self._next_seq = random.randint(0, 0x7FFF)  # one past the newest number we sent
+        self._seq_offset = 0
+        self._sync_seq = 0  # producer number where the current offset began
+        self._resync = True
+        self._failures_in_a_row = 0
         self._ts_offset = 0
         self._rebase = True
         self._last_out_ts: int | None = None
@@ -89,6 +113,19 @@ class Consumer(Emitter):
         """Whether this consumer's negotiated codec can carry `producer`'s packets."""
         return producer.kind == self.kind and self.codec.carries(producer.codec)
 
+    @property
+    def rendition(self) -> int | None:
+        """Which of the publisher's renditions this consumer forwards (0 is the full one)."""
+        if self.producer is None or self.producer not in self.renditions:
+            return None
+        return self.renditions.index(self.producer)
+
+    def follow(self, renditions: list[Producer]) -> None:
+        """Take a (new) publisher's renditions: start on the one the hall's link fits."""
+        self.renditions = list(renditions)
+        if renditions:
+            self.attach(renditions[min(self.picker.choice, len(renditions) - 1)])
+
     def attach(self, producer: Producer) -> None:
         """Follow `producer` from its next keyframe on, continuing our own numbering."""
         if self.closed:
@@ -100,20 +137,72 @@ class Consumer(Emitter):
         self.producer = producer
         producer.add_consumer(self)
         self._rebase = True
+        self._resync = True
         self._need_keyframe = self.kind == "video"
         if self.started:
             self._prime()
 
     def detach(self) -> None:
+        self._cancel_switch()
         if self.producer is not None:
             self.producer.remove_consumer(self)
             self.producer = None
         self._queue.clear()
 
     def producer_closed(self, producer: Producer) -> None:
+        if self._switching_to is producer:
+            self._switching_to = None
+        if producer in self.renditions:
+            self.renditions.remove(producer)
         if self.producer is producer:
             self.producer = None
             self._queue.clear()
+            if self.renditions:  # e.g. only the light stream ended: fall back to the full one
+                self.attach(self.renditions[0])
+
+    # -- renditions ---------------------------------------------------------------------
+
+    def link_report(self, fraction_lost: float) -> None:
+        """The subscriber's receiver report for this stream."""
+        self._choose(self.picker.report(fraction_lost, self._event_loop.time()))
+
+    def link_estimate(self, bitrate: float) -> None:
+        """The subscriber's REMB."""
+        full = self.renditions[0].bitrate if self.renditions else None
+        self._choose(self.picker.remb(bitrate, self._event_loop.time(), full))
+
+    def _choose(self, choice: int) -> None:
+        if len(self.renditions) < 2 or self.producer is None:
+            return
+        target = self.renditions[min(choice, len(self.renditions) - 1)]
+        if target is self.producer:
+            self._cancel_switch()
+        elif target is not self._switching_to:
+            # Keep showing the current rendition until the target's next keyframe.
+            self._cancel_switch()
+            self._switching_to = target
+            target.add_waiting(self)
+            target.request_keyframe()
+
+    def _cancel_switch(self) -> None:
+        if self._switching_to is not None:
+            self._switching_to.remove_consumer(self)
+            self._switching_to = None
+
+    def switch_at_keyframe(self, producer: Producer, packet: RtpPacket) -> None:
+        """`producer`, which we wait for, starts a keyframe: move to it on this very packet."""
+        if self._switching_to is not producer or self.closed:
+            return
+        self._switching_to = None
+        if self.producer is not None:
+            self.producer.remove_consumer(self)
+        self.producer = producer
+        producer.add_consumer(self)
+        self._rebase = True
+        self._resync = True
+        self._need_keyframe = False
+        self.push(packet, True)
+        self.emit("renditionchange")
 
     def start(self) -> None:
         """Begin sending: the subscriber's transport is up."""
@@ -148,6 +237,20 @@ class Consumer(Emitter):
         if self.producer is not None:
             self.producer.request_keyframe()
 
+    def resend(self, lost: list[int]) -> None:
+        """The subscriber lost these (our numbers) and the sender's history no longer has
+        them: ask upstream, in the producer's numbers, for those of the current source."""
+        if self.producer is None or not self.started:
+            return
+        wanted = []
+        for seq in lost:
+            source = (seq - self._seq_offset) & 0xFFFF
+            if source == self._sync_seq or _newer(source, self._sync_seq):
+                wanted.append(source)
+        if wanted:
+            self.nacks_passed_upstream += 1
+            self.producer.nack(wanted)
+
     def push(self, packet: RtpPacket, starts_keyframe: bool) -> None:
         """Queue one packet from the producer. Called per packet per consumer: keep it cheap."""
         if not self.started:
@@ -169,16 +272,19 @@ class Consumer(Emitter):
         self._enqueue(packet)
 
     def _enqueue(self, packet: RtpPacket, adjust: int = 0) -> None:
-        self._queue.append((packet, self._event_loop.time(), adjust))
+        self._queue.append((packet, self._event_loop.time(), adjust, self._resync))
+        self._resync = False
         self._wakeup.set()
 
     def _fall_back_to_keyframe(self) -> None:
         self.packets_dropped += len(self._queue)
         self._queue.clear()
+        self._resync = True  # the subscriber must not see our skip as a loss
         self.queue_resets += 1
         if self.kind == "video":
             self._need_keyframe = True
             self.request_keyframe()
+            self._choose(self.picker.stalled(self._event_loop.time()))
 
     async def _run(self) -> None:
         try:
@@ -188,8 +294,8 @@ class Consumer(Emitter):
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while self._queue:
-                    packet, _, adjust = self._queue.popleft()
-                    await self._send(packet, adjust)
+                    packet, _, adjust, sync = self._queue.popleft()
+                    await self._send_one(packet, adjust, sync)
         except asyncio.CancelledError:
             return
         except ConnectionError:
@@ -200,22 +306,49 @@ class Consumer(Emitter):
         # session), so the TV sees the drop and rejoins instead of freezing.
         self.close()
 
-    async def _send(self, packet: RtpPacket, adjust: int) -> None:
-        if self._rebase:
+    async def _send_one(self, packet: RtpPacket, adjust: int, sync: bool) -> None:
+        """Send one packet; a failure costs this packet, unless every packet fails."""
+        try:
+            await self._send(packet, adjust, sync)
+        except ConnectionError:
+            raise
+        except Exception as exc:
+            self.drops.count("not sent", repr(exc))
+            self._failures_in_a_row += 1
+            if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                raise
+        else:
+            self._failures_in_a_row = 0
+
+    async def _send(self, packet: RtpPacket, adjust: int, sync: bool) -> None:
+        source = packet.sequence_number
+        if sync:
+            self._seq_offset = (self._next_seq - source) & 0xFFFF
+            self._sync_seq = source
+        elif not _newer(source, self._sync_seq):
+            # A retransmission from before we (re)started: the subscriber never had
+            # that stretch, so it has no slot for it.
+            self.drops.count("late packet from before a skip")
+            return
+        elif ((source - self._sync_seq) & 0xFFFF) > _HALF // 2:
+            self._sync_seq = (source - _HALF // 4) & 0xFFFF  # keep it in comparing range
+        if sync and self._rebase:  # a new source: packets of the old one may still be queued
             self._rebase = False
             self._ts_offset = self._offset_for((packet.timestamp + adjust) & 0xFFFFFFFF)
         timestamp = (packet.timestamp + adjust + self._ts_offset) & 0xFFFFFFFF
+        seq = (source + self._seq_offset) & 0xFFFF
         out = RtpPacket(
             payload_type=self._port.payload_type,
             marker=packet.marker,
-            sequence_number=self._seq,
+            sequence_number=seq,
             timestamp=timestamp,
             ssrc=self._port.ssrc,
             payload=packet.payload,
         )
         if packet.extensions.audio_level is not None:
             out.extensions.audio_level = packet.extensions.audio_level
-        self._seq = (self._seq + 1) & 0xFFFF
+        if sync or _newer(seq, (self._next_seq - 1) & 0xFFFF):
+            self._next_seq = (seq + 1) & 0xFFFF
         await self._port.send(out)
         self._last_out_ts = timestamp
         self.last_sent_at = self._event_loop.time()

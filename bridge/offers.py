@@ -6,6 +6,9 @@ allocates a peer connection or a UDP port.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from aiortc import RTCRtpSender
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
@@ -15,16 +18,104 @@ from .errors import BadOffer, CodecUnsupported
 PUBLISH_VIDEO_CODECS = ("VP8", "H264")
 AUDIO_CODEC = "opus"
 MAX_OFFER_BYTES = 64 * 1024
+# A chair may send its camera twice: full, then light (for halls on weak links).
+MAX_RENDITIONS = 2
+# aiortc checks a peer's certificate against these fingerprint hashes only.
+FINGERPRINT_ALGORITHMS = ("sha-256", "sha-384", "sha-512")
+SETUP_VALUES = ("actpass", "active", "passive")
+_SETUP_LINE = re.compile(r"^a=setup:(.*)$")
 
 
-def parse_offer(text: str) -> aiortc_sdp.SessionDescription:
-    """Parse an SDP offer or raise BadOffer saying what is wrong with it."""
+@dataclass(frozen=True)
+class Offer:
+    """A checked offer: the SDP to hand aiortc, and what the peer said about DTLS."""
+
+    sdp: str
+    description: aiortc_sdp.SessionDescription
+    setup: str  # the peer's own a=setup value ("none" if it sent none)
+    fingerprint_algorithm: str
+
+    @property
+    def sections(self) -> list[aiortc_sdp.MediaDescription]:
+        return media_sections(self.description)
+
+
+def read_offer(text: str) -> Offer:
+    """Check an offer and make its DTLS role one the bridge serves, or raise BadOffer."""
     if not text or not text.strip():
         raise BadOffer("the SDP offer is empty")
     if len(text) > MAX_OFFER_BYTES:
         raise BadOffer("the SDP offer is larger than 64 KiB")
     if not text.lstrip().startswith("v=0"):
         raise BadOffer("not an SDP offer: it must start with v=0")
+    sdp, setup = _bridge_as_dtls_server(text)
+    description = parse_offer(sdp)
+    algorithms = [
+        f.algorithm.lower()
+        for m in media_sections(description)
+        for f in (m.dtls.fingerprints if m.dtls else [])
+    ]
+    usable = [a for a in algorithms if a in FINGERPRINT_ALGORITHMS]
+    if not usable:
+        raise BadOffer(
+            f"the DTLS fingerprint uses {', '.join(sorted(set(algorithms)))}; "
+            f"the bridge checks {', '.join(FINGERPRINT_ALGORITHMS)}"
+        )
+    return Offer(sdp, description, setup, usable[0])
+
+
+def _bridge_as_dtls_server(text: str) -> tuple[str, str]:
+    """Rewrite the offer's a=setup so aiortc answers `passive` whenever the peer lets it.
+
+    aiortc answers `active` to `actpass`, which makes it the DTLS client, and as
+    a client it offers only ECDSA cipher suites: a peer with an RSA certificate
+    (GStreamer) then fails with "no shared cipher". As the DTLS server the
+    bridge picks the suite for its own ECDSA certificate, and any client works.
+    Telling aiortc the peer said `active` is the one input that makes it the
+    server, so `actpass` and a missing setup line (RFC 4145's default is
+    `active`) become `active`. `passive` (FFmpeg) stays: the bridge is then the client.
+    """
+    lines = text.splitlines()
+    first_media = next((i for i, line in enumerate(lines) if line.startswith("m=")), len(lines))
+    values = []
+    for line in lines:
+        match = _SETUP_LINE.match(line.strip())
+        if match:
+            values.append(match.group(1).strip())
+    for value in values:
+        if value == "holdconn":
+            raise BadOffer(
+                "the offer says a=setup:holdconn (no DTLS connection yet); "
+                "send an offer with a=setup:actpass, active or passive"
+            )
+        if value not in SETUP_VALUES:
+            raise BadOffer(f"a=setup:{value} is not a DTLS role (actpass, active or passive)")
+    if len(set(values)) > 1:
+        raise BadOffer(
+            f"the offer asks for different DTLS roles ({', '.join(sorted(set(values)))}) "
+            "on one bundled connection"
+        )
+    setup = values[0] if values else "none"
+    has_session_setup = any(_SETUP_LINE.match(line) for line in lines[:first_media])
+    rewritten: list[str] = []
+    section_has_setup = has_session_setup
+    for index, line in enumerate(lines):
+        if line.startswith("m="):
+            if index > first_media and not section_has_setup:
+                rewritten.append("a=setup:active")
+            section_has_setup = has_session_setup
+        if _SETUP_LINE.match(line.strip()):
+            section_has_setup = True
+            if setup == "actpass":
+                line = "a=setup:active"
+        rewritten.append(line)
+    if len(lines) > first_media and not section_has_setup:
+        rewritten.append("a=setup:active")
+    return "\r\n".join(rewritten) + "\r\n", setup
+
+
+def parse_offer(text: str) -> aiortc_sdp.SessionDescription:
+    """Parse an SDP offer or raise BadOffer saying what is wrong with it."""
     try:
         description = aiortc_sdp.SessionDescription.parse(text)
     except Exception as exc:  # the parser raises whatever its input provokes
@@ -40,8 +131,10 @@ def parse_offer(text: str) -> aiortc_sdp.SessionDescription:
         if not section.rtp.muxId:
             raise BadOffer(f"the m={section.kind} section has no a=mid")
     kinds = [section.kind for section in media]
-    if len(kinds) != len(set(kinds)):
-        raise BadOffer("the offer has more than one section of the same kind")
+    if kinds.count("audio") > 1:
+        raise BadOffer("the offer has more than one audio section")
+    if kinds.count("video") > MAX_RENDITIONS:
+        raise BadOffer(f"the offer has more than {MAX_RENDITIONS} video sections")
     return description
 
 
@@ -75,9 +168,20 @@ def _capabilities(kind: str, name: str) -> list[RTCRtpCodecCapability]:
     return chosen
 
 
-def publish_preferences(section: aiortc_sdp.MediaDescription) -> list[RTCRtpCodecCapability]:
-    """Codecs to accept from the chair for this section, in the chair's own order."""
+def publish_preferences(
+    section: aiortc_sdp.MediaDescription, same_as: str | None = None
+) -> list[RTCRtpCodecCapability]:
+    """Codecs to accept from the chair for this section, in the chair's own order; a
+    second video section (the light rendition) must use the first one's codec, `same_as`,
+    as every hall is negotiated for one codec."""
     offered = offered_codec_names(section)
+    if same_as is not None:
+        if same_as.lower() not in [n.lower() for n in offered]:
+            raise CodecUnsupported(
+                f"the chair's second video offers {', '.join(offered) or 'no codec'}; "
+                f"it must offer {same_as}, like the first"
+            )
+        return _capabilities(section.kind, same_as)
     if section.kind == "audio":
         if AUDIO_CODEC not in [n.lower() for n in offered]:
             raise CodecUnsupported(

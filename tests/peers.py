@@ -292,15 +292,17 @@ async def start_publisher(
     height: int = 240,
     audio: bool = True,
     first: int = 0,
+    light: tuple[int, int] | None = None,
 ) -> Publisher:
     """Create a chair peer, send its offer through `signal`, apply the answer."""
     pc = RTCPeerConnection(NO_ICE_SERVERS)
     video = StampedVideoTrack(width, height, first=first)
-    transceiver = pc.addTransceiver(video, direction="sendonly")
     caps = RTCRtpSender.getCapabilities("video").codecs
-    transceiver.setCodecPreferences(
-        [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
-    )
+    preferred = [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
+    pc.addTransceiver(video, direction="sendonly").setCodecPreferences(preferred)
+    if light is not None:  # a lighter second rendition, as the chair page sends
+        second = pc.addTransceiver(StampedVideoTrack(*light, first=first), direction="sendonly")
+        second.setCodecPreferences(preferred)
     if audio:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
@@ -317,6 +319,7 @@ class Viewer:
     created_at: float
     pictures: PictureCheck = field(default_factory=PictureCheck)
     feedback: Feedback = field(default_factory=Feedback)
+    frame_size: tuple[int, int] | None = None  # (width, height) of the last decoded picture
     audio_frames: int = 0
     first_frame_at: float | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -336,6 +339,7 @@ class Viewer:
                 if self.first_frame_at is None:
                     self.first_frame_at = time.time()
                 assert isinstance(frame, VideoFrame)
+                self.frame_size = (frame.width, frame.height)
                 await self.pictures.see(frame)
         except MediaStreamError:
             pass

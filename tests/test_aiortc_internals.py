@@ -10,6 +10,28 @@ from bridge.errors import InternalsChanged
 from tests.peers import NO_ICE_SERVERS
 
 
+class Feedback:
+    """Records what a subscriber's RTCP told the bridge."""
+
+    def __init__(self) -> None:
+        self.keyframes = 0
+        self.lost: list[list[int]] = []
+        self.reports: list[float] = []
+        self.estimates: list[float] = []
+
+    def request_keyframe(self) -> None:
+        self.keyframes += 1
+
+    def resend(self, lost: list[int]) -> None:
+        self.lost.append(lost)
+
+    def link_report(self, fraction_lost: float) -> None:
+        self.reports.append(fraction_lost)
+
+    def link_estimate(self, bitrate: float) -> None:
+        self.estimates.append(bitrate)
+
+
 async def test_installed_aiortc_has_every_internal_the_bridge_uses() -> None:
     pc = RTCPeerConnection(NO_ICE_SERVERS)
     try:
@@ -19,9 +41,11 @@ async def test_installed_aiortc_has_every_internal_the_bridge_uses() -> None:
         port = internals.SenderPort(video.sender, payload_type=96)
         assert port.ssrc == video.sender._ssrc
         assert not port.started
-        internals.divert_keyframe_requests(video.sender, lambda: None, lambda: None)
+        internals.divert_feedback(video.sender, Feedback(), lambda: None)
         assert internals.negotiated_codecs(video) == []
         assert hasattr(video.receiver, "_send_rtcp_pli")
+        assert hasattr(video.receiver, "_send_rtcp_nack")
+        assert hasattr(video.sender, "_retransmit")
         assert hasattr(video.sender.transport, "_send_rtp")
     finally:
         await pc.close()
@@ -64,5 +88,48 @@ async def test_fast_serializer_writes_the_same_bytes_as_aiortcs() -> None:
             packet, expected = RtpPacket(**fields), RtpPacket(**fields)  # type: ignore[arg-type]
             expected.extensions.mid = "0"
             assert port._serialize(packet) == expected.serialize(extension_map)
+    finally:
+        await pc.close()
+
+
+async def test_nacks_the_history_cannot_answer_and_link_reports_reach_the_bridge() -> None:
+    from aiortc.rtp import (
+        RTCP_PSFB_APP,
+        RTCP_RTPFB_NACK,
+        RtcpPsfbPacket,
+        RtcpReceiverInfo,
+        RtcpRrPacket,
+        RtcpRtpfbPacket,
+        RtpPacket,
+        pack_remb_fci,
+    )
+
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
+    try:
+        sender = pc.addTransceiver("video", direction="sendonly").sender
+        history = vars(sender)["_RTCRtpSender__rtp_history"]
+        kept = RtpPacket(payload_type=96, sequence_number=70, ssrc=sender._ssrc)
+        history[70 % internals.RTP_HISTORY_SIZE] = kept
+        feedback = Feedback()
+        internals.divert_feedback(sender, feedback, lambda: None)
+        nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=sender._ssrc)
+        nack.lost = [70, 71, 70 + internals.RTP_HISTORY_SIZE]
+        with pytest.raises(ConnectionError):  # aiortc then resends 70 itself: not connected here
+            await sender._handle_rtcp_packet(nack)
+        assert feedback.lost == [[71, 70 + internals.RTP_HISTORY_SIZE]]
+        report = RtcpReceiverInfo(
+            ssrc=sender._ssrc,
+            fraction_lost=64,
+            packets_lost=9,
+            highest_sequence=1,
+            jitter=0,
+            lsr=0,
+            dlsr=0,
+        )
+        await sender._handle_rtcp_packet(RtcpRrPacket(ssrc=1, reports=[report]))
+        remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0)
+        remb.fci = pack_remb_fci(800_000, [sender._ssrc])
+        await sender._handle_rtcp_packet(remb)
+        assert feedback.reports == [0.25] and feedback.estimates == [800_000]
     finally:
         await pc.close()

@@ -99,6 +99,7 @@ def test_repo_config_yaml_holds_the_defaults(tmp_path: Path) -> None:
     assert from_file.halls == defaults.halls
     assert from_file.keys == defaults.keys
     assert from_file.ice_servers == ()
+    assert from_file.turn is None
 
 
 def test_bare_off_in_yaml_means_tls_off(tmp_path: Path) -> None:
@@ -124,6 +125,29 @@ def test_ice_servers_are_passed_on_in_rtc_configuration_shape(tmp_path: Path) ->
     servers = load_settings(path).ice_servers
 
     assert servers == ({"urls": "turn:t.example:3478", "username": "u", "credential": "p"},)
+
+
+def test_a_turn_section_keeps_its_urls_secret_and_ttl(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        "turn:\n  urls: ['turn:turn.example.vn:3478', 'turns:turn.example.vn:5349']\n"
+        "  secret: a-long-shared-turn-secret\n  ttl: 3600\n",
+    )
+    turn = load_settings(path).turn
+
+    assert turn is not None
+    assert turn.urls == ("turn:turn.example.vn:3478", "turns:turn.example.vn:5349")
+    assert (turn.secret, turn.ttl) == ("a-long-shared-turn-secret", 3600)
+    assert "a-long-shared-turn-secret" not in repr(load_settings(path))
+
+
+def test_a_turn_section_with_one_url_and_no_ttl_lasts_a_day(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path, "turn: {urls: 'turn:h:3478', secret: a-long-shared-turn-secret}\n"
+    )
+    turn = load_settings(path).turn
+
+    assert turn is not None and (turn.urls, turn.ttl) == (("turn:h:3478",), 86400)
 
 
 def test_missing_config_file_is_reported(tmp_path: Path) -> None:
@@ -189,6 +213,37 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
             "ice_servers: [{urls: 'turn:h', username: 'u\"', credential: p}]\n",
             "ice_servers[0].username",
             "quotes",
+        ),
+        ("turn: 'turn:h:3478'\n", "turn", "must be a mapping"),
+        ("turn: {secret: a-long-shared-turn-secret}\n", "turn.urls", "missing"),
+        ("turn: {urls: [], secret: a-long-shared-turn-secret}\n", "turn.urls", "missing"),
+        (
+            "turn: {urls: 'stun:h:3478', secret: a-long-shared-turn-secret}\n",
+            "turn.urls",
+            "not a turn:/turns: URL",
+        ),
+        (
+            "turn: {urls: ['turn:h:3478', 'turn:a b'], secret: a-long-shared-turn-secret}\n",
+            "turn.urls",
+            "space, quote or <>,",
+        ),
+        ("turn: {urls: 'turn:h'}\n", "turn.secret", "missing: give the static-auth-secret"),
+        ("turn: {urls: 'turn:h', secret: short}\n", "turn.secret", "too short"),
+        ("turn: {urls: 'turn:h', secret: 12345678901234567}\n", "turn.secret", "must be text"),
+        (
+            "turn: {urls: 'turn:h', secret: a-long-shared-turn-secret, ttl: 10}\n",
+            "turn.ttl",
+            "out of range (60..604800 seconds)",
+        ),
+        (
+            "turn: {urls: 'turn:h', secret: a-long-shared-turn-secret, ttl: 1h}\n",
+            "turn.ttl",
+            "must be a whole number of seconds",
+        ),
+        (
+            "turn: {urls: 'turn:h', secret: a-long-shared-turn-secret, username: u}\n",
+            "turn.username",
+            "unknown key",
         ),
     ],
 )

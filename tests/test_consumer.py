@@ -12,7 +12,7 @@ import asyncio
 from aiortc.rtp import RtpPacket
 
 from bridge.codec import Codec
-from bridge.consumer import Consumer
+from bridge.consumer import MAX_FAILURES_IN_A_ROW, Consumer
 from bridge.producer import MAX_REPLAY_PACKETS, Producer
 from bridge.router import Router
 
@@ -48,7 +48,7 @@ async def drain() -> None:
         await asyncio.sleep(0)
 
 
-async def test_consumer_waits_for_a_keyframe_then_numbers_packets_without_gaps() -> None:
+async def test_consumer_waits_for_a_keyframe_and_keeps_the_publishers_gaps() -> None:
     producer = Producer("video", VP8, no_pli)
     port = RecordingPort()
     consumer = Consumer("video", port, VP8)
@@ -56,13 +56,86 @@ async def test_consumer_waits_for_a_keyframe_then_numbers_packets_without_gaps()
     consumer.start()
     producer.receive(packet(10, 1000, DELTA))  # no keyframe yet: skipped
     producer.receive(packet(11, 4000, KEY))
-    producer.receive(packet(13, 7000, DELTA))  # the publisher lost 12: not our gap to fill
+    producer.receive(packet(13, 7000, DELTA))  # the publisher's link lost 12
     await drain()
     assert [p.payload for p in port.sent] == [KEY, DELTA]
     assert {p.ssrc for p in port.sent} == {4242} and {p.payload_type for p in port.sent} == {100}
     first, second = port.sent
-    assert (second.sequence_number - first.sequence_number) & 0xFFFF == 1
+    # The hall must see the hole, or it will never ask for 12 again.
+    assert (second.sequence_number - first.sequence_number) & 0xFFFF == 2
     assert second.timestamp - first.timestamp == 3000
+    producer.receive(packet(12, 4000, DELTA))  # the retransmission fills its own slot
+    await drain()
+    assert (port.sent[2].sequence_number - first.sequence_number) & 0xFFFF == 1
+    consumer.close()
+
+
+async def test_packets_the_consumer_skipped_leave_no_gap_for_the_hall() -> None:
+    producer = Producer("video", VP8, no_pli)
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8, max_queue_packets=3)
+    consumer.attach(producer)
+    consumer.start()
+    producer.receive(packet(1, 1000, KEY))
+    await drain()
+    for seq in range(2, 8):  # the hall stalls: the queue overflows and is dropped
+        producer.receive(packet(seq, 1000 + 3000 * seq, DELTA))
+    producer.receive(packet(8, 30000, KEY))  # resumes at the next keyframe
+    producer.receive(packet(9, 33000, DELTA))
+    await drain()
+    seqs = [p.sequence_number for p in port.sent]
+    assert port.sent[-2].payload == KEY and consumer.queue_resets >= 1
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    producer.receive(packet(5, 16000, DELTA))  # a late packet from the skipped stretch
+    await drain()
+    assert [p.sequence_number for p in port.sent] == seqs  # has no slot: dropped
+    consumer.close()
+
+
+async def test_a_hall_asking_for_a_packet_the_bridge_lacks_is_passed_upstream() -> None:
+    asked: list[tuple[int, list[int]]] = []
+
+    async def record_nack(ssrc: int, lost: list[int]) -> None:
+        asked.append((ssrc, lost))
+
+    producer = Producer("video", VP8, no_pli, send_nack=record_nack)
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    consumer.attach(producer)
+    consumer.start()
+    producer.receive(packet(100, 1000, KEY, ssrc=7))
+    producer.receive(packet(102, 4000, DELTA, ssrc=7))
+    await drain()
+    first = port.sent[0].sequence_number
+    # 101 was just asked for by the bridge's own receiver; 100 has left the hall's sender
+    # history (as a long burst would push it out), so only the publisher still has it.
+    consumer.resend([first, (first + 1) & 0xFFFF])  # the hall's NACK, in the hall's numbers
+    await drain()
+    assert asked == [(7, [100])]  # in the publisher's numbers
+    consumer.resend([first])  # asked again at once: not repeated upstream
+    await drain()
+    assert asked == [(7, [100])]
+    consumer.close()
+
+
+async def test_a_packet_that_cannot_be_sent_costs_only_that_packet() -> None:
+    class PickyPort(RecordingPort):
+        async def send(self, packet: RtpPacket) -> None:
+            if len(packet.payload) > 4:
+                raise ValueError("packet is too long")
+            await super().send(packet)
+
+    producer = Producer("video", VP8, no_pli)
+    port = PickyPort()
+    consumer = Consumer("video", port, VP8)
+    consumer.attach(producer)
+    consumer.start()
+    producer.receive(packet(1, 1000, KEY))
+    producer.receive(packet(2, 4000, DELTA + b"xxxx"))
+    producer.receive(packet(3, 7000, DELTA))
+    await drain()
+    assert [p.payload for p in port.sent] == [KEY, DELTA]
+    assert consumer.drops.counts["not sent"] == 1 and not consumer.closed
     consumer.close()
 
 
@@ -159,6 +232,57 @@ async def test_a_consumer_that_cannot_send_closes_instead_of_freezing_its_hall()
     consumer.attach(producer)
     consumer.start()
     producer.receive(packet(1, 1000, KEY))
+    for seq in range(2, MAX_FAILURES_IN_A_ROW + 2):  # every packet fails, not just one
+        producer.receive(packet(seq, 1000 + 3000 * seq, DELTA))
     await drain()
     assert closed == [True] and consumer.closed
     assert producer.consumers == {}
+
+
+async def test_a_lossy_hall_moves_to_the_light_rendition_at_its_keyframe_without_a_gap() -> None:
+    router = Router()
+    full, light = Producer("video", VP8, no_pli), Producer("video", VP8, no_pli)
+    light.rendition = 1
+    router.publish([full, light])
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    changes: list[int | None] = []
+    consumer.on("renditionchange", lambda: changes.append(consumer.rendition))
+    router.add_consumer(consumer)
+    consumer.start()
+    full.receive(packet(1, 1000, KEY, ssrc=1))
+    light.receive(packet(500, 70000, KEY, ssrc=2))
+    await drain()
+    assert consumer.rendition == 0
+    consumer.link_report(0.3)  # the hall lost 30 %: the full stream does not fit
+    full.receive(packet(2, 4000, DELTA, ssrc=1))
+    light.receive(packet(501, 73000, DELTA, ssrc=2))  # no keyframe yet: keep the full one
+    full.receive(packet(3, 7000, DELTA, ssrc=1))
+    light.receive(packet(502, 76000, KEY, ssrc=2))  # switch here
+    full.receive(packet(4, 10000, DELTA, ssrc=1))
+    light.receive(packet(503, 79000, DELTA, ssrc=2))
+    await drain()
+    assert changes == [1] and consumer.rendition == 1
+    assert [p.payload for p in port.sent] == [KEY, DELTA, DELTA, KEY, DELTA]
+    seqs = [p.sequence_number for p in port.sent]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    stamps = [p.timestamp for p in port.sent]
+    assert all(0 < (b - a) & 0xFFFFFFFF < 90000 for a, b in zip(stamps, stamps[1:], strict=False))
+    assert full.consumers == {} and consumer.id in light.consumers
+    router.close()
+
+
+async def test_when_the_light_rendition_ends_its_halls_go_back_to_the_full_one() -> None:
+    router = Router()
+    full, light = Producer("video", VP8, no_pli), Producer("video", VP8, no_pli)
+    light.rendition = 1
+    router.publish([full, light])
+    consumer = Consumer("video", RecordingPort(), VP8)
+    router.add_consumer(consumer)
+    consumer.start()
+    consumer.link_report(0.3)
+    light.receive(packet(1, 1000, KEY, ssrc=2))
+    assert consumer.rendition == 1
+    light.close()
+    assert consumer.producer is full and router.renditions["video"] == [full]
+    router.close()

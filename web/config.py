@@ -11,7 +11,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -31,11 +31,16 @@ from web.yamlcheck import (
 
 DEFAULTS_NAME = "<defaults>"
 HALL_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-TOP_LEVEL_KEYS = ("commune", "server", "data_dir", "keys", "halls", "ice_servers")
+TOP_LEVEL_KEYS = ("commune", "server", "data_dir", "keys", "halls", "ice_servers", "turn")
 SERVER_KEYS = ("host", "port", "tls", "allow_plain_http")
 HALL_KEYS = ("id", "name", "key")
 ICE_KEYS = ("urls", "username", "credential")
 ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+TURN_KEYS = ("urls", "secret", "ttl")
+TURN_SCHEMES = ("turn:", "turns:")
+MIN_TURN_SECRET = 16
+# Long enough to outlast a meeting day, short enough that a leaked one soon stops working.
+TURN_TTL_DEFAULT, TURN_TTL_RANGE = 86400, (60, 7 * 86400)
 UNSAFE_IN_URL = re.compile(r'[\s"<>,\\\x00-\x1f\x7f]')
 UNSAFE_IN_CREDENTIAL = re.compile(r'["\\\x00-\x1f\x7f]')
 DEFAULT_HALLS = tuple((f"thon-{n}", f"Thôn {n}") for n in range(1, 7))
@@ -71,6 +76,19 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class TurnConfig:
+    """A TURN server that shares `secret` with the bridge (coturn's use-auth-secret).
+
+    The secret stays on the bridge: clients get credentials derived from it that
+    expire after `ttl` seconds (web/turn.py).
+    """
+
+    urls: tuple[str, ...]
+    secret: str = field(repr=False)  # kept out of logs and tracebacks
+    ttl: int = TURN_TTL_DEFAULT
+
+
+@dataclass(frozen=True)
 class Settings:
     commune: str
     server: ServerConfig
@@ -80,6 +98,7 @@ class Settings:
     ice_servers: tuple[dict[str, object], ...]
     config_file: str
     generated_keys: tuple[str, ...]
+    turn: TurnConfig | None = None
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -98,6 +117,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     given_keys = _role_keys(file, mapping(file, "keys", raw.get("keys")))
     halls = _halls(file, raw.get("halls"))
     ice_servers = _ice_servers(file, raw.get("ice_servers"))
+    turn = _turn(file, raw.get("turn"))
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
     return Settings(
@@ -109,6 +129,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         ice_servers=ice_servers,
         config_file=file,
         generated_keys=generated,
+        turn=turn,
     )
 
 
@@ -263,10 +284,7 @@ def _ice_servers(file: str, raw: object) -> tuple[dict[str, object], ...]:
         if not isinstance(url_list, list) or not url_list:
             raise ConfigError(file, f"{where}.urls", "missing: give a stun: or turn: URL or a list")
         for url in url_list:
-            if not isinstance(url, str) or not url.startswith(ICE_SCHEMES):
-                raise ConfigError(file, f"{where}.urls", f"{url!r} is not a stun:/turn: URL")
-            if UNSAFE_IN_URL.search(url):
-                raise ConfigError(file, f"{where}.urls", f"{url!r} has a space, quote or <>,")
+            _ice_url(file, f"{where}.urls", url, ICE_SCHEMES, "stun:/turn:")
         server: dict[str, object] = {"urls": urls if isinstance(urls, str) else list(url_list)}
         for name in ("username", "credential"):
             if entry.get(name) is not None:
@@ -281,6 +299,41 @@ def _ice_servers(file: str, raw: object) -> tuple[dict[str, object], ...]:
             raise ConfigError(file, where, message)
         servers.append(server)
     return tuple(servers)
+
+
+def _turn(file: str, raw: object) -> TurnConfig | None:
+    if raw is None:
+        return None
+    raw = mapping(file, "turn", raw)
+    reject_unknown(file, "turn", raw, TURN_KEYS)
+    urls = raw.get("urls")
+    url_list = [urls] if isinstance(urls, str) else urls
+    if not isinstance(url_list, list) or not url_list:
+        message = "missing: give a turn: URL or a list, e.g. turn:HOST:3478"
+        raise ConfigError(file, "turn.urls", message)
+    for url in url_list:
+        _ice_url(file, "turn.urls", url, TURN_SCHEMES, "turn:/turns:")
+    if raw.get("secret") is None:
+        message = "missing: give the static-auth-secret of your turnserver.conf"
+        raise ConfigError(file, "turn.secret", message)
+    secret = string(file, "turn.secret", raw["secret"])
+    if len(secret) < MIN_TURN_SECRET:
+        message = f"too short: use at least {MIN_TURN_SECRET} random characters"
+        raise ConfigError(file, "turn.secret", message)
+    ttl = _get(raw, "ttl", TURN_TTL_DEFAULT)
+    low, high = TURN_TTL_RANGE
+    if not isinstance(ttl, int) or isinstance(ttl, bool):
+        raise ConfigError(file, "turn.ttl", f"must be a whole number of seconds, not {kind(ttl)}")
+    if not low <= ttl <= high:
+        raise ConfigError(file, "turn.ttl", f"{ttl} is out of range ({low}..{high} seconds)")
+    return TurnConfig(urls=tuple(url_list), secret=secret, ttl=ttl)
+
+
+def _ice_url(file: str, dotted: str, url: object, schemes: tuple[str, ...], names: str) -> None:
+    if not isinstance(url, str) or not url.startswith(schemes):
+        raise ConfigError(file, dotted, f"{url!r} is not a {names} URL")
+    if UNSAFE_IN_URL.search(url):
+        raise ConfigError(file, dotted, f"{url!r} has a space, quote or <>,")
 
 
 def _get(raw: Mapping[str, object], key: str, default: object) -> object:

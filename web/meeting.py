@@ -39,6 +39,7 @@ from rooms.permissions import SEE_HALLS
 
 from .auth import Identity
 from .config import Settings
+from .turn import ice_servers_for
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class Meeting:
             "commune": self.settings.commune,
             "permissions": sorted(identity.permissions),
             "instance": self.instance,
-            "ice_servers": [dict(server) for server in self.settings.ice_servers],
+            "ice_servers": ice_servers_for(self.settings, identity),
         }
 
     def state_for(self, identity: Identity) -> dict[str, Any]:

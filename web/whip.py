@@ -25,6 +25,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
+from .turn import ice_servers_for
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -53,7 +54,7 @@ async def _read_offer(request: web.Request) -> str:
 
 
 def ice_server_links(servers: Iterable[Mapping[str, object]]) -> list[str]:
-    """RFC 9725 section 4.6: each configured STUN/TURN server as a Link header value."""
+    """RFC 9725 section 4.6: each STUN/TURN URL a client is given, as a Link header value."""
     links = []
     for server in servers:
         urls = server["urls"]
@@ -91,7 +92,7 @@ async def _open(request: web.Request, prefix: str) -> web.Response:
     if prefix == "whep" and not identity.may(WATCH):
         raise Forbidden("this key may not watch")
     offer = await _read_offer(request)
-    links = ice_server_links(request.app[SETTINGS].ice_servers)
+    links = ice_server_links(ice_servers_for(request.app[SETTINGS], identity))
     meeting = request.app[MEETING]
     quota = STREAM_QUOTA.get(identity.role, 1)
     if meeting.streams_held(identity) >= quota:

@@ -120,27 +120,60 @@ function makeHandle(pc, key, session, onState) {
   };
 }
 
+// The chair's camera goes out twice: full for the halls with a good link, light for the
+// weak ones. The bridge picks one per hall from that hall's reports (docs/protocol.md).
+const RENDITIONS = [
+  { maxBitrate: 2_000_000 },
+  { maxBitrate: 400_000, scaleResolutionDownBy: 2 },
+];
+
 /**
- * Publish `stream` to the bridge via WHIP. Resolves to a handle {pc, location, state, stop(), replaceTrack(track)}.
+ * Publish `stream` to the bridge via WHIP: video twice (full, then light), then audio.
+ * Resolves to a handle {pc, location, state, stop(), replaceTrack(track)}.
  * onState(connectionState) is called on every pc connection state change.
  * Throws ProtocolError (with .status and .code) when the server refuses.
  */
 export async function publishWhip({ key, stream, onState, signal, connection, iceServers = [] }) {
   const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
-  for (const kind of ["video", "audio"]) {
-    const track = stream.getTracks().find((t) => t.kind === kind);
-    if (track) pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+  const video = stream.getVideoTracks()[0];
+  const audio = stream.getAudioTracks()[0];
+  const videoSenders = [];
+  let lightTrack = null;
+  if (video) {
+    lightTrack = video.clone();
+    [video, lightTrack].forEach((track, i) => {
+      const tr = pc.addTransceiver(track, {
+        direction: "sendonly", streams: [stream], sendEncodings: [RENDITIONS[i]],
+      });
+      videoSenders.push(tr.sender);
+    });
   }
+  const audioSender = audio
+    ? pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] }).sender
+    : null;
   // Naming our socket lets the bridge tell this page, and only it, when another
   // chair device takes the broadcast over.
   const extra = connection ? { "X-Connection": connection } : {};
-  const session = await negotiate("/whip", key, pc, signal, extra);
+  let session;
+  try {
+    session = await negotiate("/whip", key, pc, signal, extra);
+  } catch (err) {
+    lightTrack?.stop();
+    throw err;
+  }
   const handle = makeHandle(pc, key, session, onState);
+  const stop = handle.stop;
+  handle.stop = () => { lightTrack?.stop(); return stop(); };
   // Switching camera or microphone mid-broadcast must not cut the halls off, so swap
-  // the track on the existing sender instead of publishing anew.
+  // the track on the existing senders instead of publishing anew.
   handle.replaceTrack = async (track) => {
-    const tr = pc.getTransceivers().find((t) => t.receiver.track.kind === track.kind);
-    if (tr) await tr.sender.replaceTrack(track);
+    if (track.kind === "audio") { await audioSender?.replaceTrack(track); return; }
+    if (!videoSenders.length) return;
+    const old = lightTrack;
+    lightTrack = track.clone();
+    await videoSenders[0].replaceTrack(track);
+    await videoSenders[1].replaceTrack(lightTrack);
+    old?.stop();
   };
   return handle;
 }
