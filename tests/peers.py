@@ -34,6 +34,7 @@ Signal = Callable[[str], Awaitable[str]]
 NO_ICE_SERVERS = RTCConfiguration(iceServers=[])
 NUMBER_BITS = 24  # the frame number: 6 days at 30 fps before it wraps
 TIME_BITS = 40  # then the send time, milliseconds since the epoch mod 2**40
+BLOCK = 8  # stamp bits are BLOCK×BLOCK squares on small pictures
 TILE = 16  # damage is judged per 16×16 tile (a VP8 macroblock), so a broken corner counts
 # A picture with a tile further than this from the expected one (mean absolute luma
 # difference) is damaged. Measured with aiortc's VP8 from 320×240 to 720p at 0.25-1.5 Mbps:
@@ -49,6 +50,27 @@ def now_ms() -> int:
     return int(time.time() * 1000) % (1 << TIME_BITS)
 
 
+def stamp(image: np.ndarray, value: int, bits: int = 40, block: int = BLOCK) -> None:
+    """Write `bits` bits of `value` into the top rows of a luma image as black/white blocks.
+
+    Bits run left to right, then on to the next row of blocks.
+    """
+    per_row = image.shape[1] // block
+    for bit in range(bits):
+        row, col = divmod(bit, per_row)
+        on = 255 if (value >> bit) & 1 else 0
+        image[row * block : (row + 1) * block, col * block : (col + 1) * block] = on
+
+
+def read_stamp(image: np.ndarray, bits: int = 40, block: int = BLOCK) -> int:
+    """The value `stamp` wrote, read from the middle of each block in one numpy pass."""
+    per_row = image.shape[1] // block
+    rows, q = -(-bits // per_row), block // 4
+    blocks = image[: rows * block, : per_row * block].reshape(rows, block, per_row, block)
+    on = blocks[:, q : block - q, :, q : block - q].mean(axis=(1, 3)).ravel()[:bits] > 128
+    return sum(1 << bit for bit in np.flatnonzero(on).tolist())
+
+
 class Picture:
     """The chair's picture at one size: frame n drawn, its stamp read, a decoded one judged.
 
@@ -61,9 +83,8 @@ class Picture:
         self.width, self.height = width, height
         # Stamp bits are 8 px blocks on small pictures, a whole macroblock from 640 px up,
         # so a relay that re-encodes at a low bitrate still leaves them readable.
-        self.block = 8 if width < 640 else 16
-        self.per_row = width // self.block
-        rows = -(-(NUMBER_BITS + TIME_BITS) // self.per_row)
+        self.block = BLOCK if width < 640 else 16
+        rows = -(-(NUMBER_BITS + TIME_BITS) // (width // self.block))
         self.top = rows * self.block  # the stamp's rows; the checked picture is below
         rng = np.random.default_rng(11)
         texture = rng.integers(40, 200, (height // 8 + 32, width // 8 + 32), dtype=np.uint8)
@@ -84,21 +105,14 @@ class Picture:
         image = np.empty((self.height * 3 // 2, self.width), dtype=np.uint8)
         image[self.top : self.height] = self.body(n)
         image[self.height :] = 128  # neutral chroma
+        image[: self.top] = 0
         value = (n % (1 << NUMBER_BITS)) | (sent_ms << NUMBER_BITS)
-        b = self.block
-        for bit in range(NUMBER_BITS + TIME_BITS):
-            row, col = divmod(bit, self.per_row)
-            on = 255 if (value >> bit) & 1 else 0
-            image[row * b : (row + 1) * b, col * b : (col + 1) * b] = on
-        image[(bit // self.per_row) * b : self.top, ((bit % self.per_row) + 1) * b :] = 0
+        stamp(image, value, NUMBER_BITS + TIME_BITS, self.block)
         return VideoFrame.from_ndarray(image, format="yuv420p")
 
     def read(self, luma: np.ndarray) -> tuple[int, int]:
         """The frame number and send time stamped in `luma` (at least the top rows)."""
-        b, q, rows = self.block, self.block // 4, self.top // self.block
-        blocks = luma[: self.top, : self.per_row * b].reshape(rows, b, self.per_row, b)
-        bits = blocks[:, q : b - q, :, q : b - q].mean(axis=(1, 3)).ravel() > 128
-        value = sum(1 << bit for bit in np.flatnonzero(bits[: NUMBER_BITS + TIME_BITS]).tolist())
+        value = read_stamp(luma, NUMBER_BITS + TIME_BITS, self.block)
         return value & ((1 << NUMBER_BITS) - 1), value >> NUMBER_BITS
 
     def damage(self, luma: np.ndarray, n: int) -> float:
