@@ -32,8 +32,10 @@ from av import VideoFrame
 Signal = Callable[[str], Awaitable[str]]
 # Without this, aiortc asks Google's STUN server: tests stay on this machine.
 NO_ICE_SERVERS = RTCConfiguration(iceServers=[])
-NUMBER_BITS = 24  # the frame number: 6 days at 30 fps before it wraps
-TIME_BITS = 40  # then the send time, milliseconds since the epoch mod 2**40
+# The stamp: first the send time (milliseconds since the epoch mod 2**40, which is all
+# that a bare read_stamp() reads), then the frame number (6 days at 30 fps before it wraps).
+TIME_BITS = 40
+NUMBER_BITS = 24
 BLOCK = 8  # stamp bits are BLOCK×BLOCK squares on small pictures
 TILE = 16  # damage is judged per 16×16 tile (a VP8 macroblock), so a broken corner counts
 # A picture with a tile further than this from the expected one (mean absolute luma
@@ -84,7 +86,7 @@ class Picture:
         # Stamp bits are 8 px blocks on small pictures, a whole macroblock from 640 px up,
         # so a relay that re-encodes at a low bitrate still leaves them readable.
         self.block = BLOCK if width < 640 else 16
-        rows = -(-(NUMBER_BITS + TIME_BITS) // (width // self.block))
+        rows = -(-(TIME_BITS + NUMBER_BITS) // (width // self.block))
         self.top = rows * self.block  # the stamp's rows; the checked picture is below
         rng = np.random.default_rng(11)
         texture = rng.integers(40, 200, (height // 8 + 32, width // 8 + 32), dtype=np.uint8)
@@ -106,14 +108,14 @@ class Picture:
         image[self.top : self.height] = self.body(n)
         image[self.height :] = 128  # neutral chroma
         image[: self.top] = 0
-        value = (n % (1 << NUMBER_BITS)) | (sent_ms << NUMBER_BITS)
-        stamp(image, value, NUMBER_BITS + TIME_BITS, self.block)
+        value = sent_ms | ((n % (1 << NUMBER_BITS)) << TIME_BITS)
+        stamp(image, value, TIME_BITS + NUMBER_BITS, self.block)
         return VideoFrame.from_ndarray(image, format="yuv420p")
 
     def read(self, luma: np.ndarray) -> tuple[int, int]:
         """The frame number and send time stamped in `luma` (at least the top rows)."""
-        value = read_stamp(luma, NUMBER_BITS + TIME_BITS, self.block)
-        return value & ((1 << NUMBER_BITS) - 1), value >> NUMBER_BITS
+        value = read_stamp(luma, TIME_BITS + NUMBER_BITS, self.block)
+        return value >> TIME_BITS, value & ((1 << TIME_BITS) - 1)
 
     def damage(self, luma: np.ndarray, n: int) -> float:
         """How far `luma` is from frame n: the worst tile's mean absolute difference."""
