@@ -14,6 +14,26 @@ _H264_STAP_A = 24
 _H264_FU_A = 28
 
 
+def vp8_descriptor_length(payload: bytes) -> int | None:
+    """Bytes of the VP8 payload descriptor (RFC 7741 4.2) at the start of `payload`,
+    or None when the payload ends inside it."""
+    i = 1
+    if payload[0] & 0x80:  # X: an extension byte follows
+        if len(payload) < 2:
+            return None
+        ext = payload[1]
+        i = 2
+        if ext & 0x80:  # I: picture id, 7 or 15 bits
+            if i >= len(payload):
+                return None
+            i += 2 if payload[i] & 0x80 else 1
+        if ext & 0x40:  # L: TL0PICIDX
+            i += 1
+        if ext & 0x30:  # T or K: TID/KEYIDX byte
+            i += 1
+    return i if i < len(payload) else None
+
+
 def vp8_starts_keyframe(payload: bytes) -> bool:
     """RFC 7741: first packet of partition 0 (S=1, PID=0) whose frame tag has P=0."""
     if len(payload) < 2:
@@ -21,21 +41,8 @@ def vp8_starts_keyframe(payload: bytes) -> bool:
     first = payload[0]
     if not first & 0x10 or first & 0x07:  # S bit clear, or not partition 0
         return False
-    i = 1
-    if first & 0x80:  # X: extension byte follows
-        ext = payload[i]
-        i += 1
-        if ext & 0x80:  # I: picture id, 7 or 15 bits
-            if i >= len(payload):
-                return False
-            i += 2 if payload[i] & 0x80 else 1
-        if ext & 0x40:  # L: TL0PICIDX
-            i += 1
-        if ext & 0x30:  # T or K: TID/KEYIDX byte
-            i += 1
-    if i >= len(payload):
-        return False
-    return not payload[i] & 0x01
+    i = vp8_descriptor_length(payload)
+    return i is not None and not payload[i] & 0x01
 
 
 def h264_starts_keyframe(payload: bytes) -> bool:

@@ -17,8 +17,8 @@ FULL, LIGHT = 0, 1
 LOSS_DOWN = 0.08  # a report losing this much, twice in a row, steps down
 LOSS_DOWN_AT_ONCE = 0.2  # one report this bad steps down at once
 LOSS_QUIET = 0.02  # reports below this count as a clean link
-HOLD_UP = 8.0  # seconds of clean link on the light stream before trying the full one
-MAX_HOLD_UP = 120.0
+HOLD_UP = 15.0  # seconds of clean link on the light stream before trying the full one
+MAX_HOLD_UP = 300.0  # a link that keeps failing is tried every five minutes
 FAILED_TRY = 20.0  # stepping down this soon after stepping up doubles the hold
 REMB_DOWN = 0.6  # two REMBs below this share of the full stream's bitrate step down
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .keyframes import vp8_descriptor_length
+
 # pylibsrtp protects at most 1356 bytes of RTP; with our header and extensions a payload
 # up to this size goes through untouched (Chromium and aiortc send at most about 1200).
 SPLIT_ABOVE = 1300
@@ -31,28 +33,9 @@ def _chunks(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + step] for i in range(0, len(data), step)]
 
 
-def _vp8_descriptor_length(payload: bytes) -> int | None:
-    """Bytes of the VP8 payload descriptor at the start of `payload` (RFC 7741 4.2)."""
-    i = 1
-    if payload[0] & 0x80:  # X: an extension byte follows
-        if len(payload) < 2:
-            return None
-        ext = payload[1]
-        i = 2
-        if ext & 0x80:  # I: picture id, 7 or 15 bits
-            if i >= len(payload):
-                return None
-            i += 2 if payload[i] & 0x80 else 1
-        if ext & 0x40:  # L: TL0PICIDX
-            i += 1
-        if ext & 0x30:  # T or K: TID/KEYIDX
-            i += 1
-    return i if i < len(payload) else None
-
-
 def split_vp8(payload: bytes, limit: int) -> list[bytes] | None:
     """Each piece repeats the descriptor; only the first keeps the start-of-partition bit."""
-    head = _vp8_descriptor_length(payload)
+    head = vp8_descriptor_length(payload)
     if head is None or head >= limit:
         return None
     descriptor, body = payload[:head], payload[head:]

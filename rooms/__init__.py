@@ -2,6 +2,7 @@
 
 from rooms.broadcast import Broadcast
 from rooms.commands import (
+    BroadcastCodecsChanged,
     BroadcastStarted,
     BroadcastStopped,
     Command,
@@ -9,6 +10,8 @@ from rooms.commands import (
     Disconnect,
     MediaStarted,
     MediaStopped,
+    ScreenReported,
+    Tick,
 )
 from rooms.errors import (
     DuplicateConnection,
@@ -24,12 +27,15 @@ from rooms.events import (
     HallStateChanged,
     ParticipantJoined,
     ParticipantLeft,
+    ScreenChanged,
 )
 from rooms.permissions import permissions_for
 from rooms.room import Room
+from rooms.screen import LinkReport, LinkSample, Verdict
 
 __all__ = [
     "Broadcast",
+    "BroadcastCodecsChanged",
     "BroadcastStarted",
     "BroadcastStateChanged",
     "BroadcastStopped",
@@ -39,15 +45,21 @@ __all__ = [
     "DuplicateConnection",
     "Event",
     "HallStateChanged",
+    "LinkReport",
+    "LinkSample",
     "MediaStarted",
     "MediaStopped",
     "NotPermitted",
     "ParticipantJoined",
     "ParticipantLeft",
     "Room",
+    "ScreenChanged",
+    "ScreenReported",
+    "Tick",
     "RoomError",
     "UnknownConnection",
     "UnknownHall",
     "UnknownRole",
+    "Verdict",
     "permissions_for",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rooms.screen import LinkReport
+
 
 @dataclass(frozen=True)
 class Command:
@@ -57,3 +59,26 @@ class BroadcastStopped(Command):
     """A publishing (WHIP) session ended; ignored unless it is the current one."""
 
     session_id: str
+
+
+@dataclass(frozen=True)
+class BroadcastCodecsChanged(Command):
+    """The current publishing session's tracks changed: the bridge sets them up one at a
+    time, in the order the publisher offered them (OBS and FFmpeg offer audio first)."""
+
+    session_id: str
+    video_codec: str | None
+    audio_codec: str | None
+
+
+@dataclass(frozen=True)
+class ScreenReported(Command):
+    """A hall page said what its TV rendered and how its link looks."""
+
+    conn_id: str
+    report: LinkReport
+
+
+@dataclass(frozen=True)
+class Tick(Command):
+    """Time passed: lets a TV that stopped reporting, or stopped moving, be judged."""

@@ -44,3 +44,12 @@ class BroadcastStateChanged(Event):
     video_codec: str | None
     audio_codec: str | None
     replaced: bool
+
+
+@dataclass(frozen=True)
+class ScreenChanged(Event):
+    """What a hall's TV shows changed: `picture` and `sound` as rooms/screen.py names them."""
+
+    hall_id: str
+    picture: str
+    sound: str

@@ -11,6 +11,9 @@ from rooms.errors import UnknownRole
 PUBLISH = "publish"
 WATCH = "watch"
 SEE_HALLS = "see_halls"
+# Speak for a hall's TV: report what it shows. Only a hall key does, since a report
+# is filed under the hall the key is bound to.
+REPORT_SCREEN = "report_screen"
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ ROLES: Mapping[str, Role] = MappingProxyType(
         "chair": Role(frozenset({PUBLISH, WATCH, SEE_HALLS})),
         "secretary": Role(frozenset({WATCH, SEE_HALLS})),
         "viewer": Role(frozenset({WATCH})),
-        "hall": Role(frozenset({WATCH}), bound_to_hall=True),
+        "hall": Role(frozenset({WATCH, REPORT_SCREEN}), bound_to_hall=True),
     }
 )
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rooms.broadcast import OFF_AIR, Broadcast
 from rooms.commands import (
+    BroadcastCodecsChanged,
     BroadcastStarted,
     BroadcastStopped,
     Command,
@@ -15,6 +16,8 @@ from rooms.commands import (
     Disconnect,
     MediaStarted,
     MediaStopped,
+    ScreenReported,
+    Tick,
 )
 from rooms.errors import DuplicateConnection, NotPermitted, UnknownConnection, UnknownHall
 from rooms.events import (
@@ -23,9 +26,11 @@ from rooms.events import (
     HallStateChanged,
     ParticipantJoined,
     ParticipantLeft,
+    ScreenChanged,
 )
-from rooms.hall import Hall
-from rooms.permissions import PUBLISH, WATCH, role
+from rooms.hall import WATCHING, Hall
+from rooms.permissions import PUBLISH, REPORT_SCREEN, WATCH, role
+from rooms.screen import NOT_REPORTING, LinkSample, Screen, Verdict
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Room:
         self._pages: dict[str, _Attachment] = {}
         self._sessions: dict[str, _Attachment] = {}
         self._broadcast: Broadcast = OFF_AIR
+        self._screens = {hall_id: Screen() for hall_id in self._halls}
+        self._verdicts: dict[str, Verdict] = dict.fromkeys(self._halls, NOT_REPORTING)
         self._log: list[Event] = []
 
     # -- read-only views ---------------------------------------------------------------
@@ -69,12 +76,25 @@ class Room:
         """(id, name, state) for every hall, in the order the room was configured."""
         return [(h.id, h.name, h.state) for h in self._halls.values()]
 
+    def screen(self, hall_id: str) -> tuple[Verdict, Screen]:
+        """What `hall_id`'s TV shows, as last judged, and its latest report."""
+        return self._verdicts[hall_id], self._screens[hall_id]
+
+    def link_history(self, hall_id: str) -> tuple[LinkSample, ...]:
+        """Every report `hall_id` sent in this meeting (the newest HISTORY_LIMIT), oldest first."""
+        return tuple(self._screens[hall_id].history)
+
     def snapshot(self) -> dict[str, Any]:
         """The `state` message body of docs/protocol.md, ready for json.dumps."""
         return {
             "broadcast": self._broadcast.to_wire(),
             "halls": [
-                {"id": hall_id, "name": name, "state": state}
+                {
+                    "id": hall_id,
+                    "name": name,
+                    "state": state,
+                    "screen": self._screens[hall_id].to_wire(self._verdicts[hall_id]),
+                }
                 for hall_id, name, state in self.hall_states()
             ],
         }
@@ -96,8 +116,16 @@ class Room:
                 events = self._broadcast_started(command, at)
             case BroadcastStopped():
                 events = self._broadcast_stopped(command, at)
+            case BroadcastCodecsChanged():
+                events = self._broadcast_codecs_changed(command, at)
+            case ScreenReported():
+                events = self._screen_reported(command, at)
+            case Tick():
+                events = []
             case _:
                 raise TypeError(f"not a room command: {command!r}")
+        # Any change (a report, the broadcast, presence, or just time) may change a verdict.
+        events += self._judge_screens(at)
         self._log.extend(events)
         return events
 
@@ -120,6 +148,7 @@ class Room:
         events: list[Event] = [ParticipantLeft(cmd.conn_id, who.role, who.hall_id, at=at)]
         if who.hall_id is not None:
             hall = self._halls[who.hall_id]
+            self._screens[hall.id].page_closed(cmd.conn_id)
             events += self._change(hall, lambda: hall.page_closed(cmd.conn_id), at)
         return events
 
@@ -163,6 +192,34 @@ class Room:
             return []
         self._broadcast = OFF_AIR
         return [self._broadcast_event(at, replaced=False)]
+
+    def _broadcast_codecs_changed(self, cmd: BroadcastCodecsChanged, at: float) -> list[Event]:
+        old = self._broadcast
+        if cmd.session_id != old.session:
+            return []  # a late word about a session that is no longer the broadcast
+        if (cmd.video_codec, cmd.audio_codec) == (old.video_codec, old.audio_codec):
+            return []
+        self._broadcast = replace(old, video_codec=cmd.video_codec, audio_codec=cmd.audio_codec)
+        return [self._broadcast_event(at, replaced=False)]
+
+    def _screen_reported(self, cmd: ScreenReported, at: float) -> list[Event]:
+        who = self._pages.get(cmd.conn_id)
+        if who is None:
+            raise UnknownConnection(f"no open connection {cmd.conn_id!r}")
+        hall = self._hall_for(who.role, who.hall_id, needs=REPORT_SCREEN)
+        if hall is None:  # only a role bound to a hall may hold REPORT_SCREEN
+            raise NotPermitted(f"role {who.role!r} reports for no hall")
+        self._screens[hall.id].report(cmd.conn_id, cmd.report, at)
+        return []
+
+    def _judge_screens(self, at: float) -> list[Event]:
+        events: list[Event] = []
+        for hall in self._halls.values():
+            verdict = self._screens[hall.id].verdict(self._broadcast, hall.state == WATCHING, at)
+            if verdict != self._verdicts[hall.id]:
+                self._verdicts[hall.id] = verdict
+                events.append(ScreenChanged(hall.id, verdict.picture, verdict.sound, at=at))
+        return events
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -73,6 +73,15 @@ class Netns:
     def restore(self) -> None:
         self.run("nft", "delete", "table", "inet", "cut")
 
+    def thin(self, kbit: int | None) -> None:
+        """Limit what reaches the namespace to `kbit` kbit/s (None: no limit), as a weak
+        rural link would: a token bucket on this machine's end of the link."""
+        device = f"{self.name}a"  # see netns(): the host end is the name plus "a"
+        subprocess.run(["tc", "qdisc", "del", "dev", device, "root"], capture_output=True)
+        if kbit is not None:
+            sh("tc", "qdisc", "add", "dev", device, "root", "tbf", "rate", f"{kbit}kbit",
+               "burst", "16kb", "latency", "80ms")  # fmt: skip
+
 
 @contextmanager
 def netns(prefix: str, index: int, subnet: str) -> Iterator[Netns]:

@@ -34,7 +34,8 @@ async def main(endpoint: str, url: str, key: str) -> None:
             if endpoint == "whip":
                 return publisher.video.frames_sent, {}
             tally = dataclasses.asdict(viewer.pictures.tally())
-            return viewer.frames, {"tally": tally, "feedback": dataclasses.asdict(viewer.feedback)}
+            feedback = dataclasses.asdict(viewer.feedback)
+            return viewer.frames, {"tally": tally, "feedback": feedback, "size": viewer.frame_size}
 
         if endpoint == "whip":
             publisher = await start_publisher(signal)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import fractions
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from aiortc import (
@@ -27,6 +29,7 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaBlackhole
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket
 from av import VideoFrame
 
 Signal = Callable[[str], Awaitable[str]]
@@ -89,7 +92,7 @@ class Picture:
         rows = -(-(TIME_BITS + NUMBER_BITS) // (width // self.block))
         self.top = rows * self.block  # the stamp's rows; the checked picture is below
         rng = np.random.default_rng(11)
-        texture = rng.integers(40, 200, (height // 8 + 32, width // 8 + 32), dtype=np.uint8)
+        texture = rng.integers(40, 200, (-(-height // 8) + 33, -(-width // 8) + 33), dtype=np.uint8)
         self._texture = np.kron(texture, np.ones((8, 8), dtype=np.uint8))
         self._step = 2 if width * height <= 640 * 360 else 4  # sample grid for the check
 
@@ -202,6 +205,7 @@ class PictureCheck:
         self.freezes: list[tuple[float, float]] = []
         self.latencies_ms: list[float] = []
         self.last: Verdict | None = None
+        self.recent: deque[Verdict] = deque(maxlen=900)  # the last 30 s at 30 fps, in order
         self._pictures: dict[tuple[int, int], Picture] = {}
 
     def _judge(self, frame: VideoFrame, after: int | None) -> Verdict:
@@ -231,6 +235,7 @@ class PictureCheck:
         verdict = await loop.run_in_executor(None, self._judge, frame, after)
         self.decoded += 1
         self.last = verdict
+        self.recent.append(verdict)
         if verdict.intact:
             if self.last_intact_at is not None and at - self.last_intact_at > FREEZE_S:
                 self.freezes.append((at, at - self.last_intact_at))
@@ -314,6 +319,18 @@ class Publisher:
         await self.pc.close()
 
 
+def keep_default_bitrate(sender: RTCRtpSender) -> None:
+    """Hold `sender`'s encoder at aiortc's default 500 kbps, as the chair page caps its light
+    rendition: aiortc would otherwise raise it to whatever the bridge's REMB allows."""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet: Any) -> None:
+        if not (isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP):
+            await original(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
 async def start_publisher(
     signal: Signal,
     *,
@@ -323,22 +340,34 @@ async def start_publisher(
     audio: bool = True,
     first: int = 0,
     light: tuple[int, int] | None = None,
+    audio_first: bool = False,
+    video: bool = True,
 ) -> Publisher:
-    """Create a chair peer, send its offer through `signal`, apply the answer."""
+    """Create a chair peer, send its offer through `signal`, apply the answer.
+
+    `light` (width, height) adds a lighter second rendition of the camera, as the
+    chair page does. `audio_first` offers the audio section before the video one, as
+    OBS and FFmpeg do; `video=False` makes a sound-only chair (its `video` track is
+    made but never sent).
+    """
     pc = RTCPeerConnection(NO_ICE_SERVERS)
-    video = StampedVideoTrack(width, height, first=first)
+    if audio and audio_first:
+        pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    camera = StampedVideoTrack(width, height, first=first)
     caps = RTCRtpSender.getCapabilities("video").codecs
     preferred = [c for c in caps if c.name == codec] + [c for c in caps if c.name == "rtx"]
-    pc.addTransceiver(video, direction="sendonly").setCodecPreferences(preferred)
-    if light is not None:  # a lighter second rendition, as the chair page sends
+    if video:
+        pc.addTransceiver(camera, direction="sendonly").setCodecPreferences(preferred)
+    if video and light is not None:  # a lighter second rendition, as the chair page sends
         second = pc.addTransceiver(StampedVideoTrack(*light, first=first), direction="sendonly")
         second.setCodecPreferences(preferred)
-    if audio:
+        keep_default_bitrate(second.sender)
+    if audio and not audio_first:
         pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     answer = await signal(pc.localDescription.sdp)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-    return Publisher(pc, video, answer)
+    return Publisher(pc, camera, answer)
 
 
 @dataclass

@@ -135,22 +135,46 @@ async def test_viewers_wait_when_the_chair_drops_and_resume_when_it_returns(
         await publisher.close()
 
 
-async def test_a_new_chair_stream_replaces_the_old_one(bridge: Bridge) -> None:
-    old = await start_publisher(publish_via(bridge), audio=False)
-    viewer = await start_viewer(subscribe_via(bridge), audio=False)
+SECOND_CHAIR = 500_000  # the second chair's frame numbers start here
+
+
+@pytest.mark.parametrize("codec", ["VP8", "H264"])
+async def test_a_new_chair_stream_takes_over_at_its_keyframe_with_no_damaged_picture(
+    bridge: Bridge, codec: str
+) -> None:
+    old = await start_publisher(publish_via(bridge), audio=False, codec=codec)
+    viewers = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
     try:
-        await wait_for(lambda: viewer.frames >= 10, 20, "frames from the first chair")
+        await wait_for(lambda: all(v.frames >= 30 for v in viewers), 20, "the first chair")
         first_session = bridge.publishing.session_id
-        new = await start_publisher(publish_via(bridge), audio=False)
+        new = await start_publisher(
+            publish_via(bridge), audio=False, codec=codec, first=SECOND_CHAIR
+        )
         await wait_for(
             lambda: bridge.publishing.session_id not in (None, first_session), 10, "the switch"
         )
         await wait_for(lambda: first_session not in bridge.sessions, 5, "the old session closed")
-        now = viewer.frames
-        await wait_for(lambda: viewer.frames >= now + 20, 20, "frames from the new chair")
+        now = [v.frames for v in viewers]
+        await wait_for(
+            lambda: all(v.frames >= n + 30 for v, n in zip(viewers, now, strict=True)),
+            20,
+            "frames from the new chair",
+        )
+        for viewer in viewers:
+            verdicts = list(viewer.pictures.recent)
+            sources = [v.number >= SECOND_CHAIR for v in verdicts]
+            switch = sources.index(True)
+            assert all(sources[switch:]), "a picture of the old chair after the new one's"
+            damaged = [
+                (i - switch, v.number, round(v.damage))
+                for i, v in enumerate(verdicts)
+                if not v.intact
+            ]
+            assert damaged == [], f"damaged pictures around the switch (at 0): {damaged}"
         await new.close()
     finally:
-        await viewer.close()
+        for viewer in viewers:
+            await viewer.close()
         await old.close()
 
 

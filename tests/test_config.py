@@ -39,14 +39,18 @@ def test_defaults_give_six_halls_and_strong_generated_keys(tmp_path: Path) -> No
     assert (settings.server.host, settings.server.port) == ("0.0.0.0", 8443)
     assert settings.server.tls.mode == "auto"
     assert settings.config_file == "<defaults>"
-    every_key = [settings.keys.chair, settings.keys.secretary, settings.keys.viewer]
+    keys = settings.keys
+    every_key = [keys.chair, keys.secretary, keys.viewer, keys.metrics]
     every_key += [hall.key for hall in settings.halls]
-    assert len(set(every_key)) == 9
+    assert len(set(every_key)) == 10
     for key in every_key:
         assert len(base64.urlsafe_b64decode(key + "==")) * 8 >= 128
-    assert set(settings.generated_keys) == {"keys.chair", "keys.secretary", "keys.viewer"} | {
-        f"halls.thon-{n}.key" for n in range(1, 7)
-    }
+    assert set(settings.generated_keys) == {
+        "keys.chair",
+        "keys.secretary",
+        "keys.viewer",
+        "keys.metrics",
+    } | {f"halls.thon-{n}.key" for n in range(1, 7)}
 
 
 def test_generated_keys_persist_across_restarts(tmp_path: Path) -> None:
@@ -324,6 +328,7 @@ def test_join_links_url_encode_keys(tmp_path: Path) -> None:
     )
     assert links["secretary"] == f"https://192.0.2.2:8443/view?key={settings.keys.secretary}"
     assert links["viewer"] == f"https://192.0.2.2:8443/view?key={settings.keys.viewer}"
+    assert links["metrics"] == f"https://192.0.2.2:8443/metrics?key={settings.keys.metrics}"
     hall_key = settings.halls[0].key
     assert links["hall thon-1 (Thôn 1)"] == f"https://192.0.2.2:8443/hall/thon-1?key={hall_key}"
 

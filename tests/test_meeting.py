@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -187,3 +188,36 @@ async def test_halls_are_told_to_rejoin_when_the_chair_changes_codec(
         await tv_socket.close()
         await tv.close()
         await vp8_chair.close()
+
+
+async def _live_broadcast(tv_socket: Any) -> dict[str, Any]:
+    """The first state snapshot that shows the broadcast live with both codecs."""
+    while True:
+        message = json.loads((await tv_socket.receive(timeout=15)).data)
+        broadcast = message.get("broadcast") or {}
+        if (
+            message["type"] == "state"
+            and broadcast.get("video_codec")
+            and broadcast.get("audio_codec")
+        ):
+            return dict(broadcast)
+
+
+@pytest.mark.parametrize("audio_first", [False, True], ids=["video-first", "audio-first"])
+async def test_the_room_records_both_codecs_whatever_order_the_tracks_come_in(
+    client: TestClient, settings: Settings, audio_first: bool
+) -> None:
+    room = app_of(client)[MEETING].room
+    tv_socket = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    await ws_messages(tv_socket, 2)
+    chair = await start_publisher(
+        http_signal(client, "/whip", settings.keys.chair), audio_first=audio_first
+    )
+    try:
+        broadcast = await _live_broadcast(tv_socket)
+        assert (broadcast["video_codec"], broadcast["audio_codec"]) == ("VP8", "opus")
+        assert (room.broadcast.video_codec, room.broadcast.audio_codec) == ("VP8", "opus")
+        assert room.broadcast.session == app_of(client)[BRIDGE].publishing.session_id
+    finally:
+        await tv_socket.close()
+        await chair.close()

@@ -14,7 +14,7 @@ def test_each_role_has_exactly_its_permissions() -> None:
     assert permissions_for("chair") == {"publish", "watch", "see_halls"}
     assert permissions_for("secretary") == {"watch", "see_halls"}
     assert permissions_for("viewer") == {"watch"}
-    assert permissions_for("hall") == {"watch"}
+    assert permissions_for("hall") == {"watch", "report_screen"}
 
 
 def test_unknown_role_has_no_permissions() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from rooms import (
     Broadcast,
+    BroadcastCodecsChanged,
     BroadcastStarted,
     BroadcastStateChanged,
     BroadcastStopped,
@@ -26,6 +27,8 @@ from rooms import (
 )
 from rooms.commands import Command
 from tests.room_builders import T0, new_room, state_of
+
+NO_REPORT = {"picture": "unknown", "sound": "unknown", "link": None}
 
 # -- the broadcast -----------------------------------------------------------------------
 
@@ -88,6 +91,42 @@ def test_publish_after_stop_is_a_fresh_broadcast() -> None:
 
 
 # -- refusals -----------------------------------------------------------------------------
+
+
+def test_a_second_track_of_the_same_session_adds_its_codec() -> None:
+    room = new_room()
+    room.handle(BroadcastStarted("p1", "chair", "VP8", None), at=T0)
+    events = room.handle(BroadcastCodecsChanged("p1", "VP8", "opus"), at=T0 + 0.01)
+    assert events == [BroadcastStateChanged(True, "p1", "VP8", "opus", False, at=T0 + 0.01)]
+    assert room.broadcast == Broadcast(
+        live=True, video_codec="VP8", audio_codec="opus", since=T0, session="p1"
+    )
+
+
+def test_an_audio_first_publisher_is_recorded_with_its_video_codec() -> None:
+    room = new_room()
+    room.handle(BroadcastStarted("obs", "chair", None, "opus"), at=T0)
+    room.handle(BroadcastCodecsChanged("obs", "H264", "opus"), at=T0 + 0.01)
+    assert (room.broadcast.video_codec, room.broadcast.audio_codec) == ("H264", "opus")
+    assert room.snapshot()["broadcast"]["video_codec"] == "H264"
+
+
+def test_codecs_of_a_session_that_is_no_longer_the_broadcast_are_ignored() -> None:
+    room = new_room()
+    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
+    room.handle(BroadcastStarted("p2", "chair", "H264", None), at=T0 + 5)
+    assert room.handle(BroadcastCodecsChanged("p1", "VP8", None), at=T0 + 6) == []
+    assert room.broadcast.video_codec == "H264"
+    assert room.handle(BroadcastCodecsChanged("p2", "H264", "opus"), at=T0 + 6)
+    assert room.broadcast.audio_codec == "opus"
+
+
+def test_unchanged_codecs_change_nothing() -> None:
+    room = new_room()
+    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
+    assert room.handle(BroadcastCodecsChanged("p1", "VP8", "opus"), at=T0 + 1) == []
+    assert room.handle(BroadcastCodecsChanged("p9", "H264", "opus"), at=T0 + 1) == []
+    assert len(room.log) == 1
 
 
 def test_viewer_cannot_start_broadcast() -> None:
@@ -264,9 +303,9 @@ def test_snapshot_shape() -> None:
     assert snapshot == {
         "broadcast": {"live": True, "video_codec": "VP8", "audio_codec": "opus", "since": T0},
         "halls": [
-            {"id": "thon-1", "name": "Thôn 1", "state": "watching"},
-            {"id": "thon-2", "name": "Thôn 2", "state": "connected"},
-            {"id": "thon-3", "name": "Thôn 3", "state": "offline"},
+            {"id": "thon-1", "name": "Thôn 1", "state": "watching", "screen": NO_REPORT},
+            {"id": "thon-2", "name": "Thôn 2", "state": "connected", "screen": NO_REPORT},
+            {"id": "thon-3", "name": "Thôn 3", "state": "offline", "screen": NO_REPORT},
         ],
     }
     assert json.loads(json.dumps(snapshot)) == snapshot

@@ -107,3 +107,89 @@ async def test_a_page_that_never_reads_its_replies_is_closed(
         msg = await ws.receive(timeout=5)
     assert ws.close_code == 1008
     await wait_for(lambda: meeting.clients == {}, 5, "the server to forget the page")
+
+
+REPORT = {
+    "type": "report",
+    "shown": "live",
+    "frames": 120,
+    "fps": 29.5,
+    "width": 1280,
+    "height": 720,
+    "audio_level": 0.12,
+    "loss": 0.004,
+    "jitter_ms": 6.5,
+    "rtt_ms": 3.0,
+    "bitrate_kbps": 1850.0,
+}
+
+
+async def _chair_state_with_link(chair: Any) -> dict[str, Any]:
+    while True:
+        message = json.loads((await chair.receive(timeout=5)).data)
+        if message["type"] == "state" and message["halls"][0]["screen"]["link"]:
+            return dict(message["halls"][0])
+
+
+async def test_a_hall_report_reaches_the_chair_console_and_gets_no_reply(
+    client: TestClient, settings: Settings
+) -> None:
+    chair = await client.ws_connect(f"/ws?key={settings.keys.chair}")
+    await ws_messages(chair, 2)
+    tv = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    await ws_messages(tv, 2)
+    await tv.send_str(json.dumps(REPORT))
+    hall = await _chair_state_with_link(chair)
+    assert hall["id"] == "thon-1"
+    assert hall["screen"]["link"] == {k: v for k, v in REPORT.items() if k != "type"}
+    # The report itself is not answered: the next reply is the pong.
+    await tv.send_str('{"type":"ping","id":3}')
+    assert await ws_messages(tv, 1) == [{"type": "pong", "id": 3}]
+    history = app_of(client)[MEETING].room.link_history("thon-1")
+    assert [sample.report.frames for sample in history] == [120]
+    await tv.close()
+    await chair.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"frames": -1}, "frames"),
+        ({"frames": 1.5}, "frames"),
+        ({"frames": True}, "frames"),
+        ({"fps": "30"}, "fps"),
+        ({"fps": float("nan")}, "fps"),
+        ({"width": 10**9}, "width"),
+        ({"audio_level": 2}, "audio_level"),
+        ({"loss": -0.1}, "loss"),
+        ({"jitter_ms": None}, "jitter_ms"),
+        ({"bitrate_kbps": float("inf")}, "bitrate_kbps"),
+        ({"shown": "dancing"}, "shown"),
+        ({"shown": None}, "shown"),
+    ],
+)
+async def test_a_bad_report_gets_an_error_naming_the_field_and_the_socket_stays_open(
+    client: TestClient, settings: Settings, change: dict[str, Any], field: str
+) -> None:
+    tv = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
+    await ws_messages(tv, 2)
+    await tv.send_str(json.dumps({**REPORT, **change}))
+    (reply,) = await ws_messages(tv, 1)
+    assert reply["type"] == "error" and reply["code"] == "bad-field"
+    assert f"'{field}'" in reply["message"]
+    assert app_of(client)[MEETING].room.link_history("thon-1") == ()
+    await tv.send_str(json.dumps({**REPORT, "rtt_ms": None}))  # unknown RTT is fine
+    await tv.send_str('{"type":"ping","id":4}')
+    assert await ws_messages(tv, 1) == [{"type": "pong", "id": 4}]
+    await tv.close()
+
+
+async def test_only_a_hall_page_may_report(client: TestClient, settings: Settings) -> None:
+    for key in (settings.keys.viewer, settings.keys.chair):
+        ws = await client.ws_connect(f"/ws?key={key}")
+        await ws_messages(ws, 2)
+        await ws.send_str(json.dumps(REPORT))
+        (reply,) = await ws_messages(ws, 1)
+        assert reply["type"] == "error" and reply["code"] == "forbidden"
+        assert not ws.closed
+        await ws.close()

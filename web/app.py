@@ -15,8 +15,9 @@ from . import pages, whip, ws
 from .auth import KeyRing
 from .config import Settings
 from .errors import BadRequest, Busy, NotAcceptable, NotFound, WebError
-from .keys import BRIDGE, KEYRING, MEETING, SETTINGS, SOCKET_SILENCE
+from .keys import BRIDGE, KEYRING, MEETING, METRICS, SETTINGS, SOCKET_SILENCE
 from .meeting import Meeting
+from .metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +100,12 @@ def create_app(
         bridge = Bridge(settings.ice_servers, **(bridge_options or {}))  # type: ignore[arg-type]
         bridge.start()
         app[BRIDGE] = bridge
-        app[MEETING] = Meeting(settings, bridge)
+        meeting = Meeting(settings, bridge)
+        meeting.start()
+        app[MEETING] = meeting
+        app[METRICS] = Metrics(meeting, settings.keys.metrics)
         yield
+        await meeting.close()
         await bridge.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -17,7 +17,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from web.errors import ConfigError
-from web.keystore import ROLES, complete_keys
+from web.keystore import KEY_NAMES, complete_keys
 from web.yamlcheck import (
     key_value,
     kind,
@@ -58,6 +58,7 @@ class KeysConfig:
     chair: str
     secretary: str
     viewer: str
+    metrics: str  # not a role: it opens /metrics and nothing else
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def join_links(settings: Settings, base_url: str) -> list[tuple[str, str]]:
         ("chair", f"{base}/chair?key={key(settings.keys.chair)}"),
         ("secretary", f"{base}/view?key={key(settings.keys.secretary)}"),
         ("viewer", f"{base}/view?key={key(settings.keys.viewer)}"),
+        ("metrics", f"{base}/metrics?key={key(settings.keys.metrics)}"),
     ]
     for hall in settings.halls:
         links.append(
@@ -224,10 +226,10 @@ def _tls(file: str, raw: object, base_dir: Path) -> TlsConfig:
 
 
 def _role_keys(file: str, raw: Mapping[str, object]) -> dict[str, str]:
-    reject_unknown(file, "keys", raw, ROLES)
+    reject_unknown(file, "keys", raw, KEY_NAMES)
     return {
         role: key_value(file, f"keys.{role}", raw[role])
-        for role in ROLES
+        for role in KEY_NAMES
         if raw.get(role) is not None
     }
 

@@ -16,7 +16,8 @@ from web.files import make_private_dir, write_file_atomically
 from web.yamlcheck import key_value, mapping, read_yaml
 
 KEYS_FILE = "keys.yaml"
-ROLES = ("chair", "secretary", "viewer")
+# The keys under `keys:`: one per role, and the metrics key, which opens only /metrics.
+KEY_NAMES = ("chair", "secretary", "viewer", "metrics")
 
 
 def complete_keys(
@@ -35,7 +36,7 @@ def complete_keys(
             generated.append(dotted)
         return stored[name]
 
-    keys = {role: pick(given.get(role), stored_roles, role, f"keys.{role}") for role in ROLES}
+    keys = {role: pick(given.get(role), stored_roles, role, f"keys.{role}") for role in KEY_NAMES}
     hall_keys = {
         hall_id: pick(key, stored_halls, hall_id, f"halls.{hall_id}.key")
         for hall_id, _, key in halls
@@ -74,7 +75,7 @@ def check_keys_unique(
 ) -> None:
     # A shared key would make two roles indistinguishable, since the key alone decides the role.
     owners: dict[str, str] = {}
-    named = [(f"keys.{role}", keys[role]) for role in ROLES]
+    named = [(f"keys.{role}", keys[role]) for role in KEY_NAMES]
     named += [(f"halls[{index}].key", hall_keys[hall[0]]) for index, hall in enumerate(halls)]
     for dotted, value in named:
         if value in owners:

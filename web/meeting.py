@@ -23,6 +23,7 @@ from aiohttp import web
 from bridge.bridge import REPLACED, Bridge
 from bridge.session import Session
 from rooms import (
+    BroadcastCodecsChanged,
     BroadcastStarted,
     BroadcastStateChanged,
     BroadcastStopped,
@@ -31,9 +32,13 @@ from rooms import (
     Disconnect,
     Event,
     HallStateChanged,
+    LinkReport,
     MediaStarted,
     MediaStopped,
     Room,
+    ScreenChanged,
+    ScreenReported,
+    Tick,
 )
 from rooms.permissions import SEE_HALLS
 
@@ -42,6 +47,9 @@ from .config import Settings
 from .turn import ice_servers_for
 
 logger = logging.getLogger(__name__)
+
+# How often time is passed to the room, so a TV that stopped moving gets judged.
+TICK_EVERY = 1.0
 
 
 @dataclass
@@ -70,8 +78,25 @@ class Meeting:
         self.sockets: dict[str, str] = {}  # media session id → the page socket it belongs to
         self._negotiating: Counter[Identity] = Counter()  # offers being answered, per key
         self._rejoin_sent: set[str] = set()  # sockets told to rejoin since the codec changed
+        self._ticker: asyncio.Task[None] | None = None
         bridge.on("publishingchange", self._on_publishing_change)
         bridge.on("sessionclose", self._on_session_close)
+
+    def start(self) -> None:
+        if self._ticker is None:
+            self._ticker = asyncio.ensure_future(self._tick())
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_EVERY)
+            self._apply(Tick())
 
     def handle(self, command: Command) -> list[Event]:
         """Apply one command; broadcast the new state if anything changed."""
@@ -98,6 +123,11 @@ class Meeting:
         if client.writer is not None:
             client.writer.cancel()
         self.handle(Disconnect(client.conn_id))
+
+    def report(self, client: Client, report: LinkReport) -> None:
+        """A hall page's report; raises the room's refusal for a page that may not report."""
+        self.handle(ScreenReported(client.conn_id, report))
+        self.broadcast_state()  # the figures changed even when no verdict did
 
     def welcome(self, client: Client) -> dict[str, Any]:
         identity = client.identity
@@ -222,6 +252,14 @@ class Meeting:
                     publishing.audio_codec,
                 )
             )
+        elif publishing.live and publishing.session_id is not None:
+            # The bridge sets a stream's tracks up one at a time, so the second codec
+            # of a session arrives as a change of the same broadcast.
+            self._apply(
+                BroadcastCodecsChanged(
+                    publishing.session_id, publishing.video_codec, publishing.audio_codec
+                )
+            )
         elif not publishing.live and broadcast.live and broadcast.session:
             self._apply(BroadcastStopped(broadcast.session))
 
@@ -244,5 +282,7 @@ def _log_event(event: Event) -> None:
             logger.info("broadcast %s (%s)", "taken over" if event.replaced else "live", codecs)
         else:
             logger.info("broadcast stopped")
+    elif isinstance(event, ScreenChanged):
+        logger.info("hall %s TV: picture %s, sound %s", event.hall_id, event.picture, event.sound)
     else:
         logger.debug("%s", event)

@@ -12,7 +12,8 @@ from aiohttp import web
 from rooms.permissions import PUBLISH, WATCH
 
 from .errors import Forbidden, NotFound
-from .keys import BRIDGE, KEYRING, SETTINGS
+from .keys import BRIDGE, KEYRING, METRICS, SETTINGS
+from .metrics import CONTENT_TYPE
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -60,10 +61,22 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "live": request.app[BRIDGE].publishing.live})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    key = token.strip() if scheme.lower() == "bearer" else request.query.get("key")
+    exporter = request.app[METRICS]
+    exporter.check(request.remote, key)
+    return web.Response(
+        body=exporter.render(),
+        headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"},
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/chair", chair)
     app.router.add_get("/hall/{hall}", hall)
     app.router.add_get("/view", view)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_static("/static/", STATIC)

@@ -1,4 +1,4 @@
-"""The page WebSocket: a welcome, state snapshots, pings, and clear errors for bad messages.
+"""The page WebSocket: a welcome, state snapshots, pings, TV reports, and clear errors.
 
 A message over 64 KiB closes the socket with 1009; anything else that is wrong
 gets an `error` reply and the socket stays open. A socket silent for 30 s is
@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from rooms import LinkReport, RoomError
+from rooms.screen import SHOWN_STATES
+
 from .keys import KEYRING, MEETING, SOCKET_SILENCE
-from .meeting import Client
+from .meeting import Client, Meeting
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +33,49 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message}
 
 
-def _reply(raw: str) -> dict[str, Any]:
-    """The answer to one text message from a page."""
+class _BadField(ValueError):
+    pass
+
+
+# Field: (kind, lowest, highest). Ranges are generous; they only keep nonsense out of
+# the meeting's history and the metrics (a 100000-fps TV is a broken page, not a report).
+_REPORT_FIELDS: dict[str, tuple[type, float, float]] = {
+    "frames": (int, 0, 2**53),
+    "fps": (float, 0, 1000),
+    "width": (int, 0, 16384),
+    "height": (int, 0, 16384),
+    "audio_level": (float, 0, 1),
+    "loss": (float, 0, 1),
+    "jitter_ms": (float, 0, 600_000),
+    "rtt_ms": (float, 0, 600_000),
+    "bitrate_kbps": (float, 0, 10_000_000),
+}
+
+
+def _number(message: dict[str, Any], name: str) -> float | None:
+    kind, low, high = _REPORT_FIELDS[name]
+    value = message.get(name)
+    if value is None and name == "rtt_ms":
+        return None
+    wanted = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, wanted):
+        raise _BadField(f"report needs {'an integer' if kind is int else 'a number'} '{name}'")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise _BadField(f"report field '{name}' must be between {low} and {high:g}")
+    return value
+
+
+def parse_report(message: dict[str, Any]) -> LinkReport:
+    """A `report` message as the room's LinkReport; _BadField names the first bad field."""
+    shown = message.get("shown")
+    if shown not in SHOWN_STATES:
+        raise _BadField(f"report field 'shown' must be one of {', '.join(sorted(SHOWN_STATES))}")
+    numbers = {name: _number(message, name) for name in _REPORT_FIELDS}
+    return LinkReport(shown=str(shown), **numbers)  # type: ignore[arg-type]
+
+
+def _reply(meeting: Meeting, client: Client, raw: str) -> dict[str, Any] | None:
+    """The answer to one text message from a page, if it needs one."""
     try:
         message = json.loads(raw)
     except ValueError:
@@ -45,6 +90,14 @@ def _reply(raw: str) -> dict[str, Any]:
         if not isinstance(ping_id, int) or isinstance(ping_id, bool):
             return _error("bad-field", "ping needs an integer field 'id'")
         return {"type": "pong", "id": ping_id}
+    if kind == "report":
+        try:
+            meeting.report(client, parse_report(message))
+        except _BadField as exc:
+            return _error("bad-field", str(exc))
+        except RoomError as exc:
+            return _error("forbidden", str(exc))
+        return None
     return _error("unknown-type", f"unknown message type {kind[:40]!r}")
 
 
@@ -67,7 +120,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"not reading replies")
                 break
             if msg.type == WSMsgType.TEXT:
-                meeting.send(client, _reply(msg.data))
+                reply = _reply(meeting, client, msg.data)
+                if reply is not None:
+                    meeting.send(client, reply)
             elif msg.type == WSMsgType.BINARY:
                 meeting.send(client, _error("bad-json", "binary messages are not understood"))
             elif msg.type == WSMsgType.ERROR:

@@ -1,5 +1,5 @@
 // The chair console: choose camera and microphone, broadcast them to the village halls,
-// keep the broadcast up through network trouble, and show which halls are watching.
+// keep the broadcast up through network trouble, and show what each hall's TV really shows.
 
 import { pageParams, publishWhip, openSocket, backoffDelay } from "./protocol.js";
 import { t, describeError, localize } from "./i18n.js";
@@ -168,20 +168,84 @@ function stopBroadcast(errorText = "") {
 
 // ---- halls and server state ----
 
+// Loss and round-trip above these make a hall's link "fair", then "poor".
+const LINK_LIMITS = { fair: { loss: 0.02, rtt: 150 }, poor: { loss: 0.05, rtt: 400 } };
+
+/** What the badge says: "watching" only while the hall's TV really shows new pictures. */
+function badgeKey(hall) {
+  if (hall.state !== "watching") return ["offline", "connected", "lost"].includes(hall.state) ? "hall." + hall.state : null;
+  const screen = hall.screen || {};
+  if (screen.picture === "moving") return "hall.watching";
+  if (screen.picture === "none") return screen.sound === "audible" ? "screen.listening" : "screen.silent";
+  if (["frozen", "starting", "off-air"].includes(screen.picture)) return "screen." + screen.picture;
+  return "screen.unknown";
+}
+
+function linkQuality(link) {
+  const rtt = link.rtt_ms ?? 0;
+  if (link.loss >= LINK_LIMITS.poor.loss || rtt >= LINK_LIMITS.poor.rtt) return "poor";
+  if (link.loss >= LINK_LIMITS.fair.loss || rtt >= LINK_LIMITS.fair.rtt) return "fair";
+  return "good";
+}
+
+function linkLine(link) {
+  const figures = document.createElement("div");
+  figures.className = "link";
+  const quality = linkQuality(link);
+  figures.dataset.quality = quality;
+  const bar = document.createElement("span");
+  bar.className = "link-bar";
+  bar.title = t("link." + quality);
+  bar.setAttribute("aria-label", t("link." + quality));
+  const text = document.createElement("span");
+  text.className = "link-figures";
+  const parts = [
+    t("link.fps", { fps: link.fps.toFixed(0) }),
+    link.width && link.height ? `${link.width}×${link.height}` : null,
+    t("link.loss", { loss: (link.loss * 100).toFixed(1) }),
+    t("link.jitter", { ms: link.jitter_ms.toFixed(0) }),
+    link.rtt_ms === null ? null : t("link.rtt", { ms: link.rtt_ms.toFixed(0) }),
+    t("link.rate", { mbps: (link.bitrate_kbps / 1000).toFixed(2) }),
+    t("link.level", { level: Math.round(link.audio_level * 100) }),
+  ];
+  text.textContent = parts.filter(Boolean).join(" · ");
+  figures.append(bar, text);
+  return figures;
+}
+
 function renderHalls(halls) {
   if (!Array.isArray(halls) || halls.length === 0) return;
   ui.halls.replaceChildren(...halls.map((hall) => {
     const li = document.createElement("li");
+    const screen = hall.screen || {};
     li.dataset.hall = hall.id;
     li.dataset.state = hall.state;
+    li.dataset.picture = screen.picture || "unknown";
+    li.dataset.sound = screen.sound || "unknown";
+    const head = document.createElement("div");
+    head.className = "hall-head";
     const name = document.createElement("span");
     name.className = "hall-name";
     name.textContent = hall.name || hall.id;
     const badge = document.createElement("span");
     badge.className = "badge";
-    badge.textContent = ["offline", "connected", "watching", "lost"].includes(hall.state)
-      ? t("hall." + hall.state) : String(hall.state);
-    li.append(name, badge);
+    const key = badgeKey(hall);
+    badge.dataset.says = key || "";
+    badge.textContent = key ? t(key) : String(hall.state);
+    head.append(name, badge);
+    li.append(head);
+    const warnings = hall.state === "watching"
+      ? [screen.picture === "frozen" && "warn.frozen", screen.sound === "silent" && "warn.silent"].filter(Boolean)
+      : [];
+    for (const warning of warnings) {
+      const p = document.createElement("p");
+      p.className = "warning";
+      p.dataset.warning = warning.slice(5);
+      p.setAttribute("role", "alert");
+      p.textContent = t(warning);
+      li.append(p);
+    }
+    if (hall.state === "watching" && screen.link) li.append(linkLine(screen.link));
     return li;
   }));
 }

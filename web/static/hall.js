@@ -1,8 +1,169 @@
 // The village-hall TV page (also /view): shows the commune room full screen on a box left
 // unattended for weeks, so every failure path ends in a fresh WHEP session, never a dead screen.
+//
+// The page is one state machine: `reduce(state, event)` is pure and takes every socket
+// message, track event and timer tick; `render(state)` draws; `effects(prev, next)` does
+// the I/O the change asks for. What the TV says comes from the bridge's state messages and
+// this page's own track events, never from how old the last frame is.
 
-import { pageParams, watchWhep, openSocket, backoffDelay } from "./protocol.js";
+import { pageParams, watchWhep, openSocket, backoffDelay, readLinkStats } from "./protocol.js";
 import { t, lang, describeError, localize } from "./i18n.js";
+
+// ICE often recovers from a short blip by itself; the bridge has no ICE restart.
+const DISCONNECT_GRACE_MS = 5000;
+// Live, connected, yet no picture for this long: the bridge lost track of us; start over.
+const STALL_REJOIN_MS = 20000;
+const REPORT_EVERY_MS = 2000;
+// Answers that mean this screen cannot watch until someone fixes something; we still retry.
+const FATAL_STATUS = new Set([400, 401, 403, 406, 415]);
+const OK_KEYS = new Set(["Enter", " ", "NumpadEnter", "Select"]);
+const LOG_LENGTH = 50;
+
+// ---- the state machine (pure) ----
+
+export const initialState = Object.freeze({
+  socket: "connecting", // connecting | open | closed
+  instance: null, // welcome.instance of the bridge run we last spoke to
+  connection: null, // our socket's id: lets the bridge address this page
+  iceServers: [], // STUN/TURN from the bridge's config, via welcome
+  mayReport: false, // this key reports what the TV shows (a hall key)
+  broadcast: null, // {live, video, audio, since} from the last state message; null: none yet
+  // Each new `gen` drops the current WHEP session and makes a new one; `wait` is the
+  // back-off step to wait first (null: at once).
+  session: { gen: 1, wait: null },
+  attempt: 0, // back-off steps since the last good picture
+  sessions: 0, // sessions that came up, for tests and a technician
+  pc: "none", // the WHEP pc's connectionState; "none" while there is no session
+  pcSince: 0,
+  video: "none", // the received video track: none | muted | live | ended
+  audio: "none",
+  frames: 0,
+  lastFrameAt: 0,
+  // A frame was rendered since this broadcast (or this session) began: only then is
+  // the picture on screen the chair's current one, not a stale frame from before.
+  fresh: false,
+  trouble: false, // something broke since the last good picture: "reconnecting", not "connecting"
+  fatal: null, // {status, code} of a refusal, while there is no working session
+  soundBlocked: false,
+  forced: null,
+});
+
+function rejoin(s, immediate) {
+  return {
+    ...s,
+    session: { gen: s.session.gen + 1, wait: immediate ? null : s.attempt },
+    attempt: immediate ? 0 : s.attempt + 1,
+    pc: "none", video: "none", audio: "none", fresh: false, trouble: true,
+  };
+}
+
+function onMessage(s, msg) {
+  switch (msg.type) {
+    case "welcome": {
+      const servers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
+      let next = {
+        ...s, connection: msg.connection || null, iceServers: servers,
+        instance: msg.instance || null,
+        mayReport: Array.isArray(msg.permissions) && msg.permissions.includes("report_screen"),
+      };
+      // A new instance is a restarted bridge: it has forgotten our session. The same
+      // instance after a socket blip still serves it, and tearing down a working picture
+      // would blank every TV for nothing.
+      if (s.instance !== null && msg.instance !== s.instance) return rejoin(next, true);
+      // The first session may have started before we knew of a TURN server.
+      const changed = JSON.stringify(servers) !== JSON.stringify(s.iceServers);
+      if (changed && s.pc !== "connected") next = rejoin(next, true);
+      return next;
+    }
+    case "state": {
+      if (!msg.broadcast) return s;
+      const b = msg.broadcast;
+      const broadcast = { live: Boolean(b.live), video: b.video_codec || null, audio: b.audio_codec || null, since: b.since ?? null };
+      const before = s.broadcast;
+      // A new broadcast (even one whose "off air" we never saw) makes earlier frames stale.
+      const renewed = !broadcast.live || !before || !before.live || before.since !== broadcast.since;
+      let next = { ...s, broadcast, fresh: renewed ? false : s.fresh };
+      // Going live is the moment a waiting screen should try at once, not after its back-off.
+      const stuck = s.session.wait !== null || ["disconnected", "failed", "closed"].includes(s.pc);
+      if (broadcast.live && before && !before.live && stuck) next = rejoin(next, true);
+      return next;
+    }
+    case "rejoin": // the bridge cut our session on purpose (new codec): come back at once
+      return rejoin(s, true);
+    default:
+      return s;
+  }
+}
+
+function onTick(s, at) {
+  if (s.pc === "disconnected" && at - s.pcSince > DISCONNECT_GRACE_MS) return rejoin(s, false);
+  const expectPicture = s.broadcast?.live && s.broadcast.video && s.pc === "connected";
+  if (expectPicture && at - Math.max(s.lastFrameAt, s.pcSince) > STALL_REJOIN_MS) return rejoin(s, false);
+  return s;
+}
+
+/** The next state after `event`. Pure: no DOM, no clock (events carry `at`), no I/O. */
+export function reduce(s, event) {
+  const current = event.gen === undefined || event.gen === s.session.gen;
+  switch (event.type) {
+    case "socket":
+      return { ...s, socket: event.status };
+    case "message":
+      return onMessage(s, event.msg);
+    case "session-up":
+      if (!current) return s;
+      return {
+        ...s, sessions: s.sessions + 1, fatal: null, session: { ...s.session, wait: null },
+        pc: event.pc, pcSince: event.at, video: event.video, audio: event.audio,
+      };
+    case "session-failed":
+      if (!current) return s;
+      return rejoin({ ...s, fatal: FATAL_STATUS.has(event.status) ? { status: event.status, code: event.code } : null }, false);
+    case "pc":
+      if (!current || event.state === s.pc) return s;
+      if (event.state === "failed") return rejoin(s, false);
+      return { ...s, pc: event.state, pcSince: event.at, trouble: s.trouble || event.state === "disconnected" };
+    case "track":
+      if (!current) return s;
+      return { ...s, [event.kind]: event.state, trouble: s.trouble || event.state !== "live" };
+    case "frame":
+      return {
+        ...s, frames: s.frames + 1, lastFrameAt: event.at, video: "live",
+        fresh: s.broadcast?.live !== false, trouble: false, attempt: 0,
+      };
+    case "tick":
+      return onTick(s, event.at);
+    case "sound-blocked":
+      return { ...s, soundBlocked: true };
+    case "sound-enabled":
+      return { ...s, soundBlocked: false };
+    case "force":
+      return { ...s, forced: event.state };
+    case "rejoin":
+      return rejoin(s, true);
+    default:
+      return s;
+  }
+}
+
+/** What the TV says, named as tests and people name it. */
+export function view(s) {
+  if (s.forced) return s.forced;
+  // Only set while there is no working session, so it can never hide a picture.
+  if (s.fatal && s.pc !== "connected") return "error";
+  // Without the socket we do not know what the bridge is doing; the last snapshot is kept
+  // only to tell a new broadcast from the same one when the socket comes back.
+  const b = s.socket === "open" ? s.broadcast : null;
+  if (b && !b.live) return "waiting";
+  const waitingForIt = s.trouble ? "reconnecting" : "connecting";
+  if (s.pc !== "connected") return waitingForIt;
+  const picture = s.fresh && s.video === "live";
+  // Sound only: say so, rather than "waiting" over a meeting that can be heard.
+  if (b && !b.video) return s.audio === "live" || s.audio === "muted" ? "audio" : waitingForIt;
+  return picture ? "live" : waitingForIt;
+}
+
+// ---- the page ----
 
 const { key, hall } = pageParams();
 const $ = (id) => document.getElementById(id);
@@ -13,238 +174,167 @@ const ui = {
   time: $("clock-time"), date: $("clock-date"),
 };
 
-const FRAME_STALE_MS = 5000;
-const DISCONNECT_GRACE_MS = 5000;
-// A fresh pc needs a moment for its first keyframe; don't flash "waiting" meanwhile.
-const FIRST_FRAME_GRACE_MS = 3000;
-// Live, connected, yet no picture for this long: the bridge lost track of us; start over.
-const STALL_REJOIN_MS = 20000;
-// On socket reconnect, a picture this recent proves the bridge did not restart.
-const STILL_FLOWING_MS = 500;
-// Answers that mean this screen cannot watch until someone fixes something; we still retry.
-const FATAL_STATUS = new Set([400, 401, 403, 406, 415]);
-const OK_KEYS = new Set(["Enter", " ", "NumpadEnter", "Select"]);
-
-/** Counters for tests and for a technician's console. */
-const stats = {
-  framesRendered: 0, lastFrameAt: 0, audioTracks: 0, sessions: 0, state: "connecting",
-  hall, pcState: "new", broadcastLive: null, socket: "connecting", soundBlocked: false,
-};
+let state = initialState;
+/** Read by tests and a technician's console; refreshed on every event. */
+const stats = { hall, log: [] };
 window.hallStats = stats;
 
+function dispatch(event) {
+  const prev = state;
+  state = reduce(prev, { at: Date.now(), ...event });
+  if (state !== prev) {
+    render(state);
+    effects(prev, state);
+  }
+}
+
+function render(s) {
+  const name = view(s);
+  Object.assign(stats, {
+    state: name, framesRendered: s.frames, lastFrameAt: s.lastFrameAt, sessions: s.sessions,
+    pcState: s.pc, socket: s.socket,
+    broadcastLive: s.broadcast && s.socket === "open" ? s.broadcast.live : null,
+    videoCodec: s.broadcast?.video ?? null, audioCodec: s.broadcast?.audio ?? null,
+    soundBlocked: s.soundBlocked, audioTracks: s.audio === "none" ? 0 : 1, trouble: s.trouble,
+  });
+  ui.prompt.hidden = !s.soundBlocked;
+  const detail = name === "error" ? `${describeError(s.fatal)} ${t("tv.retrying")}` : "";
+  if (name === ui.status.dataset.state && detail === ui.statusDetail.textContent) return;
+  stats.log.push({ state: name, at: Date.now(), frames: s.frames });
+  if (stats.log.length > LOG_LENGTH) stats.log.shift();
+  ui.status.dataset.state = name;
+  ui.status.hidden = name === "live";
+  if (name !== "live") ui.statusText.textContent = t("tv." + name);
+  ui.statusDetail.textContent = detail;
+  ui.statusDetail.hidden = !detail;
+}
+
+// ---- effects: the I/O a state change asks for ----
+
+let running = 0; // the session generation our current WHEP attempt belongs to
 let handle = null;
 let abort = null;
-let generation = 0; // bumps on every drop, so answers from an abandoned attempt are ignored
-let attempt = 0;
-let retryTimer = null;
-let retryPending = false;
-let disconnectTimer = null;
-let connectedAt = 0;
-let trouble = false; // something broke since the last good picture: say "reconnecting", not "connecting"
-let fatalError = null;
-let socketWasClosed = false;
-let forced = null;
-let iceServers = []; // STUN/TURN from the bridge's config, via welcome
-let connection = null; // our socket's id, from welcome: lets the bridge address this page
-let videoExpected = true; // false while the chair sends sound only (no camera)
-let offAirAt = 0; // when the bridge last said the chair is not live
+let startTimer = null;
 
-// ---- WHEP sessions ----
+function effects(prev, next) {
+  if (next.session.gen !== running) {
+    running = next.session.gen;
+    stopSession();
+    const wait = next.session.wait === null ? 0 : backoffDelay(next.session.wait);
+    startTimer = setTimeout(() => startSession(running), wait);
+  }
+  if (prev.soundBlocked && !next.soundBlocked) play();
+}
 
-function dropSession() {
-  generation++;
-  clearTimeout(retryTimer);
-  clearTimeout(disconnectTimer);
-  retryPending = false;
+function stopSession() {
+  clearTimeout(startTimer);
   abort?.abort();
   abort = null;
   handle?.stop();
   handle = null;
-  stats.pcState = "new";
 }
 
-async function startSession() {
-  dropSession();
-  const gen = generation;
+async function startSession(gen) {
   const tracks = [];
   abort = new AbortController();
   try {
     const h = await watchWhep({
-      key, iceServers, connection, signal: abort.signal,
+      key, iceServers: state.iceServers, connection: state.connection, signal: abort.signal,
       onTrack: (track) => tracks.push(track),
-      onState: (state) => { if (gen === generation) onPcState(state); },
+      onState: (pcState) => dispatch({ type: "pc", gen, state: pcState }),
     });
-    if (gen !== generation) { h.stop(); return; }
+    if (gen !== running) { h.stop(); return; }
     handle = h;
-    stats.sessions++;
-    fatalError = null;
+    for (const track of tracks) watchTrack(track, gen);
+    const kinds = Object.fromEntries(tracks.map((tr) => [tr.kind, tr.muted ? "muted" : "live"]));
+    dispatch({ type: "session-up", gen, pc: h.state, video: kinds.video || "none", audio: kinds.audio || "none" });
     attach(new MediaStream(tracks));
-    onPcState(h.state);
   } catch (err) {
-    if (gen !== generation) return;
-    fatalError = FATAL_STATUS.has(err.status) ? err : null;
-    scheduleRejoin();
+    if (gen === running) dispatch({ type: "session-failed", gen, status: err.status, code: err.code });
   }
 }
 
-/** Drop the current session and make a new one after back-off (the bridge has no ICE restart). */
-function scheduleRejoin(immediate = false) {
-  dropSession();
-  trouble = true;
-  retryPending = true;
-  retryTimer = setTimeout(startSession, immediate ? 0 : backoffDelay(attempt++));
-  render();
+function watchTrack(track, gen) {
+  const kind = track.kind;
+  track.addEventListener("mute", () => dispatch({ type: "track", gen, kind, state: "muted" }));
+  track.addEventListener("unmute", () => dispatch({ type: "track", gen, kind, state: "live" }));
+  track.addEventListener("ended", () => dispatch({ type: "track", gen, kind, state: "ended" }));
 }
-
-function onPcState(state) {
-  stats.pcState = state;
-  clearTimeout(disconnectTimer);
-  if (state === "connected") {
-    connectedAt = Date.now();
-  } else if (state === "disconnected") {
-    trouble = true;
-    disconnectTimer = setTimeout(() => scheduleRejoin(), DISCONNECT_GRACE_MS);
-  } else if (state === "failed") {
-    scheduleRejoin();
-  }
-  render();
-}
-
-// ---- picture and sound ----
 
 function attach(stream) {
   video.srcObject = stream;
-  stats.audioTracks = stream.getAudioTracks().length;
   play();
 }
 
 async function play() {
-  video.muted = stats.soundBlocked;
+  video.muted = state.soundBlocked;
   try {
     await video.play();
   } catch (err) {
     // AbortError just means a newer session replaced the source mid-play.
     if (err.name !== "NotAllowedError") return;
     // The picture matters more than the sound: play muted and ask for one key press.
-    stats.soundBlocked = true;
     video.muted = true;
-    ui.prompt.hidden = false;
+    dispatch({ type: "sound-blocked" });
     video.play().catch(() => {});
   }
 }
 
-function enableSound() {
-  if (!stats.soundBlocked) return;
-  stats.soundBlocked = false;
-  ui.prompt.hidden = true;
-  play();
-}
-
-function onFrame() {
-  stats.framesRendered++;
-  stats.lastFrameAt = Date.now();
-  trouble = false;
-  attempt = 0;
-  if (stats.state !== "live") render();
-}
-
 function watchFrames() {
   if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
-    const loop = () => { onFrame(); video.requestVideoFrameCallback(loop); };
+    const loop = () => { dispatch({ type: "frame" }); video.requestVideoFrameCallback(loop); };
     video.requestVideoFrameCallback(loop);
     return;
   }
-  // Older engines: a moving currentTime is the best sign of life we get (counts polls, not frames).
+  // Older engines: a moving currentTime is the best sign of a new frame we get.
   let last = -1;
   setInterval(() => {
-    if (!video.paused && video.currentTime !== last) { last = video.currentTime; onFrame(); }
+    if (!video.paused && video.currentTime !== last) { last = video.currentTime; dispatch({ type: "frame" }); }
   }, 200);
 }
 
-// ---- overlay ----
+// ---- what this TV really shows, told to the bridge every 2 s ----
 
-function overlayState() {
-  if (forced) return forced;
+let socket = null;
+let lastReport = null;
+
+async function report() {
+  if (!state.mayReport || state.socket !== "open" || !socket) return;
   const now = Date.now();
-  const fresh = now - stats.lastFrameAt < FRAME_STALE_MS;
-  // Only set while there is no session, so it can never hide a working picture.
-  if (fatalError) return "error";
-  // Frames newer than the last "off air" word are the truth: the picture can come
-  // back a moment before the socket says the chair is live again.
-  if (fresh && (stats.broadcastLive !== false || stats.lastFrameAt > offAirAt)) return "live";
-  if (stats.broadcastLive === false) return "waiting";
-  // Sound only: say so, rather than "waiting" over a meeting that can be heard.
-  if (!videoExpected && stats.pcState === "connected") return "audio";
-  if (stats.pcState === "connected" && now - connectedAt > FIRST_FRAME_GRACE_MS) return "waiting";
-  return trouble ? "reconnecting" : "connecting";
+  const link = handle ? await readLinkStats(handle.pc) : null;
+  const prev = lastReport;
+  lastReport = { at: now, frames: state.frames, link };
+  const seconds = prev ? Math.max((now - prev.at) / 1000, 0.001) : 0;
+  const delta = (name) => (prev?.link && link ? Math.max(0, link[name] - prev.link[name]) : 0);
+  const lost = delta("packetsLost");
+  const received = delta("packetsReceived");
+  socket.report({
+    shown: view(state),
+    frames: state.frames,
+    fps: seconds ? Math.round(((state.frames - prev.frames) / seconds) * 10) / 10 : 0,
+    width: video.videoWidth || 0,
+    height: video.videoHeight || 0,
+    audioLevel: intervalLevel(delta("audioEnergy"), delta("audioSeconds"), link),
+    loss: lost + received > 0 ? lost / (lost + received) : 0,
+    jitterMs: link?.jitterMs ?? 0,
+    rttMs: link?.rttMs ?? null,
+    bitrateKbps: seconds ? Math.round(delta("bytesReceived") * 8 / seconds / 100) / 10 : 0,
+  });
 }
 
-function render() {
-  const state = overlayState();
-  const detail = state === "error" ? `${describeError(fatalError)} ${t("tv.retrying")}` : "";
-  if (state === stats.state && detail === ui.statusDetail.textContent) return;
-  stats.state = state;
-  ui.status.dataset.state = state;
-  ui.status.hidden = state === "live";
-  if (state !== "live") ui.statusText.textContent = t("tv." + state);
-  ui.statusDetail.textContent = detail;
-  ui.statusDetail.hidden = !detail;
-}
-
-// ---- socket ----
-
-function onMessage(msg) {
-  if (msg.type === "welcome") {
-    ui.commune.textContent = msg.commune || "";
-    ui.hallName.textContent = msg.hall?.name || "";
-    connection = msg.connection || null;
-    const servers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
-    const changed = JSON.stringify(servers) !== JSON.stringify(iceServers);
-    iceServers = servers;
-    // The first session may have started before we knew of a TURN server: try again with it.
-    if (changed && stats.pcState !== "connected") { attempt = 0; scheduleRejoin(true); }
-  } else if (msg.type === "state" && msg.broadcast) {
-    const wasLive = stats.broadcastLive;
-    stats.broadcastLive = Boolean(msg.broadcast.live);
-    if (!stats.broadcastLive) offAirAt = Date.now();
-    videoExpected = !stats.broadcastLive || Boolean(msg.broadcast.video_codec);
-    // Going live is the moment a waiting screen should try at once, not after its back-off.
-    const stuck = retryPending || ["disconnected", "failed", "closed"].includes(stats.pcState);
-    if (stats.broadcastLive && wasLive === false && stuck) { attempt = 0; scheduleRejoin(true); }
-    render();
-  } else if (msg.type === "rejoin") {
-    // The bridge cut our session on purpose (new codec): come back at once.
-    attempt = 0;
-    scheduleRejoin(true);
-  }
-}
-
-function onSocketStatus(status) {
-  stats.socket = status;
-  if (status === "closed") {
-    socketWasClosed = true;
-    stats.broadcastLive = null; // stale until the next snapshot
-  } else if (status === "open" && socketWasClosed) {
-    socketWasClosed = false;
-    // A restarted bridge has forgotten our session; a mere socket blip has not, and
-    // tearing down a working picture for it would blank six TVs for nothing.
-    const flowing = stats.pcState === "connected" && Date.now() - stats.lastFrameAt < STILL_FLOWING_MS;
-    if (!flowing) { attempt = 0; scheduleRejoin(true); }
-  }
-  render();
+/** The RMS level over the interval (as WebRTC defines audio energy), else the point sample. */
+function intervalLevel(energy, seconds, link) {
+  if (seconds > 0) return Math.sqrt(energy / seconds);
+  return link?.audioLevel ?? 0;
 }
 
 // ---- housekeeping ----
 
-function tick() {
+function clock() {
   const now = new Date();
   const locale = lang === "en" ? "en-GB" : "vi-VN";
   ui.time.textContent = now.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hour12: false });
   ui.date.textContent = now.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "numeric", year: "numeric" });
-  const sinceFrame = Date.now() - Math.max(stats.lastFrameAt, connectedAt);
-  const stalled = stats.broadcastLive && videoExpected && stats.pcState === "connected";
-  if (stalled && sinceFrame > STALL_REJOIN_MS) scheduleRejoin();
-  render();
 }
 
 let wakeLock = null;
@@ -258,25 +348,40 @@ function isOkKey(ev) {
   return OK_KEYS.has(ev.key) || ev.code === "NumpadEnter" || ev.keyCode === 13 || ev.keyCode === 23;
 }
 
+function enableSound() {
+  if (state.soundBlocked) dispatch({ type: "sound-enabled" });
+}
+
 localize();
-render();
-tick();
-setInterval(tick, 1000);
+render(state);
+clock();
+setInterval(() => { clock(); dispatch({ type: "tick" }); }, 1000);
+setInterval(report, REPORT_EVERY_MS);
 watchFrames();
 keepAwake();
 document.addEventListener("visibilitychange", keepAwake);
 document.addEventListener("keydown", (ev) => {
-  if (!stats.soundBlocked || !isOkKey(ev)) return;
+  if (!state.soundBlocked || !isOkKey(ev)) return;
   ev.preventDefault();
   enableSound();
 });
 document.addEventListener("click", enableSound);
 addEventListener("pagehide", () => handle?.stop());
-openSocket({ key, onMessage, onStatus: onSocketStatus });
-startSession();
+socket = openSocket({
+  key,
+  onMessage: (msg) => {
+    if (msg.type === "welcome") {
+      ui.commune.textContent = msg.commune || "";
+      ui.hallName.textContent = msg.hall?.name || "";
+    }
+    dispatch({ type: "message", msg });
+  },
+  onStatus: (status) => dispatch({ type: "socket", status }),
+});
+effects(initialState, state); // the first session
 
 // For tests and screenshots: force an overlay state (null to release) or a rejoin.
 window.hallDebug = {
-  force(state) { forced = state; render(); },
-  rejoin() { scheduleRejoin(true); },
+  force(name) { dispatch({ type: "force", state: name }); },
+  rejoin() { dispatch({ type: "rejoin" }); },
 };

@@ -31,6 +31,25 @@ const STRINGS = {
   "hall.watching": { vi: "Đang xem", en: "Watching" },
   "hall.lost": { vi: "Mất kết nối", en: "Lost" },
 
+  // what a hall's TV really shows, from its reports (rooms/screen.py)
+  "screen.frozen": { vi: "Hình bị đứng", en: "Picture frozen" },
+  "screen.starting": { vi: "Đang mở hình…", en: "Picture starting…" },
+  "screen.off-air": { vi: "Sẵn sàng, chờ phát sóng", en: "Ready, waiting for the broadcast" },
+  "screen.unknown": { vi: "Đã nối, chưa báo hình", en: "Connected, no report yet" },
+  "screen.listening": { vi: "Đang nghe (không có hình)", en: "Listening (no picture)" },
+  "screen.silent": { vi: "Không có tiếng", en: "No sound" },
+  "warn.frozen": { vi: "Hình ở thôn này đứng hơn 5 giây.", en: "The picture here has been frozen for over 5 s." },
+  "warn.silent": { vi: "Thôn này không nghe thấy tiếng hơn 5 giây.", en: "No sound here for over 5 s." },
+  "link.good": { vi: "Đường truyền tốt", en: "Good link" },
+  "link.fair": { vi: "Đường truyền trung bình", en: "Fair link" },
+  "link.poor": { vi: "Đường truyền kém", en: "Poor link" },
+  "link.fps": { vi: "{fps} hình/giây", en: "{fps} fps" },
+  "link.loss": { vi: "mất gói {loss}%", en: "loss {loss}%" },
+  "link.jitter": { vi: "dao động {ms} ms", en: "jitter {ms} ms" },
+  "link.rtt": { vi: "trễ {ms} ms", en: "RTT {ms} ms" },
+  "link.rate": { vi: "{mbps} Mbps", en: "{mbps} Mbps" },
+  "link.level": { vi: "âm lượng {level}%", en: "sound {level}%" },
+
   // TV page
   "tv.title": { vi: "Phòng họp trực tuyến", en: "Online meeting" },
   "tv.connecting": { vi: "Đang kết nối…", en: "Connecting…" },

@@ -193,9 +193,44 @@ export async function watchWhep({ key, onTrack, onState, signal, connection, ice
 }
 
 /**
+ * Cumulative receive figures of a watching pc, from getStats(): packets and bytes
+ * received and lost (all tracks), the worst jitter, the ICE round-trip time, and the
+ * received audio level now and as total energy over total seconds played out (their
+ * change over an interval gives that interval's level, which a point sample misses).
+ * Null when the pc cannot say (e.g. it was closed meanwhile).
+ */
+export async function readLinkStats(pc) {
+  let report;
+  try { report = await pc.getStats(); } catch { return null; }
+  const out = {
+    packetsLost: 0, packetsReceived: 0, bytesReceived: 0, jitterMs: 0, rttMs: null,
+    audioLevel: 0, audioEnergy: 0, audioSeconds: 0,
+  };
+  report.forEach((r) => {
+    if (r.type === "inbound-rtp") {
+      out.packetsLost += Math.max(0, r.packetsLost || 0); // negative when duplicates arrived
+      out.packetsReceived += r.packetsReceived || 0;
+      out.bytesReceived += r.bytesReceived || 0;
+      out.jitterMs = Math.max(out.jitterMs, (r.jitter || 0) * 1000);
+      if (r.kind === "audio") {
+        out.audioLevel = r.audioLevel || 0;
+        out.audioEnergy = r.totalAudioEnergy || 0;
+        out.audioSeconds = r.totalSamplesDuration || 0;
+      }
+    } else if (r.type === "candidate-pair" && r.nominated && typeof r.currentRoundTripTime === "number") {
+      out.rttMs = r.currentRoundTripTime * 1000;
+    }
+  });
+  return out;
+}
+
+const clamp = (value, low, high) => Math.min(high, Math.max(low, Number.isFinite(value) ? value : low));
+
+/**
  * The state socket: pings every 10 s and reconnects forever with back-off.
  * onMessage(obj) gets each server message; onStatus("connecting"|"open"|"closed").
- * Returns {close()}.
+ * Returns {close(), report(figures)}: `report` sends a hall TV's `report` message
+ * (docs/protocol.md) while the socket is open, and drops it otherwise.
  */
 export function openSocket({ key, onMessage, onStatus }) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -246,6 +281,22 @@ export function openSocket({ key, onMessage, onStatus }) {
 
   connect();
   return {
+    report(f) {
+      if (!ws || ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({
+        type: "report",
+        shown: f.shown,
+        frames: Math.max(0, Math.floor(f.frames)),
+        fps: clamp(f.fps, 0, 1000),
+        width: Math.floor(clamp(f.width, 0, 16384)),
+        height: Math.floor(clamp(f.height, 0, 16384)),
+        audio_level: clamp(f.audioLevel, 0, 1),
+        loss: clamp(f.loss, 0, 1),
+        jitter_ms: clamp(f.jitterMs, 0, 600000),
+        rtt_ms: f.rttMs === null || f.rttMs === undefined ? null : clamp(f.rttMs, 0, 600000),
+        bitrate_kbps: clamp(f.bitrateKbps, 0, 10000000),
+      }));
+    },
     close() {
       closed = true;
       clearTimeout(retryTimer);
