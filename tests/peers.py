@@ -130,6 +130,24 @@ class Picture:
         return float(diff.reshape(rows // t, t, cols // t, t).mean(axis=(1, 3)).max())
 
 
+    def judge(self, luma: np.ndarray, after: int | None = None) -> Verdict:
+        """Which frame `luma` is, and how damaged; `after` is the last intact frame seen.
+
+        At low bitrates VP8 sometimes blurs a stamp block or two, so an intact picture
+        may carry a wrong number: it is intact too if it is exactly one of the frames
+        following the last one seen (neighbours differ by over 40, so none passes for
+        another), or the one whose number differs in the two fastest-flipping bits.
+        """
+        read, sent_ms = self.read(luma)
+        candidates = [read, read ^ 1, read ^ 2, read ^ 3]
+        if after is not None:
+            candidates += [after + 1, after + 2, after + 3]
+        for number in dict.fromkeys(candidates):
+            damage = self.damage(luma, number)
+            if damage <= DAMAGED_TILE:
+                return Verdict(number, sent_ms, damage)
+        return Verdict(read, sent_ms, self.damage(luma, read))
+
 def luma_of(frame: VideoFrame) -> np.ndarray:
     """The decoded luma plane, read in place: no conversion of the whole frame."""
     plane = frame.planes[0]
@@ -211,21 +229,7 @@ class PictureCheck:
     def _judge(self, frame: VideoFrame, after: int | None) -> Verdict:
         size = (frame.width, frame.height)
         picture = self._pictures.get(size) or self._pictures.setdefault(size, Picture(*size))
-        luma = luma_of(frame)
-        read, sent_ms = picture.read(luma)
-        # At low bitrates VP8 sometimes blurs a stamp block or two, so an intact picture
-        # may carry a wrong number: it is intact too if it is exactly one of the frames
-        # following the last one seen (neighbours differ by over 40, so none passes for
-        # another), or the one whose number differs in the two fastest-flipping bits.
-        candidates = [read, read ^ 1, read ^ 2, read ^ 3]
-        if after is not None:
-            candidates += [after + 1, after + 2, after + 3]
-        damage = float("inf")
-        for number in dict.fromkeys(candidates):
-            damage = picture.damage(luma, number)
-            if damage <= DAMAGED_TILE:
-                return Verdict(number, sent_ms, damage)
-        return Verdict(read, sent_ms, picture.damage(luma, read))
+        return picture.judge(luma_of(frame), after)
 
     async def see(self, frame: VideoFrame) -> Verdict:
         """Count one decoded picture; the comparison runs off the event loop."""
