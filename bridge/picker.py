@@ -20,7 +20,12 @@ LOSS_QUIET = 0.02  # reports below this count as a clean link
 HOLD_UP = 15.0  # seconds of clean link on the light stream before trying the full one
 MAX_HOLD_UP = 300.0  # a link that keeps failing is tried every five minutes
 FAILED_TRY = 20.0  # stepping down this soon after stepping up doubles the hold
-REMB_DOWN = 0.6  # two REMBs below this share of the full stream's bitrate step down
+# Three REMBs in a row below this share of the full stream's bitrate step down. A
+# browser's receive-side estimate follows what arrives (we forward no abs-send-time),
+# so it wanders below a small stream's rate: only a substantial stream is judged by it.
+REMB_DOWN = 0.5
+REMB_ROUNDS = 3
+REMB_MIN_FULL = 500_000  # bits per second
 
 
 class RenditionPicker:
@@ -56,10 +61,10 @@ class RenditionPicker:
 
     def remb(self, bitrate: float, now: float, full_bitrate: float | None) -> int:
         """The hall's own estimate of what its link carries, while it gets the full stream."""
-        if self.choice != FULL or not full_bitrate:
+        if self.choice != FULL or not full_bitrate or full_bitrate < REMB_MIN_FULL:
             return self.choice
         self._low_rembs = self._low_rembs + 1 if bitrate < full_bitrate * REMB_DOWN else 0
-        if self._low_rembs >= 2:
+        if self._low_rembs >= REMB_ROUNDS:
             self._step_down(now)
         return self.choice
 

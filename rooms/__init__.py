@@ -10,6 +10,7 @@ from rooms.commands import (
     Disconnect,
     MediaStarted,
     MediaStopped,
+    RenditionChanged,
     ScreenReported,
     Tick,
 )
@@ -27,6 +28,7 @@ from rooms.events import (
     HallStateChanged,
     ParticipantJoined,
     ParticipantLeft,
+    RenditionSwitched,
     ScreenChanged,
 )
 from rooms.permissions import permissions_for
@@ -52,6 +54,8 @@ __all__ = [
     "NotPermitted",
     "ParticipantJoined",
     "ParticipantLeft",
+    "RenditionChanged",
+    "RenditionSwitched",
     "Room",
     "ScreenChanged",
     "ScreenReported",

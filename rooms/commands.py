@@ -80,5 +80,13 @@ class ScreenReported(Command):
 
 
 @dataclass(frozen=True)
+class RenditionChanged(Command):
+    """A watching session now gets another rendition of the chair's camera."""
+
+    session_id: str
+    rendition: str  # one of rooms.room.RENDITIONS
+
+
+@dataclass(frozen=True)
 class Tick(Command):
     """Time passed: lets a TV that stopped reporting, or stopped moving, be judged."""

@@ -53,3 +53,11 @@ class ScreenChanged(Event):
     hall_id: str
     picture: str
     sound: str
+
+
+@dataclass(frozen=True)
+class RenditionSwitched(Event):
+    """A hall's TV now gets the chair's camera in `rendition` ("full" or "light")."""
+
+    hall_id: str
+    rendition: str

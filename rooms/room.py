@@ -16,6 +16,7 @@ from rooms.commands import (
     Disconnect,
     MediaStarted,
     MediaStopped,
+    RenditionChanged,
     ScreenReported,
     Tick,
 )
@@ -26,11 +27,16 @@ from rooms.events import (
     HallStateChanged,
     ParticipantJoined,
     ParticipantLeft,
+    RenditionSwitched,
     ScreenChanged,
 )
 from rooms.hall import WATCHING, Hall
 from rooms.permissions import PUBLISH, REPORT_SCREEN, WATCH, role
 from rooms.screen import NOT_REPORTING, LinkSample, Screen, Verdict
+
+# The chair's camera comes in full (720p) and, for halls on weak links, light (360p).
+FULL, LIGHT = "full", "light"
+RENDITIONS = (FULL, LIGHT)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Room:
             self._halls[hall_id] = Hall(hall_id, name)
         self._pages: dict[str, _Attachment] = {}
         self._sessions: dict[str, _Attachment] = {}
+        self._renditions: dict[str, str] = {}  # watching session -> rendition it gets
         self._broadcast: Broadcast = OFF_AIR
         self._screens = {hall_id: Screen() for hall_id in self._halls}
         self._verdicts: dict[str, Verdict] = dict.fromkeys(self._halls, NOT_REPORTING)
@@ -94,6 +101,7 @@ class Room:
                     "name": name,
                     "state": state,
                     "screen": self._screens[hall_id].to_wire(self._verdicts[hall_id]),
+                    "rendition": self.rendition(hall_id),
                 }
                 for hall_id, name, state in self.hall_states()
             ],
@@ -118,6 +126,8 @@ class Room:
                 events = self._broadcast_stopped(command, at)
             case BroadcastCodecsChanged():
                 events = self._broadcast_codecs_changed(command, at)
+            case RenditionChanged():
+                events = self._rendition_changed(command, at)
             case ScreenReported():
                 events = self._screen_reported(command, at)
             case Tick():
@@ -165,10 +175,29 @@ class Room:
         who = self._sessions.pop(cmd.session_id, None)
         if who is None:
             raise UnknownConnection(f"no media session {cmd.session_id!r}")
+        self._renditions.pop(cmd.session_id, None)
         if who.hall_id is None:
             return []
         hall = self._halls[who.hall_id]
         return self._change(hall, lambda: hall.media_stopped(cmd.session_id), at)
+
+    def _rendition_changed(self, cmd: RenditionChanged, at: float) -> list[Event]:
+        who = self._sessions.get(cmd.session_id)
+        if who is None:
+            raise UnknownConnection(f"no media session {cmd.session_id!r}")
+        if cmd.rendition not in RENDITIONS:
+            raise ValueError(f"unknown rendition {cmd.rendition!r}")
+        if self._renditions.get(cmd.session_id, FULL) == cmd.rendition:
+            return []
+        self._renditions[cmd.session_id] = cmd.rendition
+        if who.hall_id is None:
+            return []
+        return [RenditionSwitched(who.hall_id, cmd.rendition, at=at)]
+
+    def rendition(self, hall_id: str) -> str | None:
+        """The rendition `hall_id`'s newest watching session gets; None while it watches none."""
+        sessions = [s for s, who in self._sessions.items() if who.hall_id == hall_id]
+        return self._renditions.get(sessions[-1], FULL) if sessions else None
 
     def _broadcast_started(self, cmd: BroadcastStarted, at: float) -> list[Event]:
         self._hall_for(cmd.role, None, needs=PUBLISH)

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from tests.peers import Publisher, start_publisher
 from web.app import create_app
 from web.config import Settings
-from web.keys import MEETING
+from web.keys import BRIDGE, MEETING
 
 pytestmark = pytest.mark.browser
 
@@ -136,6 +136,14 @@ async def test_chair_broadcasts_and_six_halls_show_the_picture_with_sound(
     # The chair sees every hall watching.
     await chair.wait_for_function(
         "document.querySelectorAll('#halls [data-state=watching]').length === 6",
+        timeout=15_000,
+    )
+    # Chromium sends the camera twice, full and light; each hall on a clean link gets
+    # the full one, and the console says so.
+    full, light = server.app[BRIDGE].router.renditions["video"]
+    assert full.packets_received > 0 and light.packets_received > 0
+    await chair.wait_for_function(
+        "document.querySelectorAll('#halls [data-rendition=full]').length === 6",
         timeout=15_000,
     )
     for page in [chair, *halls]:

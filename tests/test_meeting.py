@@ -221,3 +221,57 @@ async def test_the_room_records_both_codecs_whatever_order_the_tracks_come_in(
     finally:
         await tv_socket.close()
         await chair.close()
+
+
+async def test_the_chair_console_is_told_which_rendition_each_hall_gets(
+    client: TestClient, settings: Settings
+) -> None:
+    publisher = await start_publisher(
+        http_signal(client, "/whip", settings.keys.chair), audio=False, light=(320, 180)
+    )
+    viewer = await start_viewer(http_signal(client, "/whep", settings.halls[0].key), audio=False)
+    chair = await client.ws_connect(f"/ws?key={settings.keys.chair}")
+    states: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        async for message in chair:
+            data = json.loads(message.data)
+            if data["type"] == "state":
+                states.append(data)
+
+    reader = asyncio.ensure_future(read())
+    hall = settings.halls[0].id
+    rendition = lambda: states[-1]["halls"][0]["rendition"] if states else None  # noqa: E731
+    try:
+        await wait_for(lambda: viewer.frame_size == (320, 240), 20, "the full picture")
+        await wait_for(lambda: rendition() == "full", 10, "the hall on the full picture")
+        bridge = app_of(client)[BRIDGE]
+        (session,) = [s for s in bridge.sessions.values() if s.label == f"hall:{hall}"]
+        session.consumers[0].link_report(0.3)  # what the hall's receiver report says
+        await wait_for(lambda: rendition() == "light", 10, "the chair told of the light picture")
+        await wait_for(lambda: viewer.frame_size == (320, 180), 10, "the light picture")
+    finally:
+        reader.cancel()
+        await chair.close()
+        await viewer.close()
+        await publisher.close()
+
+
+async def test_a_whep_request_may_name_only_a_socket_of_its_own_key(
+    client: TestClient, settings: Settings
+) -> None:
+    hall = settings.halls[0]
+    page = await client.ws_connect(f"/ws?key={hall.key}")
+    welcome, _ = await ws_messages(page, 2)
+    meeting = app_of(client)[MEETING]
+    viewers = []
+    try:
+        for key in (settings.keys.viewer, hall.key):
+            signal = http_signal(client, "/whep", key, connection=welcome["connection"])
+            viewers.append(await start_viewer(signal, audio=False))
+        named = {who.role: meeting.sockets.get(session) for session, who in meeting.owners.items()}
+        assert named == {"viewer": None, "hall": welcome["connection"]}
+    finally:
+        for viewer in viewers:
+            await viewer.close()
+        await page.close()

@@ -38,10 +38,17 @@ def test_a_failed_try_doubles_the_hold_so_a_marginal_link_does_not_flap() -> Non
     assert picker.report(0.0, now=28.0) == FULL
 
 
-def test_a_remb_well_below_the_full_stream_moves_down_but_never_holds_a_hall_down() -> None:
+def test_rembs_well_below_the_full_stream_move_down_but_never_hold_a_hall_down() -> None:
     picker = RenditionPicker(hold_up=8.0)
     assert picker.remb(900_000, now=1.0, full_bitrate=2_000_000) == FULL
-    assert picker.remb(900_000, now=2.0, full_bitrate=2_000_000) == LIGHT
+    assert picker.remb(900_000, now=2.0, full_bitrate=2_000_000) == FULL
+    assert picker.remb(900_000, now=3.0, full_bitrate=2_000_000) == LIGHT
     picker.remb(300_000, now=3.0, full_bitrate=2_000_000)  # measured on the light stream
     picker.report(0.0, now=3.0)
     assert picker.report(0.0, now=11.0) == FULL
+
+
+def test_a_small_streams_wandering_remb_moves_nothing() -> None:
+    picker = RenditionPicker()
+    for second in range(10):  # a fake camera's 40 kbit/s, estimated at half of it
+        assert picker.remb(20_000, now=float(second), full_bitrate=40_000) == FULL

@@ -303,9 +303,27 @@ def test_snapshot_shape() -> None:
     assert snapshot == {
         "broadcast": {"live": True, "video_codec": "VP8", "audio_codec": "opus", "since": T0},
         "halls": [
-            {"id": "thon-1", "name": "Thôn 1", "state": "watching", "screen": NO_REPORT},
-            {"id": "thon-2", "name": "Thôn 2", "state": "connected", "screen": NO_REPORT},
-            {"id": "thon-3", "name": "Thôn 3", "state": "offline", "screen": NO_REPORT},
+            {
+                "id": "thon-1",
+                "name": "Thôn 1",
+                "state": "watching",
+                "screen": NO_REPORT,
+                "rendition": "full",
+            },
+            {
+                "id": "thon-2",
+                "name": "Thôn 2",
+                "state": "connected",
+                "screen": NO_REPORT,
+                "rendition": None,
+            },
+            {
+                "id": "thon-3",
+                "name": "Thôn 3",
+                "state": "offline",
+                "screen": NO_REPORT,
+                "rendition": None,
+            },
         ],
     }
     assert json.loads(json.dumps(snapshot)) == snapshot

@@ -23,11 +23,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from rooms import permissions
-from tests.edge import bearer, ws_messages
+from tests.edge import app_of, bearer, ws_messages
 from tests.peers import start_viewer
 from web.app import create_app
 from web.auth import Identity
 from web.config import Settings, TurnConfig, load_settings
+from web.keys import MEETING
 from web.turn import credential, ice_servers_for, turn_server
 
 SECRET = "static-turn-secret-never-sent-4711"
@@ -142,6 +143,24 @@ async def test_hall_and_public_viewer_welcomes_carry_short_lived_credentials(
         assert turn_entry["urls"] == TURN_URLS
         assert before + TTL <= expiry_if_valid(turn_entry, label) <= after + TTL
         assert SECRET not in raw
+
+
+async def test_a_tv_connected_for_longer_than_half_the_ttl_gets_fresh_credentials(
+    turn_client: TestClient, turn_settings: Settings
+) -> None:
+    hall = turn_settings.halls[0]
+    ws = await turn_client.ws_connect(f"/ws?key={hall.key}")
+    welcome, _state = await ws_messages(ws, 2)
+    first = expiry_if_valid(welcome["ice_servers"][1], f"hall-{hall.id}")
+    meeting = app_of(turn_client)[MEETING]
+    meeting.refresh_ice_servers(time.time() + TTL / 4)  # too early: nothing sent
+    later = time.time() + TTL / 2 + 1
+    meeting.refresh_ice_servers(later)
+    message = json.loads((await ws.receive(timeout=5)).data)
+    await ws.close()
+    assert message["type"] == "ice-servers"
+    _stun, fresh = message["ice_servers"]
+    assert expiry_if_valid(fresh, f"hall-{hall.id}") == int(later) + TTL > first
 
 
 async def test_a_whep_answer_links_the_turn_urls_with_credentials_that_verify(

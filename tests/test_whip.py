@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -227,3 +228,25 @@ async def test_pages_and_whip_clients_get_the_configured_ice_servers(
         '<turn:127.0.0.1:3478>; rel="ice-server"; username="hall"; '
         'credential="s3cret-pass"; credential-type="password"',
     ]
+
+
+async def test_an_offer_that_arrives_in_two_parts_is_read_whole(
+    client: TestClient, settings: Settings
+) -> None:
+    async def offer_in_two_parts(offer: str) -> str:
+        async def parts() -> Any:
+            half = len(offer) // 2
+            yield offer[:half].encode()
+            await asyncio.sleep(0.05)  # as a slow LAN delivers it
+            yield offer[half:].encode()
+
+        headers = {**bearer(settings.keys.chair), "Content-Type": "application/sdp"}
+        response = await client.post("/whip", data=parts(), headers=headers)
+        assert response.status == 201, await response.text()
+        return await response.text()
+
+    publisher = await start_publisher(offer_in_two_parts)
+    try:
+        await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 10, "the chair live")
+    finally:
+        await publisher.close()

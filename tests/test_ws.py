@@ -48,6 +48,7 @@ async def test_bad_messages_get_an_error_and_the_socket_stays_open(
         ('{"no":"type"}', "bad-field"),
         ('{"type":"dance"}', "unknown-type"),
         ('{"type":"ping","id":"x"}', "bad-field"),
+        ("[" * 30_000 + "]" * 30_000, "bad-json"),  # nested deeper than Python recurses
     ]:
         await ws.send_str(raw)
         (reply,) = await ws_messages(ws, 1)

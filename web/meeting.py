@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from bridge.bridge import REPLACED, Bridge
+from bridge.consumer import Consumer
 from bridge.session import Session
 from rooms import (
     BroadcastCodecsChanged,
@@ -35,12 +36,15 @@ from rooms import (
     LinkReport,
     MediaStarted,
     MediaStopped,
+    RenditionChanged,
+    RenditionSwitched,
     Room,
     ScreenChanged,
     ScreenReported,
     Tick,
 )
 from rooms.permissions import SEE_HALLS
+from rooms.room import RENDITIONS
 
 from .auth import Identity
 from .config import Settings
@@ -63,6 +67,7 @@ class Client:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     writer: asyncio.Task[None] | None = None
     last_state: dict[str, Any] | None = None
+    ice_sent_at: float = 0.0  # when it was last given TURN credentials
 
 
 class Meeting:
@@ -97,6 +102,21 @@ class Meeting:
         while True:
             await asyncio.sleep(TICK_EVERY)
             self._apply(Tick())
+            self.refresh_ice_servers(time.time())
+
+    def refresh_ice_servers(self, now: float) -> None:
+        """Give each page fresh TURN credentials halfway through their life, so a TV that
+        stays connected for weeks can still make a new session behind NAT."""
+        turn = self.settings.turn
+        if turn is None:
+            return
+        for client in list(self.clients.values()):
+            if now - client.ice_sent_at < turn.ttl / 2:
+                continue
+            client.ice_sent_at = now
+            servers = ice_servers_for(self.settings, client.identity, now)
+            if servers:
+                self.send(client, {"type": "ice-servers", "ice_servers": servers})
 
     def handle(self, command: Command) -> list[Event]:
         """Apply one command; broadcast the new state if anything changed."""
@@ -113,6 +133,7 @@ class Meeting:
         self.handle(Connect(client.conn_id, client.identity.role, client.identity.hall_id))
         self.clients[client.conn_id] = client
         client.writer = asyncio.ensure_future(self._write(client))
+        client.ice_sent_at = time.time()
         self.send(client, self.welcome(client))
         client.last_state = self.state_for(client.identity)
         self.send(client, client.last_state)
@@ -194,7 +215,9 @@ class Meeting:
     ) -> None:
         """A WHIP/WHEP session was answered. A viewer counts as watching once it connects."""
         self.owners[session.id] = identity
-        if connection is not None and connection in self.clients:
+        # Only a socket of the same key: a viewer must not name a hall's page.
+        page = self.clients.get(connection or "")
+        if connection is not None and page is not None and page.identity == identity:
             self.sockets[session.id] = connection
         if session.direction != "subscribe":
             return
@@ -204,6 +227,13 @@ class Meeting:
                 self._apply(MediaStarted(session.id, identity.role, identity.hall_id))
 
         session.on("statechange", on_state)
+        for consumer in session.consumers:
+            consumer.on("renditionchange", lambda c=consumer: self._rendition_changed(session, c))
+
+    def _rendition_changed(self, session: Session, consumer: Consumer) -> None:
+        """A hall's link moved it to the chair's full or light camera stream."""
+        if consumer.rendition is not None:
+            self._apply(RenditionChanged(session.id, RENDITIONS[min(consumer.rendition, 1)]))
 
     def _on_session_close(self, session: Session) -> None:
         identity = self.owners.pop(session.id, None)
@@ -282,6 +312,8 @@ def _log_event(event: Event) -> None:
             logger.info("broadcast %s (%s)", "taken over" if event.replaced else "live", codecs)
         else:
             logger.info("broadcast stopped")
+    elif isinstance(event, RenditionSwitched):
+        logger.info("hall %s: %s picture", event.hall_id, event.rendition)
     elif isinstance(event, ScreenChanged):
         logger.info("hall %s TV: picture %s, sound %s", event.hall_id, event.picture, event.sound)
     else:

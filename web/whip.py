@@ -44,7 +44,14 @@ async def _read_offer(request: web.Request) -> str:
         raise UnsupportedMediaType("the offer must be sent as Content-Type: application/sdp")
     if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
         raise BadRequest("the SDP offer is larger than 64 KiB", code="bad-sdp")
-    body = await request.content.read(MAX_OFFER_BYTES + 1)
+    # One read returns what has arrived so far: an offer sent in several TCP segments
+    # (a slow LAN, or a client that writes headers and body apart) must be read whole.
+    body = b""
+    while len(body) <= MAX_OFFER_BYTES:
+        chunk = await request.content.read(MAX_OFFER_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
     if len(body) > MAX_OFFER_BYTES:
         raise BadRequest("the SDP offer is larger than 64 KiB", code="bad-sdp")
     try:

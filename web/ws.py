@@ -78,7 +78,7 @@ def _reply(meeting: Meeting, client: Client, raw: str) -> dict[str, Any] | None:
     """The answer to one text message from a page, if it needs one."""
     try:
         message = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return _error("bad-json", "the message is not valid JSON")
     if not isinstance(message, dict):
         return _error("bad-json", "the message must be a JSON object")

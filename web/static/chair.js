@@ -188,7 +188,7 @@ function linkQuality(link) {
   return "good";
 }
 
-function linkLine(link) {
+function linkLine(link, rendition) {
   const figures = document.createElement("div");
   figures.className = "link";
   const quality = linkQuality(link);
@@ -199,7 +199,9 @@ function linkLine(link) {
   bar.setAttribute("aria-label", t("link." + quality));
   const text = document.createElement("span");
   text.className = "link-figures";
+  // Which of the camera's two streams the bridge sends this hall (docs/protocol.md).
   const parts = [
+    rendition ? t("rendition." + rendition) : null,
     t("link.fps", { fps: link.fps.toFixed(0) }),
     link.width && link.height ? `${link.width}×${link.height}` : null,
     t("link.loss", { loss: (link.loss * 100).toFixed(1) }),
@@ -222,6 +224,7 @@ function renderHalls(halls) {
     li.dataset.state = hall.state;
     li.dataset.picture = screen.picture || "unknown";
     li.dataset.sound = screen.sound || "unknown";
+    li.dataset.rendition = hall.rendition || "";
     const head = document.createElement("div");
     head.className = "hall-head";
     const name = document.createElement("span");
@@ -245,7 +248,7 @@ function renderHalls(halls) {
       p.textContent = t(warning);
       li.append(p);
     }
-    if (hall.state === "watching" && screen.link) li.append(linkLine(screen.link));
+    if (hall.state === "watching" && screen.link) li.append(linkLine(screen.link, hall.rendition));
     return li;
   }));
 }
@@ -255,6 +258,9 @@ function onMessage(msg) {
     ui.commune.textContent = msg.commune ? "· " + msg.commune : "";
     connection = msg.connection || null;
     iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
+  } else if (msg.type === "ice-servers") {
+    // Fresh TURN credentials: the next broadcast attempt uses them.
+    if (Array.isArray(msg.ice_servers)) iceServers = msg.ice_servers;
   } else if (msg.type === "replaced") {
     // Another chair device took over. Retrying would take it back and the two would
     // fight forever, so stop and say so; pressing Start takes it back on purpose.

@@ -90,6 +90,8 @@ function onMessage(s, msg) {
     }
     case "rejoin": // the bridge cut our session on purpose (new codec): come back at once
       return rejoin(s, true);
+    case "ice-servers": // fresh TURN credentials, for the next session we make
+      return Array.isArray(msg.ice_servers) ? { ...s, iceServers: msg.ice_servers } : s;
     default:
       return s;
   }

@@ -49,6 +49,8 @@ const STRINGS = {
   "link.rtt": { vi: "trễ {ms} ms", en: "RTT {ms} ms" },
   "link.rate": { vi: "{mbps} Mbps", en: "{mbps} Mbps" },
   "link.level": { vi: "âm lượng {level}%", en: "sound {level}%" },
+  "rendition.full": { vi: "Hình đầy đủ", en: "Full picture" },
+  "rendition.light": { vi: "Hình nhẹ (mạng yếu)", en: "Light picture (weak link)" },
 
   // TV page
   "tv.title": { vi: "Phòng họp trực tuyến", en: "Online meeting" },
