@@ -192,7 +192,9 @@ async def test_loss_on_one_halls_downlink_is_repaired_there_and_unseen_by_the_ot
             assert lossy.details["feedback"]["nacks"] > 0, f"it never asked again: {seen}"
             assert lossy_window.intact >= sent / 2, f"not decoding: {seen}"
             assert lossy_window.intact_share >= 0.9, f"not repaired: {seen}"
-            assert lossy_window.longest_freeze <= 1.0, f"frozen: {seen}"
+            # An aiortc hall asks again for a lost retransmission only when a new gap
+            # appears, so at 5% loss a hole may stay open for a second: as on the uplink.
+            assert lossy_window.longest_freeze <= 2.0, f"frozen: {seen}"
             assert nacks_at_chair[0] == nacked, "repairs came from the chair, not the bridge"
             for i, window in enumerate(windows):
                 seen = f"hall {i + 2}: {window}"
