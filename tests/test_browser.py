@@ -86,6 +86,11 @@ async def open_page(browser: Any, address: str) -> Any:
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A Content-Security-Policy violation is only a console message: count it as an error.
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.errors = errors
     await page.goto(address)
     return page
@@ -120,9 +125,9 @@ async def test_chair_broadcasts_and_six_halls_show_the_picture_with_sound(
     ]
     for page in halls:
         await page.wait_for_function(
-            "window.hallStats && window.hallStats.framesRendered > 10", timeout=30_000
+            "() => window.hallStats && window.hallStats.framesRendered > 10", timeout=30_000
         )
-        await page.wait_for_function("window.hallStats.state === 'live'", timeout=10_000)
+        await page.wait_for_function("() => window.hallStats.state === 'live'", timeout=10_000)
         assert await page.get_attribute("#status", "data-state") == "live"
     # The picture keeps advancing, everywhere, and sound arrives.
     before = [await hall_frames(page) for page in halls]
@@ -130,12 +135,12 @@ async def test_chair_broadcasts_and_six_halls_show_the_picture_with_sound(
     after = [await hall_frames(page) for page in halls]
     assert all(b > a for a, b in zip(before, after, strict=True)), (before, after)
     for page in halls:
-        await page.wait_for_function("window.hallStats.audioTracks >= 1", timeout=10_000)
+        await page.wait_for_function("() => window.hallStats.audioTracks >= 1", timeout=10_000)
         assert await audio_is_live(page)
         assert "Thôn" in (await page.text_content("#hall-name") or "")
     # The chair sees every hall watching.
     await chair.wait_for_function(
-        "document.querySelectorAll('#halls [data-state=watching]').length === 6",
+        "() => document.querySelectorAll('#halls [data-state=watching]').length === 6",
         timeout=15_000,
     )
     # Chromium sends the camera twice, full and light; each hall on a clean link gets
@@ -143,7 +148,7 @@ async def test_chair_broadcasts_and_six_halls_show_the_picture_with_sound(
     full, light = server.app[BRIDGE].router.renditions["video"]
     assert full.packets_received > 0 and light.packets_received > 0
     await chair.wait_for_function(
-        "document.querySelectorAll('#halls [data-rendition=full]').length === 6",
+        "() => document.querySelectorAll('#halls [data-rendition=full]').length === 6",
         timeout=15_000,
     )
     for page in [chair, *halls]:
@@ -186,7 +191,7 @@ async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
         await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
         hall = settings.halls[0]
         tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
-        await tv.wait_for_function("window.hallStats.framesRendered > 10", timeout=30_000)
+        await tv.wait_for_function("() => window.hallStats.framesRendered > 10", timeout=30_000)
         sessions = await tv.evaluate("window.hallStats.sessions")
 
         await server.close()
@@ -198,11 +203,12 @@ async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
         # Nobody touches the TV: the chair republishes and the TV comes back to live.
         await chair.wait_for_selector("#live[data-state=live]", timeout=60_000)
         await tv.wait_for_function(
+            "() => "
             f"window.hallStats.sessions > {sessions} && "
             "Date.now() - window.hallStats.lastFrameAt < 1000",
             timeout=60_000,
         )
-        await tv.wait_for_function("window.hallStats.state === 'live'", timeout=10_000)
+        await tv.wait_for_function("() => window.hallStats.state === 'live'", timeout=10_000)
         assert await tv.get_attribute("#status", "data-state") == "live"
     finally:
         await server.close()
@@ -242,7 +248,7 @@ async def live_halls(browser: Any, server: TestServer, settings: Settings, count
     halls = []
     for hall in settings.halls[:count]:
         page = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
-        await page.wait_for_function("window.hallStats.state === 'live'", timeout=30_000)
+        await page.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
         await page.evaluate(RECORDER)
         halls.append(page)
     return halls
@@ -326,6 +332,7 @@ async def test_stop_then_start_within_a_second_never_shows_a_stale_frame_as_live
     await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
     for page in halls:
         await page.wait_for_function(
+            "() => "
             f"window.recorder.frames.some(at => at > {times['startedAt']}) && "
             "document.getElementById('status').dataset.state === 'live'",
             timeout=20_000,
@@ -364,7 +371,7 @@ async def test_an_audio_first_chair_is_shown_live_and_known_to_carry_video(
     async with aiortc_chair(server, settings.keys.chair, audio_first=True):
         hall = settings.halls[0]
         tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
-        await tv.wait_for_function("window.hallStats.state === 'live'", timeout=30_000)
+        await tv.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
         # The page knows a picture is expected, so its stall rejoin stays armed.
         assert await tv.evaluate("window.hallStats.videoCodec") == "VP8"
         assert await tv.evaluate("window.hallStats.audioCodec") == "opus"

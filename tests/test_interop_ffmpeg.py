@@ -226,11 +226,11 @@ async def test_a_chromium_hall_shows_the_ffmpeg_chairs_pictures_in_order(
         await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 20, "FFmpeg live")
         hall = settings.halls[0]
         page = await open_page(chromium, str(client.make_url(f"/hall/{hall.id}?key={hall.key}")))
-        await page.wait_for_function("window.hallStats.framesRendered > 45", timeout=20_000)
+        await page.wait_for_function("() => window.hallStats.framesRendered > 45", timeout=20_000)
         numbers = await page.evaluate(READ_NUMBERS, 45)
         # Compositing may show a picture twice, but never an older one or a jump.
         gaps = [b - a for a, b in zip(numbers, numbers[1:], strict=False)]
         assert all(0 <= gap <= 3 for gap in gaps), numbers
         assert 0 < numbers[0] < SECONDS * FPS, numbers
-        await page.wait_for_function("window.hallStats.audioTracks >= 1", timeout=10_000)
+        await page.wait_for_function("() => window.hallStats.audioTracks >= 1", timeout=10_000)
         assert page.errors == []

@@ -81,7 +81,7 @@ async def test_hall_tv_shows_the_cut_and_comes_back_by_itself_when_the_link_retu
 
             tv = await village.new_page()
             await tv.goto(f"http://{hall_host.host_address}:{port}/hall/{hall.id}?key={hall.key}")
-            await tv.wait_for_function("window.hallStats.framesRendered > 10", timeout=30_000)
+            await tv.wait_for_function("() => window.hallStats.framesRendered > 10", timeout=30_000)
             sessions = await tv.evaluate("window.hallStats.sessions")
 
             hall_host.cut()
@@ -92,11 +92,12 @@ async def test_hall_tv_shows_the_cut_and_comes_back_by_itself_when_the_link_retu
 
             hall_host.restore()
             await tv.wait_for_function(
+                "() => "
                 f"window.hallStats.sessions > {sessions} && "
                 "Date.now() - window.hallStats.lastFrameAt < 1000",
                 timeout=90_000,
             )
-            await tv.wait_for_function("window.hallStats.state === 'live'", timeout=10_000)
+            await tv.wait_for_function("() => window.hallStats.state === 'live'", timeout=10_000)
             assert await tv.get_attribute("#status", "data-state") == "live"
             await chair.wait_for_selector(
                 f"#halls [data-hall={hall.id}][data-state=watching]", timeout=30_000

@@ -41,3 +41,16 @@ async def test_aiohttps_own_errors_carry_an_error_code_too(client: TestClient) -
     wrong_method = await client.get("/whip")
     assert wrong_method.status == 405
     assert wrong_method.headers["X-Error-Code"] == "method-not-allowed"
+
+
+@pytest.mark.parametrize("path", ["/", "/static/hall.js", "/healthz", "/no-such-page"])
+async def test_every_answer_carries_the_security_headers_and_no_server_version(
+    client: TestClient, path: str
+) -> None:
+    response = await client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "object-src 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Server"] == "commune-bridge"

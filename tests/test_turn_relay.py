@@ -285,8 +285,12 @@ async def test_a_hall_behind_nat_plays_the_chair_through_the_turn_relay(
                 tv.on("pageerror", lambda exc: errors.append(str(exc)))
                 address = f"http://{natted_hall.host_address}:{port}/hall/{hall.id}?key={hall.key}"
                 await tv.goto(address)
-                await tv.wait_for_function("window.hallStats.framesRendered > 30", timeout=60_000)
-                await tv.wait_for_function("window.hallStats.state === 'live'", timeout=10_000)
+                await tv.wait_for_function(
+                    "() => window.hallStats.framesRendered > 30", timeout=60_000
+                )
+                await tv.wait_for_function(
+                    "() => window.hallStats.state === 'live'", timeout=10_000
+                )
 
                 pair = await tv.evaluate(SELECTED_PAIR)
                 first = await judge_tv(tv)
