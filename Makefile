@@ -6,9 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages the tests drive: the browser; network namespaces, firewall rules and
 # link shaping; a TURN server; GStreamer's WebRTC clients (for Debian's own python3).
-TEST_PACKAGES := chromium nftables iproute2 iptables coturn python3-gi \
-	gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice gstreamer1.0-libav
+TEST_PACKAGES := chromium nftables iproute2 iptables coturn python3-gi python3-gst-1.0 \
+	gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+	gstreamer1.0-nice gstreamer1.0-libav
 
 .PHONY: install system-packages run test lint bench clean
 

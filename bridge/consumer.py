@@ -101,6 +101,7 @@ class Consumer(Emitter):
         self._sync_seq = 0  # producer number where the current offset began
         self._resync = True
         self._failures_in_a_row = 0
+        self._mid_frame = False  # the last packet sent did not end its frame
         self._ts_offset = 0
         self._rebase = True
         self._last_out_ts: int | None = None
@@ -130,7 +131,7 @@ class Consumer(Emitter):
         """Follow `producer` from its next keyframe on, continuing our own numbering."""
         if self.closed:
             return
-        self.detach()
+        self.detach(finish_frame=True)
         if not self.accepts(producer):
             self.emit("incompatible")
             return
@@ -142,12 +143,22 @@ class Consumer(Emitter):
         if self.started:
             self._prime()
 
-    def detach(self) -> None:
+    def detach(self, *, finish_frame: bool = False) -> None:
+        """Stop following the producer and drop what is queued; with `finish_frame`, keep
+        the queued rest of a frame already half sent, which a subscriber would otherwise
+        decode cut short (a browser waits for the frame's last packet; aiortc does not)."""
         self._cancel_switch()
         if self.producer is not None:
             self.producer.remove_consumer(self)
             self.producer = None
-        self._queue.clear()
+        end = None
+        if finish_frame and self._mid_frame:
+            end = next((i for i, queued in enumerate(self._queue) if queued[0].marker), None)
+        if end is None:
+            self._queue.clear()
+        else:
+            while len(self._queue) > end + 1:
+                self._queue.pop()
 
     def producer_closed(self, producer: Producer) -> None:
         if self._switching_to is producer:
@@ -350,6 +361,7 @@ class Consumer(Emitter):
         if sync or _newer(seq, (self._next_seq - 1) & 0xFFFF):
             self._next_seq = (seq + 1) & 0xFFFF
         await self._port.send(out)
+        self._mid_frame = not packet.marker
         self._last_out_ts = timestamp
         self.last_sent_at = self._event_loop.time()
         self.packets_sent += 1

@@ -35,7 +35,9 @@ gi.require_version("GstWebRTC", "1.0")
 gi.require_version("Nice", "0.1")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice  # noqa: E402
 
-NUMBER_BITS, TIME_BITS = 24, 40  # tests/peers.py's Picture stamp: frame number, then ms
+# tests/peers.py's Picture stamp, copied because Debian's python3 has no numpy: the send
+# time in ms in the low 40 bits, the frame number above it.
+NUMBER_BITS, TIME_BITS = 24, 40
 WIDTH, HEIGHT, FPS = 320, 240, 30
 VIDEO_CAPS = {
     "VP8": "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
@@ -65,7 +67,7 @@ def read_stamp(gray: bytes, stride: int, width: int) -> tuple[int, int]:
             count += len(chunk)
         if total / count > 128:
             value |= 1 << bit
-    return value & ((1 << NUMBER_BITS) - 1), value >> NUMBER_BITS
+    return value >> TIME_BITS, value & ((1 << TIME_BITS) - 1)
 
 
 def now_ms() -> int:
@@ -78,7 +80,7 @@ def stamped_picture(number: int) -> bytes:
     per_row = WIDTH // block
     top = -(-(NUMBER_BITS + TIME_BITS) // per_row) * block
     y = bytearray(bytes(top * WIDTH) + os.urandom(WIDTH * (HEIGHT - top)))
-    value = number | (now_ms() << NUMBER_BITS)
+    value = now_ms() | ((number % (1 << NUMBER_BITS)) << TIME_BITS)
     for bit in range(NUMBER_BITS + TIME_BITS):
         row, col = divmod(bit, per_row)
         shade = bytes([255 if (value >> bit) & 1 else 0]) * block

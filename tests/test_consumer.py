@@ -286,3 +286,32 @@ async def test_when_the_light_rendition_ends_its_halls_go_back_to_the_full_one()
     light.close()
     assert consumer.producer is full and router.renditions["video"] == [full]
     router.close()
+
+
+async def test_a_new_publisher_takes_over_only_after_the_half_sent_frame_is_finished() -> None:
+    router = Router()
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    router.add_consumer(consumer)
+    consumer.start()
+    old = Producer("video", VP8, no_pli)
+    router.set_producer(old)
+    old.receive(packet(1, 1000, KEY, ssrc=1))
+    await drain()
+    # The next frame comes in two packets; only the first has gone out when the switch comes.
+    first_half = RtpPacket(payload_type=96, sequence_number=2, timestamp=4000, ssrc=1,
+                           payload=KEY, marker=0)  # fmt: skip
+    consumer._enqueue(first_half)
+    await asyncio.sleep(0)
+    consumer._enqueue(packet(3, 4000, DELTA, ssrc=1))  # its end, queued, not yet sent
+    consumer._enqueue(packet(4, 7000, DELTA, ssrc=1))  # the frame after: dropped
+    new = Producer("video", VP8, no_pli)
+    router.set_producer(new)
+    new.receive(packet(900, 50, KEY, ssrc=2))
+    await drain()
+    assert [(p.payload, p.marker) for p in port.sent] == [
+        (KEY, 1), (KEY, 0), (DELTA, 1), (KEY, 1)
+    ]  # fmt: skip
+    seqs = [p.sequence_number for p in port.sent]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    router.close()

@@ -188,8 +188,9 @@ async def chromium() -> AsyncIterator[Any]:
 
 
 READ_NUMBERS = """async (count) => {
-    // The frame number tests/peers.py's Picture stamps on a 640 px picture: 24 bits,
-    // one 16 px block each along the top row; read from each block's middle.
+    // The frame number tests/peers.py's Picture stamps on a 640 px picture: 24 bits
+    // after the 40 of the send time, so one 16 px block each at the start of the
+    // second row of blocks; read from each block's middle.
     const video = document.getElementById('video');
     const canvas = document.createElement('canvas');
     canvas.width = video.videoWidth;
@@ -199,7 +200,7 @@ READ_NUMBERS = """async (count) => {
     while (numbers.length < count) {
         await new Promise((done) => video.requestVideoFrameCallback(done));
         context.drawImage(video, 0, 0);
-        const pixels = context.getImageData(0, 0, 24 * 16, 16).data;
+        const pixels = context.getImageData(0, 16, 24 * 16, 16).data;
         let value = 0;
         for (let bit = 0; bit < 24; bit++) {
             let sum = 0, n = 0;
