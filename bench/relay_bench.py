@@ -30,6 +30,7 @@ if __package__ in (None, ""):
 
 from bench.processes import Child, ChildFailed, Fleet  # noqa: E402
 from bench.report import render, render_loss  # noqa: E402
+from bench.weak_hall import render_weak_hall, weak_hall  # noqa: E402
 from tests.netlab import Netns, missing_network_tools, netns  # noqa: E402
 from tests.peers import Tally  # noqa: E402
 
@@ -291,7 +292,10 @@ async def run(fleet: Fleet, only: str | None) -> dict[str, Any]:
             results["many_reference_skipped"] = reason
         else:
             results["many"]["reference"] = await many_subscribers(fleet, "reference")
-    results["loss"] = await loss_table(fleet)
+    if only in (None, "loss"):
+        results["loss"] = await loss_table(fleet)
+    if only in (None, "weak"):
+        results["weak"] = await weak_hall()
     results["duration_s"] = time.monotonic() - started
     results["warmup_s"] = WARMUP_S
     return results
@@ -300,7 +304,7 @@ async def run(fleet: Fleet, only: str | None) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, help="default: docs/benchmarks.md (stdout with --only)")
-    parser.add_argument("--only", choices=("loss",), help="run one part and print its table")
+    parser.add_argument("--only", choices=("loss", "weak"), help="run one part and print its table")
     options = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
     fleet = Fleet(log_dir)
@@ -322,7 +326,8 @@ def main() -> None:
     else:
         m = results["machine"]
         title = f"# {options.only} only: `{results['command']}`, {m['date']}, {m['nproc']} cores"
-        text = "\n".join([title, "", *render_loss(results)])
+        part = render_loss(results) if options.only == "loss" else render_weak_hall(results["weak"])
+        text = "\n".join([title, "", *part])
     if out is None:
         print(text)
     else:

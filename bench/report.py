@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from typing import TYPE_CHECKING, Any
 
+from bench.weak_hall import render_weak_hall
 from tests.peers import DAMAGED_TILE, FREEZE_S
 
 if TYPE_CHECKING:
@@ -389,6 +390,8 @@ def render(results: dict[str, Any]) -> str:
     out += [f"## Scenario 2: {max(results['many']['bridge']['steps'])} subscribers", ""]
     out += many_lines
     out += ["", *render_loss(results)]
+    if "weak" in results:
+        out += render_weak_hall(results["weak"])
     out += [
         "## Context from the issue (quoted, not measured by this run)",
         "",

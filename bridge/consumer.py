@@ -171,6 +171,14 @@ class Consumer(Emitter):
             if self.renditions:  # e.g. only the light stream ended: fall back to the full one
                 self.attach(self.renditions[0])
 
+    def source_restarted(self) -> None:
+        """The producer's publisher restarted its stream (a new SSRC, new numbering): go on
+        from its next keyframe as if it were a new producer."""
+        self._queue.clear()
+        self._rebase = True
+        self._resync = True
+        self._need_keyframe = self.kind == "video"
+
     # -- renditions ---------------------------------------------------------------------
 
     def link_report(self, fraction_lost: float) -> None:

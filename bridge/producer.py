@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 SendPli = Callable[[int], Awaitable[None]]
 SendNack = Callable[[int, list[int]], Awaitable[None]]  # (media ssrc, lost 16-bit numbers)
 PLI_INTERVAL = 1.0
+SSRC_SILENCE = 2.0  # seconds our SSRC must be silent before another may take its place
 # About 1.5 s of 2 Mbps video. A longer group is not replayed: the joiner waits for a keyframe.
 MAX_REPLAY_PACKETS = 300
 
@@ -66,6 +67,7 @@ class Producer(Emitter):
         self.losses: LossWatch | None = LossWatch() if kind == "video" else None
         self.drops = Drops(f"{kind} producer", logger)
         self.media_ssrc = media_ssrc
+        self._ssrc_seen_at: float | None = None  # when media_ssrc last sent a packet
         self.closed = False
         self.rendition = 0  # 0: the publisher's full stream; higher: lighter ones
         self.consumers: dict[str, Consumer] = {}
@@ -122,11 +124,10 @@ class Producer(Emitter):
             if self._window_start:
                 self.bitrate = self._window_bytes * 8 / (now - self._window_start)
             self._window_start, self._window_bytes = now, 0
-        if self.media_ssrc != packet.ssrc:
-            self.media_ssrc = packet.ssrc
-            if self._pli_waiting_for_ssrc:
-                self._pli_waiting_for_ssrc = False
-                self._send_pli_now()
+        if packet.ssrc != self.media_ssrc and not self._adopt(packet.ssrc, now):
+            self.drops.count("packet from a second SSRC")
+            return
+        self._ssrc_seen_at = now
         if self.losses is not None:
             self._watch_losses(packet.sequence_number, now)
         pieces = self._pieces(packet)
@@ -152,6 +153,26 @@ class Producer(Emitter):
                 payload=payload,
             )
             self._forward(piece)
+
+    def _adopt(self, ssrc: int, now: float) -> bool:
+        """Whether to follow a new SSRC: only when ours never sent a packet (the offer may
+        name another) or has been silent a while (an encoder restarted). Two interleaved
+        streams on one track would corrupt every hall's picture."""
+        seen = self._ssrc_seen_at
+        if seen is not None and now - seen < SSRC_SILENCE:
+            return False
+        if seen is not None:  # a new sequence space: start numbering and consumers afresh
+            self.numbering = Numbering()
+            if self.losses is not None:
+                self.losses = LossWatch()
+            self._keyframe, self._since_keyframe = [], []
+            for consumer in list(self.consumers.values()):
+                consumer.source_restarted()
+        self.media_ssrc = ssrc
+        if self._pli_waiting_for_ssrc:
+            self._pli_waiting_for_ssrc = False
+            self._send_pli_now()
+        return True
 
     def _pieces(self, packet: RtpPacket) -> list[bytes] | None:
         """The payloads to forward for `packet`: itself, or its pieces when it is too large."""

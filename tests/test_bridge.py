@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import struct
 from collections.abc import AsyncIterator
 
 import pytest
@@ -377,4 +379,33 @@ async def test_a_viewer_offer_with_two_video_sections_is_refused(bridge: Bridge)
                 publisher.pc.localDescription.sdp.replace("sendonly", "recvonly"), "hall"
             )
     finally:
+        await publisher.close()
+
+
+def _odd_packet(payload_type: int, seq: int, ssrc: int) -> bytes:
+    """Raw RTP with a one-byte header extension the bridge never negotiated (id 14)."""
+    header = struct.pack("!BBHLL", 0x90, payload_type, seq, seq * 3000, ssrc)
+    extension = struct.pack("!HH", 0xBEDE, 1) + bytes([0xE1, 0xAB, 0xCD, 0x00])
+    return header + extension + bytes([0x10, 0x00, 0x9D]) + os.urandom(600)
+
+
+async def test_odd_packets_from_the_chair_cost_only_themselves(bridge: Bridge) -> None:
+    publisher = await start_publisher(publish_via(bridge), audio=False)
+    viewer = await start_viewer(subscribe_via(bridge), audio=False)
+    try:
+        await wait_for(lambda: viewer.pictures.intact >= 10, 20, "intact pictures")
+        (transceiver,) = publisher.pc.getTransceivers()
+        sender, video_type = transceiver.sender, int(transceiver._codecs[0].payloadType or 0)
+        start = viewer.pictures.tally()
+        for seq in range(200):
+            # A stray stream with an unknown extension, and a payload type never negotiated.
+            await sender.transport._send_rtp(_odd_packet(video_type, seq, 0x5EED))
+            await sender.transport._send_rtp(_odd_packet(77, seq, 0x7777))
+            await asyncio.sleep(0.005)
+        window = viewer.pictures.tally().since(start)
+        producer = bridge.router.producers["video"]
+        assert producer.drops.counts["packet from a second SSRC"] >= 150
+        assert window.damaged == 0 and window.intact >= 20, str(window)
+    finally:
+        await viewer.close()
         await publisher.close()

@@ -74,3 +74,26 @@ async def test_a_packet_the_producer_cannot_handle_is_counted_not_raised() -> No
     assert producer.drops.total == 1
     assert [p.payload for p in port.sent] == [b"\x65\x00"]  # the next packet still goes out
     consumer.close()
+
+
+async def test_a_second_ssrc_is_dropped_until_the_first_falls_silent() -> None:
+    producer = Producer("video", VP8, lambda ssrc: asyncio.sleep(0), media_ssrc=1)
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    consumer.attach(producer)
+    consumer.start()
+    producer.receive(packet(10, 1000, KEY, ssrc=1))
+    producer.receive(packet(5000, 90, KEY, ssrc=9))  # a stray stream on the same track
+    producer.receive(packet(11, 4000, bytes([0x10, 0x01, 0x00]), ssrc=1))
+    await drain()
+    assert len(port.sent) == 2 and producer.drops.counts["packet from a second SSRC"] == 1
+    assert producer._ssrc_seen_at is not None
+    producer._ssrc_seen_at -= 3.0  # the first stream has been silent: an encoder restart
+    producer.receive(packet(5001, 3090, bytes([0x10, 0x01, 0x00]), ssrc=9))  # not a keyframe
+    producer.receive(packet(5002, 6090, KEY, ssrc=9))
+    await drain()
+    assert producer.media_ssrc == 9 and [p.payload for p in port.sent][-1] == KEY
+    assert len(port.sent) == 3  # the new stream starts at its keyframe
+    seqs = [p.sequence_number for p in port.sent]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    consumer.close()

@@ -46,14 +46,14 @@ def village(ice_addresses: list[str]) -> Iterator[Netns]:
 @pytest.fixture
 async def app(
     settings: Settings, village: Netns, unused_tcp_port: int
-) -> AsyncIterator[web.Application]:
+) -> AsyncIterator[tuple[web.Application, int]]:
+    """The bridge on loopback (chair, good hall) and on the village's link; and its port."""
     application = create_app(settings, bridge_options={"idle_timeout": 5.0})
     runner = web.AppRunner(application)
     await runner.setup()
     for address in (LOOPBACK, village.host_address):
         await web.TCPSite(runner, address, unused_tcp_port).start()
-    application["port"] = unused_tcp_port  # type: ignore[index]
-    yield application
+    yield application, unused_tcp_port
     await runner.cleanup()
 
 
@@ -69,9 +69,9 @@ def video_consumers(application: web.Application, label: str) -> list[Consumer]:
 
 
 async def test_a_hall_behind_a_thin_link_moves_to_the_light_rendition_and_keeps_moving(
-    settings: Settings, village: Netns, app: web.Application
+    settings: Settings, village: Netns, app: tuple[web.Application, int]
 ) -> None:
-    port: int = app["port"]  # type: ignore[index]
+    bridge_app, port = app
     thin_hall, good_hall = settings.halls[0], settings.halls[1]
     async with aiohttp.ClientSession() as http:
         chair = await start_publisher(
@@ -87,13 +87,13 @@ async def test_a_hall_behind_a_thin_link_moves_to_the_light_rendition_and_keeps_
             # The chair's encoder ramps up as the bridge's REMB allows; the link must be
             # thinner than what it then sends, or there is nothing to adapt to.
             await wait_for(
-                lambda: full_bitrate(app) > THIN_KBIT * 1200,
+                lambda: full_bitrate(bridge_app) > THIN_KBIT * 1200,
                 30,
                 f"the full rendition above {THIN_KBIT * 1.2:.0f} kbit/s",
             )
             await wait_for(lambda: thin.details.get("size") == list(FULL), 20, "the full picture")
             village.thin(THIN_KBIT)
-            (weak,) = video_consumers(app, f"hall:{thin_hall.id}")
+            (weak,) = video_consumers(bridge_app, f"hall:{thin_hall.id}")
             await wait_for(lambda: weak.rendition == 1, 20, "the thin hall on the light stream")
             # Hold it there while we measure: the picker would try the full stream again
             # after a quiet while, and on this link that try must fail.
@@ -103,7 +103,7 @@ async def test_a_hall_behind_a_thin_link_moves_to_the_light_rendition_and_keeps_
             await wait_for(
                 lambda: thin.details.get("size") == list(LIGHT) and _fresh(thin), 20, "light"
             )
-            (strong,) = video_consumers(app, f"hall:{good_hall.id}")
+            (strong,) = video_consumers(bridge_app, f"hall:{good_hall.id}")
             thin_start, good_start = thin.tally(), good.pictures.tally()
             await asyncio.sleep(WINDOW_S)
             thin_window = thin.tally().since(thin_start)
