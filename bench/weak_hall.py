@@ -15,21 +15,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from bridge.consumer import Consumer
 from tests.conftest import LOOPBACK, keep_ice_on
 from tests.netlab import netns
-from tests.peers import start_publisher, start_viewer, wait_for
-from tests.test_loss import PeerProcess, signal
-from tests.test_renditions import full_bitrate
+from tests.test_renditions import (
+    LIGHT,
+    THIN_KBIT,
+    full_bitrate,
+    video_consumers,
+    weak_link_scene,
+)
 from web.app import create_app
 from web.config import load_settings
-from web.keys import BRIDGE
 
-FULL, LIGHT = (640, 360), (320, 180)
-THIN_KBIT = 1000
 FPS_WINDOW_S = 8.0
 SUBNET = "10.196.{}"
 
@@ -59,36 +59,15 @@ async def weak_hall() -> dict[str, Any]:
         port = 18600 + os.getpid() % 300
         for address in (LOOPBACK, village.host_address):
             await web.TCPSite(runner, address, port).start()
-        bridge = app[BRIDGE]
 
         def consumer(hall_id: str) -> Consumer:
-            (found,) = [
-                c
-                for s in bridge.sessions.values()
-                if s.label == f"hall:{hall_id}"
-                for c in s.consumers
-                if c.kind == "video"
-            ]
+            (found,) = video_consumers(app, f"hall:{hall_id}")
             return found
 
         thin_hall, good_hall = settings.halls[0], settings.halls[1]
-        async with aiohttp.ClientSession() as http:
-            chair = await start_publisher(
-                signal(http, port, "/whip", settings.keys.chair),
-                audio=False,
-                width=FULL[0],
-                height=FULL[1],
-                light=LIGHT,
-            )
-            good = await start_viewer(signal(http, port, "/whep", good_hall.key), audio=False)
-            thin = await PeerProcess.start(village, "whep", port, thin_hall.key)
-            try:
-                await wait_for(
-                    lambda: full_bitrate(app) > THIN_KBIT * 1200,
-                    40,
-                    "the full rendition to ramp up",
-                )
-                await wait_for(lambda: thin.details.get("size") == list(FULL), 20, "full")
+        try:
+            async with weak_link_scene(settings, village, app, port) as scene:
+                thin = scene.thin
                 full_kbps = full_bitrate(app) / 1000
                 village.thin(THIN_KBIT)
                 weak = consumer(thin_hall.id)
@@ -112,12 +91,8 @@ async def weak_hall() -> dict[str, Any]:
                     "light_longest_freeze_s": window.longest_freeze,
                     "good_hall_rendition": consumer(good_hall.id).rendition,
                 }
-            finally:
-                village.thin(None)
-                await thin.stop()
-                await good.close()
-                await chair.close()
-                await runner.cleanup()
+        finally:
+            await runner.cleanup()
 
 
 def render_weak_hall(result: dict[str, Any]) -> list[str]:

@@ -314,7 +314,15 @@ class Consumer(Emitter):
                 self._wakeup.clear()
                 while self._queue:
                     packet, _, adjust, sync = self._queue.popleft()
-                    await self._send_one(packet, adjust, sync)
+                    # Inline, not a helper coroutine: this runs per packet per hall.
+                    try:
+                        await self._send(packet, adjust, sync)
+                    except ConnectionError:
+                        raise
+                    except Exception as exc:  # costs this packet, unless every one fails
+                        self._failed(exc)
+                    else:
+                        self._failures_in_a_row = 0
         except asyncio.CancelledError:
             return
         except ConnectionError:
@@ -325,32 +333,26 @@ class Consumer(Emitter):
         # session), so the TV sees the drop and rejoins instead of freezing.
         self.close()
 
-    async def _send_one(self, packet: RtpPacket, adjust: int, sync: bool) -> None:
-        """Send one packet; a failure costs this packet, unless every packet fails."""
-        try:
-            await self._send(packet, adjust, sync)
-        except ConnectionError:
-            raise
-        except Exception as exc:
-            self.drops.count("not sent", repr(exc))
-            self._failures_in_a_row += 1
-            if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
-                raise
-        else:
-            self._failures_in_a_row = 0
+    def _failed(self, exc: Exception) -> None:
+        self.drops.count("not sent", repr(exc))
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+            raise exc
 
     async def _send(self, packet: RtpPacket, adjust: int, sync: bool) -> None:
         source = packet.sequence_number
         if sync:
             self._seq_offset = (self._next_seq - source) & 0xFFFF
             self._sync_seq = source
-        elif not _newer(source, self._sync_seq):
-            # A retransmission from before we (re)started: the subscriber never had
-            # that stretch, so it has no slot for it.
-            self.drops.count("late packet from before a skip")
-            return
-        elif ((source - self._sync_seq) & 0xFFFF) > _HALF // 2:
-            self._sync_seq = (source - _HALF // 4) & 0xFFFF  # keep it in comparing range
+        else:
+            since_sync = (source - self._sync_seq) & 0xFFFF
+            if since_sync >= _HALF:
+                # A retransmission from before we (re)started: the subscriber never had
+                # that stretch, so it has no slot for it.
+                self.drops.count("late packet from before a skip")
+                return
+            if since_sync > _HALF // 2:
+                self._sync_seq = (source - _HALF // 4) & 0xFFFF  # keep it in comparing range
         if sync and self._rebase:  # a new source: packets of the old one may still be queued
             self._rebase = False
             self._ts_offset = self._offset_for((packet.timestamp + adjust) & 0xFFFFFFFF)
@@ -366,7 +368,7 @@ class Consumer(Emitter):
         )
         if packet.extensions.audio_level is not None:
             out.extensions.audio_level = packet.extensions.audio_level
-        if sync or _newer(seq, (self._next_seq - 1) & 0xFFFF):
+        if sync or ((seq - self._next_seq) & 0xFFFF) < _HALF:  # not older than the newest
             self._next_seq = (seq + 1) & 0xFFFF
         await self._port.send(out)
         self._mid_frame = not packet.marker
