@@ -113,7 +113,8 @@ def render_weak_hall(result: dict[str, Any]) -> list[str]:
         "| | |",
         "|---|---|",
         f"| thinned → light rendition | {secs(result['down_s'])} |",
-        f"| intact pictures/s on the light rendition | {result['light_intact_fps']:.1f} |",
+        f"| intact pictures/s on the light rendition (over 30 while the hall's decoder "
+        f"drains what piled up during the switch) | {result['light_intact_fps']:.1f} |",
         f"| damaged pictures in that {FPS_WINDOW_S:.0f} s window | {result['light_damaged']} |",
         f"| longest freeze in that window | {result['light_longest_freeze_s']:.2f} s |",
         f"| restored → full rendition | {secs(result['up_s'])} |",
