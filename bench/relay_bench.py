@@ -32,7 +32,7 @@ from bench.processes import Child, ChildFailed, Fleet  # noqa: E402
 from bench.report import render, render_loss  # noqa: E402
 from bench.weak_hall import render_weak_hall, weak_hall  # noqa: E402
 from tests.netlab import Netns, missing_network_tools, netns  # noqa: E402
-from tests.peers import Tally  # noqa: E402
+from tests.pictures import Tally  # noqa: E402
 
 HALLS = 6
 MANY = 20

@@ -10,7 +10,7 @@ import statistics
 from typing import TYPE_CHECKING, Any
 
 from bench.weak_hall import render_weak_hall
-from tests.peers import DAMAGED_TILE, FREEZE_S
+from tests.pictures import DAMAGED_TILE, FREEZE_S
 
 if TYPE_CHECKING:
     from bench.relay_bench import Window

@@ -2,7 +2,7 @@
 
 `join N` adds N viewers one after another; `mark` reports each viewer's counters.
 Decoding viewers judge each picture against the chair's known one
-(tests/peers.PictureCheck) and count the NACKs and PLIs their receiver sends.
+(tests/pictures.PictureCheck) and count the NACKs and PLIs their receiver sends.
 RTP mode taps each receiver where aiortc's jitter buffer sits, so twenty
 720p streams cost packet handling only, not twenty decoders.
 """
@@ -37,7 +37,8 @@ from bench.loopback import (
     setup_logging,
 )
 from bridge.aiortc_internals import _RECEIVER_JITTER_BUFFER, tap_receiver
-from tests.peers import Feedback, PictureCheck, count_feedback
+from tests.peers import Feedback, count_feedback
+from tests.pictures import PictureCheck
 
 LATE_MS = 500  # samples above this are reported with their time, to tell a stall from a drift
 

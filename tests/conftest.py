@@ -1,4 +1,5 @@
-"""Shared fixtures: a temp data dir, ICE kept on this machine, a test client, a live chair."""
+"""Shared fixtures: a temp data dir, ICE kept on this machine, a test client, a live chair, a
+bridge of its own with signaling to it, and headless Chromium with a server for it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 import aioice.ice
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from bridge.bridge import Bridge
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium, start_server
 from tests.edge import app_of, http_signal
 from tests.peers import Publisher, start_publisher, wait_for
 from web.app import create_app
@@ -68,3 +71,48 @@ async def live_chair(client: TestClient, settings: Settings) -> AsyncIterator[Pu
         yield publisher
     finally:
         await publisher.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def server(browser: Any, settings: Settings) -> AsyncIterator[TestServer]:
+    server = await start_server(settings)
+    yield server
+    # Pages first: the server otherwise waits out its shutdown timeout on their sockets.
+    for context in browser.contexts:
+        await context.close()
+    await server.close()
+
+
+@pytest.fixture
+async def bridge() -> AsyncIterator[Bridge]:
+    b = Bridge(idle_timeout=3.0)
+    b.start()
+    yield b
+    await b.close()
+
+
+def publish_via(bridge: Bridge):  # type: ignore[no-untyped-def]
+    async def signal(offer: str) -> str:
+        return (await bridge.publish(offer, "chair")).answer
+
+    return signal
+
+
+def subscribe_via(bridge: Bridge, label: str = "hall"):  # type: ignore[no-untyped-def]
+    async def signal(offer: str) -> str:
+        return (await bridge.subscribe(offer, label)).answer
+
+    return signal

@@ -1,7 +1,7 @@
 """What the interop tests check in decoded media: stamped frame numbers, intact pictures, a tone.
 
 Third-party publishers stamp each picture with its frame number in the layout
-of tests/peers.py's Picture; a viewer that decodes them reads the numbers
+of tests/pictures.py's Picture; a viewer that decodes them reads the numbers
 back and, where the publisher drew Picture's own body, judges every picture
 against the one it should be, so a damaged or misplaced picture is caught.
 """
@@ -16,7 +16,8 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSession
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-from tests.peers import NO_ICE_SERVERS, PictureCheck, Signal, Verdict
+from tests.peers import NO_ICE_SERVERS, Signal
+from tests.pictures import PictureCheck, Verdict
 
 TONE_HZ = 440.0
 

@@ -1,7 +1,7 @@
 """Publish to a WHIP URL with FFmpeg's own `whip` muxer (through PyAV), as a third-party chair.
 
 Run as `python -m tests.interop_ffmpeg URL --bearer=KEY [--cert C --key K] [--pkt-size N]`.
-Video is H.264 (libx264, baseline, no B-frames) of tests/peers.py's Picture,
+Video is H.264 (libx264, baseline, no B-frames) of tests/pictures.py's Picture,
 stamped with each frame's number and send time; audio is a 440 Hz Opus tone. It prints
 `frames N` lines as it goes and `done N` at the end, or FFmpeg's error.
 """
@@ -16,7 +16,7 @@ import time
 import av
 import numpy as np
 
-from tests.peers import Picture, now_ms
+from tests.pictures import Picture, now_ms
 
 WIDTH, HEIGHT, FPS = 640, 480, 30
 RATE, SAMPLES = 48000, 960
@@ -24,7 +24,7 @@ TONE_HZ = 440.0
 
 
 def picture(drawing: Picture, number: int) -> av.VideoFrame:
-    """Frame `number` of tests/peers.py's Picture: textured (full-size RTP packets, as
+    """Frame `number` of tests/pictures.py's Picture: textured (full-size RTP packets, as
     a camera gives) and stamped, so a hall can judge it against what it should be."""
     frame = drawing.draw(number, now_ms())
     frame.pts = number

@@ -9,7 +9,7 @@ GStreamer's Python bindings exist only for Debian's /usr/bin/python3
 Signaling is one HTTP POST of a complete offer (no trickle ICE), as RFC 9725
 allows. ICE is kept on 127.0.0.1. It prints one JSON object on stdout with
 what it did: for a viewer the codec, the pictures decoded and the frame
-numbers and ages read from their stamps (tests/peers.py's Picture layout);
+numbers and ages read from their stamps (tests/pictures.py's Picture layout);
 for a publisher the frames pushed.
 It uses only the standard library and GStreamer, so it needs no venv.
 """
@@ -35,7 +35,7 @@ gi.require_version("GstWebRTC", "1.0")
 gi.require_version("Nice", "0.1")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice  # noqa: E402
 
-# tests/peers.py's Picture stamp, copied because Debian's python3 has no numpy: the send
+# tests/pictures.py's Picture stamp, copied because Debian's python3 has no numpy: the send
 # time in ms in the low 40 bits, the frame number above it.
 NUMBER_BITS, TIME_BITS = 24, 40
 WIDTH, HEIGHT, FPS = 320, 240, 30
@@ -49,7 +49,7 @@ OPUS_CAPS = "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-
 
 
 def block_of(width: int) -> int:
-    return 8 if width < 640 else 16  # as tests/peers.py's Picture
+    return 8 if width < 640 else 16  # as tests/pictures.py's Picture
 
 
 def read_stamp(gray: bytes, stride: int, width: int) -> tuple[int, int]:

@@ -2,7 +2,7 @@
 
 Usage: python -m tests.peer_process whip|whep URL KEY [--ice ADDRESS]. While it
 runs it prints lines "frames N {json}": N is frames received for whep (sent for
-whip), and for whep the JSON holds the picture tally (peers.Tally) and the
+whip), and for whep the JSON holds the picture tally (pictures.Tally) and the
 RTCP feedback the hall sent. `--ice` is the address ICE may use, e.g. the
 peer's end of a veth link when it runs in a network namespace.
 """

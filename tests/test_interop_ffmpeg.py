@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, open_page, require_chromium
 from tests.edge import app_of, http_signal, kill
 from tests.interop_checks import TONE_HZ, pictures_look_right, start_stamp_viewer
 from tests.peers import wait_for
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium, open_page
 from web.config import Settings
 from web.keys import BRIDGE
 
@@ -176,7 +176,7 @@ async def test_ffmpeg_default_p224_certificate_fails_dtls_once_logged_and_the_se
 @pytest.fixture
 async def chromium() -> AsyncIterator[Any]:
     """Headless Chromium as tests/test_browser.py launches it."""
-    _require_chromium()
+    require_chromium()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -188,7 +188,7 @@ async def chromium() -> AsyncIterator[Any]:
 
 
 READ_NUMBERS = """async (count) => {
-    // The frame number tests/peers.py's Picture stamps on a 640 px picture: 24 bits
+    // The frame number tests/pictures.py's Picture stamps on a 640 px picture: 24 bits
     // after the 40 of the send time, so one 16 px block each at the start of the
     // second row of blocks; read from each block's middle.
     const video = document.getElementById('video');

@@ -2,7 +2,7 @@
 
 The lossy peer runs in a network namespace of its own (tests/netlab.py),
 where iptables drops UDP at random. Halls check every decoded picture against
-the chair's known content (tests/peers.Picture), so a hall that decodes 30
+the chair's known content (tests/pictures.Picture), so a hall that decodes 30
 broken pictures a second fails, as it should.
 """
 
@@ -23,7 +23,8 @@ from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket
 
 from tests.conftest import LOOPBACK
 from tests.netlab import Netns, missing_network_tools, netns
-from tests.peers import Tally, Viewer, start_publisher, start_viewer, wait_for
+from tests.peers import Viewer, start_publisher, start_viewer, wait_for
+from tests.pictures import Tally
 from web.app import create_app
 from web.config import Settings
 

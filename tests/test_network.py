@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.netlab import Netns, missing_network_tools, netns
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
 from web.app import create_app
 from web.config import Settings
 
@@ -62,7 +62,7 @@ async def launch(playwright: Any, executable: str) -> Any:
 async def test_hall_tv_shows_the_cut_and_comes_back_by_itself_when_the_link_returns(
     settings: Settings, hall_host: Netns, bridge_sites: int, tmp_path: Path
 ) -> None:
-    _require_chromium()
+    require_chromium()
     from playwright.async_api import async_playwright
 
     wrapper = tmp_path / "chromium-in-hall"

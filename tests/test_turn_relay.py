@@ -24,10 +24,11 @@ from aiohttp import web
 from aioice import stun
 from aioice.turn import create_turn_endpoint
 
+from tests.chromium import CHROMIUM, require_chromium
 from tests.edge import bearer
 from tests.netlab import Netns, netns
-from tests.peers import now_ms, start_publisher
-from tests.test_browser import CHROMIUM, _require_chromium
+from tests.peers import start_publisher
+from tests.pictures import now_ms
 from tests.test_network import launch
 from tests.test_turn import SECRET, TTL, make_settings
 from tests.tv_picture import judge_tv
@@ -244,8 +245,6 @@ SELECTED_PAIR = """async () => {
 }"""
 
 
-# The picture as tests/peers.py draws it: a 40-bit millisecond stamp in 8x8 blocks on
-# the top rows, grey 60 elsewhere and a bright moving bar.
 async def publish_over_loopback(port: int, key: str) -> Any:
     async def signal(offer: str) -> str:
         async with (
@@ -265,7 +264,7 @@ async def test_a_hall_behind_nat_plays_the_chair_through_the_turn_relay(
     natted_bridge: tuple[Settings, int],
     tmp_path: Path,
 ) -> None:
-    _require_chromium()
+    require_chromium()
     from playwright.async_api import async_playwright
 
     settings, port = natted_bridge

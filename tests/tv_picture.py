@@ -1,4 +1,4 @@
-"""Reads the picture a hall TV page shows and judges it against the chair's (tests/peers.py).
+"""Reads the picture a hall TV page shows and judges it against the chair's (tests/pictures.py).
 
 The page's <video> is drawn onto a canvas at its own size and its luma sent
 back, undoing the browser's limited-range YUV to RGB expansion, so the same
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.peers import Picture, Verdict
+from tests.pictures import Picture, Verdict
 
 _LUMA = """() => {
   const video = document.getElementById("video");
