@@ -49,15 +49,26 @@ class BridgeRelay:
         self.bridge.start()
 
     async def publish(self, offer_sdp: str) -> str:
-        return (await self.bridge.publish(offer_sdp, "chair")).answer
+        session = await self.bridge.publish(offer_sdp, "chair")
+
+        def on_air() -> None:
+            if session.state == "connected":
+                self.bridge.router.publish("chair", session.producers)
+
+        session.on("statechange", on_air)
+        return session.answer
 
     async def subscribe(self, offer_sdp: str) -> str:
         session = await self.bridge.subscribe(offer_sdp, f"hall:{len(self.bridge.sessions)}")
+        for consumer in session.consumers:
+            self.bridge.router.route(consumer, "chair")
         return session.answer
 
     def counters(self) -> dict[str, Any]:
         consumers = list(self.bridge.router.consumers.values())
-        producers = list(self.bridge.router.producers.values())
+        producers = [
+            p for kinds in self.bridge.router.sources.values() for ps in kinds.values() for p in ps
+        ]
         return {
             "sessions": len(self.bridge.sessions),
             "packets_received": sum(p.packets_received for p in producers),

@@ -35,23 +35,19 @@ from .session import Direction, DtlsErrors, ParkedTrack, Session
 
 logger = logging.getLogger(__name__)
 
-REPLACED = "replaced by a new chair stream"  # the close reason of a publisher taken over
 # ICE is up but DTLS is not: a handshake that stalls (a peer that gave up without an alert).
 DTLS_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class Publishing:
-    """What the halls are being sent right now."""
-
-    live: bool
-    video_codec: str | None
-    audio_codec: str | None
-    session_id: str | None
+# A viewer's offer may hold this many media sections: a chair console watching every
+# hall's camera, plus sound.
+MAX_SUBSCRIBE_SECTIONS = 16
 
 
 class Bridge(Emitter):
-    """Emits `publishingchange` (read `.publishing`) and `sessionclose` (read the session)."""
+    """Emits `sessionclose` (with the session) and `incompatible` (with the session and
+    the consumer that was routed to a source whose codec it was not negotiated for).
+
+    Which source a publishing session feeds and which source each consumer follows
+    is decided by the caller, through `router`: the bridge makes no such choice."""
 
     def __init__(
         self,
@@ -66,9 +62,7 @@ class Bridge(Emitter):
     ) -> None:
         super().__init__()
         self.router = Router()
-        self.router.on("producerchange", lambda: self.emit("publishingchange"))
         self.sessions: dict[str, Session] = {}
-        self.publisher: Session | None = None
         self.idle_timeout = idle_timeout
         self.connect_timeout = connect_timeout
         self.max_sessions = max_sessions
@@ -84,18 +78,6 @@ class Bridge(Emitter):
         self._dtls_errors = DtlsErrors()
         self.closed = False
 
-    @property
-    def publishing(self) -> Publishing:
-        video = self.router.producers.get("video")
-        audio = self.router.producers.get("audio")
-        live = bool(video or audio)
-        return Publishing(
-            live=live,
-            video_codec=video.codec.name if video else None,
-            audio_codec=audio.codec.name if audio else None,
-            session_id=self.publisher.id if live and self.publisher else None,
-        )
-
     def start(self) -> None:
         if self._watchdog is None:
             self._dtls_errors.attach()
@@ -106,13 +88,15 @@ class Bridge(Emitter):
             raise TooManySessions(f"the bridge already has {self.max_sessions} sessions")
         return RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
 
-    async def publish(self, offer_sdp: str, label: str) -> Session:
-        """Accept the chair's stream. It replaces the current one once it connects."""
+    async def publish(self, offer_sdp: str, label: str, video_codec: str | None = None) -> Session:
+        """Accept a publisher's stream, its video in `video_codec` when given. Its producers
+        go nowhere until the caller publishes them on the router under a source."""
         offer = read_offer(offer_sdp)
         preferences: list[tuple[str, list[RTCRtpCodecCapability]]] = []
         for section in offer.sections:
             first = next((c for k, c in preferences if k == section.kind), None)
-            preferences.append((section.kind, publish_preferences(section, _name(first))))
+            same_as = _name(first) or (video_codec if section.kind == "video" else None)
+            preferences.append((section.kind, publish_preferences(section, same_as)))
         ssrcs = [media_ssrc(s) for s in offer.sections]
 
         def add_producers(session: Session) -> None:
@@ -127,14 +111,19 @@ class Bridge(Emitter):
         session.on("statechange", lambda: self._publisher_state(session))
         return session
 
-    async def subscribe(self, offer_sdp: str, label: str) -> Session:
-        """Answer a viewer with the codec the chair sends (or last sent)."""
+    async def subscribe(
+        self, offer_sdp: str, label: str, video_codec: str | None = None
+    ) -> Session:
+        """Answer a viewer: every video section in `video_codec` (default: the one this
+        bridge last saw published), audio in Opus. Its consumers follow nothing until the
+        caller routes them (`router.route`), in the order of the offer's sections."""
         offer = read_offer(offer_sdp)
-        if len(offer.sections) != len({s.kind for s in offer.sections}):
-            raise BadOffer("a viewer's offer takes one video and one audio section at most")
-        preferences = [
-            (s.kind, subscribe_preferences(s, self._current_codec(s.kind))) for s in offer.sections
-        ]
+        if len(offer.sections) > MAX_SUBSCRIBE_SECTIONS:
+            raise BadOffer(
+                f"a viewer's offer takes {MAX_SUBSCRIBE_SECTIONS} media sections at most"
+            )
+        wanted = {"video": video_codec or self._video_codec, "audio": "opus"}
+        preferences = [(s.kind, subscribe_preferences(s, wanted[s.kind])) for s in offer.sections]
 
         def add_consumers(session: Session) -> None:
             for transceiver in session.pc.getTransceivers():
@@ -208,50 +197,22 @@ class Bridge(Emitter):
         return producer
 
     def _publisher_state(self, session: Session) -> None:
-        if session.state != "connected":
-            return
-        old = self.publisher
-        if old is not None and old.created_at > session.created_at:
-            # A slow, older attempt must not take the broadcast back from a newer one.
-            session.close_soon("superseded by a newer chair stream")
-            return
-        self.publisher = session
-        for producer in session.producers:
-            if producer.kind == "video":
-                self._video_codec = producer.codec.name
-        self.router.publish(session.producers)
-        if old is not None and old is not session:
-            old.close_soon(REPLACED)
-
-    def _current_codec(self, kind: str) -> str:
-        """Codec for new viewers: the live chair's, else a connecting chair's, else the last."""
-        producer = self.router.producers.get(kind)
-        if producer is not None:
-            return producer.codec.name
-        connecting = [
-            p
-            for s in self.sessions.values()
-            if s.direction == "publish" and s.state == "connecting"
-            for p in s.producers
-            if p.kind == kind
-        ]
-        if connecting:
-            return connecting[-1].codec.name
-        return self._video_codec if kind == "video" else "opus"
+        if session.state == "connected":
+            for producer in session.producers:
+                if producer.kind == "video":
+                    self._video_codec = producer.codec.name
 
     def _make_consumer(self, session: Session, transceiver: RTCRtpTransceiver) -> Consumer:
         negotiated = internals.negotiated_codecs(transceiver)[0]
         port = internals.SenderPort(transceiver.sender, negotiated.payloadType)
         consumer = Consumer(transceiver.kind, port, Codec.negotiated(negotiated))
         internals.divert_feedback(transceiver.sender, consumer, session.heard)
-        consumer.on("incompatible", lambda: session.close_soon("codec-changed"))
+        consumer.on("incompatible", lambda: self.emit("incompatible", session, consumer))
         consumer.on("close", lambda: session.close_soon("forwarding stopped"))
         return consumer
 
     def _forget(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
-        if self.publisher is session:
-            self.publisher = None
         self.emit("sessionclose", session)
 
     def get(self, session_id: str) -> Session:

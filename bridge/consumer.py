@@ -73,6 +73,7 @@ class Consumer(Emitter):
         self.kind = kind
         self.codec = codec
         self.producer: Producer | None = None
+        self.source: str | None = None  # the router's name for what we follow; None: nothing
         self.renditions: list[Producer] = []  # what the publisher sends of our kind, best first
         self.picker = RenditionPicker()
         self._switching_to: Producer | None = None
@@ -126,6 +127,11 @@ class Consumer(Emitter):
         self.renditions = list(renditions)
         if renditions:
             self.attach(renditions[min(self.picker.choice, len(renditions) - 1)])
+
+    def pause(self) -> None:
+        """Follow nothing: send no more packets until told to follow something again."""
+        self.renditions = []
+        self.detach(finish_frame=True)
 
     def attach(self, producer: Producer) -> None:
         """Follow `producer` from its next keyframe on, continuing our own numbering."""

@@ -1,9 +1,11 @@
-"""The one stage of a meeting: the current publisher's producers, and every consumer.
+"""The one stage of a meeting: every published source, and every consumer and what it follows.
 
-A publisher may send a kind in several renditions (the chair's camera full
-and light). Consumers of a kind follow whichever publisher is current, each
-on the rendition its subscriber's link fits, so a chair who reconnects, or a
-second chair device, takes over every hall at once.
+A source is an opaque name the caller chooses for one publisher's stream; the
+router never reads meaning into it. A source may send a kind in several
+renditions (a camera full and light). Each consumer follows one source, or
+none (it is paused and gets nothing), on the rendition its subscriber's link
+fits. Who follows what is decided outside; the router only carries it out, so
+a packet of a source nobody routed to a consumer never reaches that consumer.
 """
 
 from __future__ import annotations
@@ -16,59 +18,75 @@ from .producer import Producer
 
 
 class Router(Emitter):
-    """Emits `producerchange` (no payload) once per change of the current producers."""
+    """Emits `producerchange` (no payload) once per change of any source's producers."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.producers: dict[str, Producer] = {}  # per kind, the full rendition
-        self.renditions: dict[str, list[Producer]] = {}  # per kind, best first
+        # source → kind → renditions, best first
+        self.sources: dict[str, dict[str, list[Producer]]] = {}
         self.consumers: dict[str, Consumer] = {}
         self.closed = False
 
-    def publish(self, producers: Iterable[Producer]) -> None:
-        """Make `producers` current for their kinds; the ones they replace close."""
+    def renditions(self, source: str, kind: str) -> list[Producer]:
+        """What `source` sends of `kind`, best first; empty while it sends none."""
+        return self.sources.get(source, {}).get(kind, [])
+
+    def producer(self, source: str, kind: str) -> Producer | None:
+        """The full rendition of `source`'s `kind`, if it sends one."""
+        renditions = self.renditions(source, kind)
+        return renditions[0] if renditions else None
+
+    def publish(self, source: str, producers: Iterable[Producer]) -> None:
+        """Make `producers` the current ones of `source`; the ones they replace close."""
         by_kind: dict[str, list[Producer]] = {}
         for producer in producers:
             by_kind.setdefault(producer.kind, []).append(producer)
+        kinds = self.sources.setdefault(source, {})
         replaced: list[Producer] = []
         for kind, renditions in by_kind.items():
             renditions.sort(key=lambda p: p.rendition)
-            replaced += [p for p in self.renditions.get(kind, []) if p not in renditions]
-            self.renditions[kind] = renditions
-            self.producers[kind] = renditions[0]
+            replaced += [p for p in kinds.get(kind, []) if p not in renditions]
+            kinds[kind] = renditions
             for producer in renditions:
-                producer.once("close", lambda p=producer: self._producer_closed(p))
+                producer.once("close", lambda p=producer: self._producer_closed(source, p))
             for consumer in list(self.consumers.values()):
-                if consumer.kind == kind:
+                if consumer.kind == kind and consumer.source == source:
                     consumer.follow(renditions)
         for old in replaced:
             old.close()
         if by_kind:
             self.emit("producerchange")
 
-    def set_producer(self, producer: Producer) -> None:
-        self.publish([producer])
-
-    def _producer_closed(self, producer: Producer) -> None:
-        renditions = self.renditions.get(producer.kind, [])
+    def _producer_closed(self, source: str, producer: Producer) -> None:
+        kinds = self.sources.get(source, {})
+        renditions = kinds.get(producer.kind, [])
         if producer not in renditions:
             return
+        full = renditions[0] is producer
         renditions.remove(producer)
-        if self.producers.get(producer.kind) is not producer:
-            return  # a lighter rendition ended; its consumers moved to another
-        if renditions:
-            self.producers[producer.kind] = renditions[0]
-        else:
-            del self.producers[producer.kind]
-            del self.renditions[producer.kind]
-        self.emit("producerchange")
+        if not renditions:
+            del kinds[producer.kind]
+            if not kinds:
+                self.sources.pop(source, None)
+        if full:  # a lighter rendition ending moves its consumers, and changes nothing else
+            self.emit("producerchange")
 
-    def add_consumer(self, consumer: Consumer) -> None:
+    def add_consumer(self, consumer: Consumer, source: str | None = None) -> None:
         self.consumers[consumer.id] = consumer
         consumer.once("close", lambda: self.consumers.pop(consumer.id, None))
-        renditions = self.renditions.get(consumer.kind)
+        self.route(consumer, source)
+
+    def route(self, consumer: Consumer, source: str | None) -> None:
+        """Make `consumer` follow `source` (None: nothing). Routing it where it already goes
+        changes nothing, so callers may re-route every consumer after any change."""
+        if consumer.closed or (consumer.source == source and consumer.renditions):
+            return
+        consumer.source = source
+        renditions = self.renditions(source, consumer.kind) if source is not None else []
         if renditions:
             consumer.follow(renditions)
+        else:
+            consumer.pause()
 
     def close(self) -> None:
         if self.closed:
@@ -76,8 +94,9 @@ class Router(Emitter):
         self.closed = True
         for consumer in list(self.consumers.values()):
             consumer.close()
-        for renditions in list(self.renditions.values()):
-            for producer in list(renditions):
-                producer.close()
+        for kinds in list(self.sources.values()):
+            for renditions in list(kinds.values()):
+                for producer in list(renditions):
+                    producer.close()
         self.emit("close")
         self.remove_all_listeners()

@@ -12,8 +12,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.bridge import Bridge
+from bridge.session import Session
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium, start_server
-from tests.edge import app_of, http_signal
+from tests.edge import chair_live, http_signal
 from tests.peers import Publisher, start_publisher, wait_for
 from web.app import create_app
 from web.config import Settings, load_settings
@@ -67,7 +68,7 @@ async def live_chair(client: TestClient, settings: Settings) -> AsyncIterator[Pu
     """A chair publishing over real WHIP, already live at the bridge."""
     publisher = await start_publisher(http_signal(client, "/whip", settings.keys.chair))
     try:
-        await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 10, "the chair live")
+        await wait_for(lambda: chair_live(client), 10, "the chair live")
         yield publisher
     finally:
         await publisher.close()
@@ -104,15 +105,39 @@ async def bridge() -> AsyncIterator[Bridge]:
     await b.close()
 
 
+CHAIR = "chair"
+
+
+def put_on_air(bridge: Bridge, session: Session) -> None:
+    """What web/ does for the chair, for tests of the bridge alone: once `session`
+    connects its producers become the source "chair", and the stream it replaces closes."""
+
+    def on_state() -> None:
+        if session.state != "connected":
+            return
+        old = [p for p in bridge.router.sources.get(CHAIR, {}).get("video", [])]
+        bridge.router.publish(CHAIR, session.producers)
+        for s in list(bridge.sessions.values()):
+            if s is not session and s.direction == "publish" and any(p in old for p in s.producers):
+                s.close_soon("replaced")
+
+    session.on("statechange", on_state)
+
+
 def publish_via(bridge: Bridge):  # type: ignore[no-untyped-def]
     async def signal(offer: str) -> str:
-        return (await bridge.publish(offer, "chair")).answer
+        session = await bridge.publish(offer, "chair")
+        put_on_air(bridge, session)
+        return session.answer
 
     return signal
 
 
 def subscribe_via(bridge: Bridge, label: str = "hall"):  # type: ignore[no-untyped-def]
     async def signal(offer: str) -> str:
-        return (await bridge.subscribe(offer, label)).answer
+        session = await bridge.subscribe(offer, label)
+        for consumer in session.consumers:
+            bridge.router.route(consumer, CHAIR)
+        return session.answer
 
     return signal

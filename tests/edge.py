@@ -11,6 +11,8 @@ import psutil
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from web.keys import MEETING
+
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", "Content-Type": "application/sdp"}
@@ -20,6 +22,11 @@ def app_of(client: TestClient) -> web.Application:
     app = client.app
     assert app is not None
     return app
+
+
+def chair_live(client: TestClient) -> bool:
+    """Whether the meeting has the chair's stream on air."""
+    return bool(app_of(client)[MEETING].room.broadcast.live)
 
 
 def http_signal(  # type: ignore[no-untyped-def]

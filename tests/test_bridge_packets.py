@@ -28,7 +28,7 @@ async def test_packets_too_large_to_send_are_split_and_halls_decode_intact_pictu
     viewers = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
     try:
         await wait_for(lambda: all(v.pictures.decoded >= 40 for v in viewers), 20, "frames")
-        assert bridge.router.producers["video"].packets_split > 0
+        assert bridge.router.producer("chair", "video").packets_split > 0
         # Each picture is redrawn from its stamped number and compared, tile by tile.
         for viewer in viewers:
             assert viewer.pictures.intact == viewer.pictures.decoded
@@ -78,7 +78,7 @@ async def test_a_hall_on_a_weak_link_moves_to_the_light_rendition_and_keeps_a_cl
     weak, strong = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
     try:
         await wait_for(lambda: weak.frame_size == (480, 360), 20, "the full picture")
-        assert [p.rendition for p in bridge.router.renditions["video"]] == [0, 1]
+        assert [p.rendition for p in bridge.router.renditions("chair", "video")] == [0, 1]
         # Sessions are kept in the order they were made: the weak hall's came first.
         consumer = [s for s in bridge.sessions.values() if s.direction == "subscribe"][0].consumers[
             0
@@ -129,7 +129,7 @@ async def test_odd_packets_from_the_chair_cost_only_themselves(bridge: Bridge) -
             await sender.transport._send_rtp(_odd_packet(77, seq, 0x7777))
             await asyncio.sleep(0.005)
         window = viewer.pictures.tally().since(start)
-        producer = bridge.router.producers["video"]
+        producer = bridge.router.producer("chair", "video")
         assert producer.drops.counts["packet from a second SSRC"] >= 150
         assert window.damaged == 0 and window.intact >= 20, str(window)
     finally:

@@ -63,7 +63,7 @@ async def test_chair_broadcasts_and_six_halls_show_the_picture_with_sound(
     )
     # Chromium sends the camera twice, full and light; each hall on a clean link gets
     # the full one, and the console says so.
-    full, light = server.app[BRIDGE].router.renditions["video"]
+    full, light = server.app[BRIDGE].router.renditions("chair", "video")
     assert full.packets_received > 0 and light.packets_received > 0
     await chair.wait_for_function(
         "() => document.querySelectorAll('#halls [data-rendition=full]').length === 6",

@@ -143,14 +143,14 @@ async def test_timestamps_continue_when_a_new_publisher_takes_over() -> None:
     router = Router()
     port = RecordingPort()
     consumer = Consumer("video", port, VP8)
-    router.add_consumer(consumer)
+    router.add_consumer(consumer, "chair")
     consumer.start()
     old = Producer("video", VP8, no_pli)
-    router.set_producer(old)
+    router.publish("chair", [old])
     old.receive(packet(1, 500_000, KEY, ssrc=1))
     await drain()
     new = Producer("video", VP8, no_pli)
-    router.set_producer(new)
+    router.publish("chair", [new])
     assert old.closed and consumer.producer is new
     new.receive(packet(9000, 12, KEY, ssrc=2))  # a fresh encoder starts anywhere
     await drain()
@@ -204,8 +204,8 @@ async def test_close_cascades_even_when_a_listener_throws() -> None:
     router = Router()
     producer = Producer("video", VP8, no_pli)
     consumer = Consumer("video", RecordingPort(), VP8)
-    router.set_producer(producer)
-    router.add_consumer(consumer)
+    router.publish("chair", [producer])
+    router.add_consumer(consumer, "chair")
     closed: list[str] = []
 
     def explode() -> None:
@@ -217,7 +217,7 @@ async def test_close_cascades_even_when_a_listener_throws() -> None:
     router.close()
     router.close()  # idempotent
     assert sorted(closed) == ["consumer", "producer"]
-    assert producer.closed and consumer.closed and router.producers == {}
+    assert producer.closed and consumer.closed and router.sources == {}
 
 
 async def test_a_consumer_that_cannot_send_closes_instead_of_freezing_its_hall() -> None:
@@ -243,12 +243,12 @@ async def test_a_lossy_hall_moves_to_the_light_rendition_at_its_keyframe_without
     router = Router()
     full, light = Producer("video", VP8, no_pli), Producer("video", VP8, no_pli)
     light.rendition = 1
-    router.publish([full, light])
+    router.publish("chair", [full, light])
     port = RecordingPort()
     consumer = Consumer("video", port, VP8)
     changes: list[int | None] = []
     consumer.on("renditionchange", lambda: changes.append(consumer.rendition))
-    router.add_consumer(consumer)
+    router.add_consumer(consumer, "chair")
     consumer.start()
     full.receive(packet(1, 1000, KEY, ssrc=1))
     light.receive(packet(500, 70000, KEY, ssrc=2))
@@ -276,15 +276,15 @@ async def test_when_the_light_rendition_ends_its_halls_go_back_to_the_full_one()
     router = Router()
     full, light = Producer("video", VP8, no_pli), Producer("video", VP8, no_pli)
     light.rendition = 1
-    router.publish([full, light])
+    router.publish("chair", [full, light])
     consumer = Consumer("video", RecordingPort(), VP8)
-    router.add_consumer(consumer)
+    router.add_consumer(consumer, "chair")
     consumer.start()
     consumer.link_report(0.3)
     light.receive(packet(1, 1000, KEY, ssrc=2))
     assert consumer.rendition == 1
     light.close()
-    assert consumer.producer is full and router.renditions["video"] == [full]
+    assert consumer.producer is full and router.renditions("chair", "video") == [full]
     router.close()
 
 
@@ -292,10 +292,10 @@ async def test_a_new_publisher_takes_over_only_after_the_half_sent_frame_is_fini
     router = Router()
     port = RecordingPort()
     consumer = Consumer("video", port, VP8)
-    router.add_consumer(consumer)
+    router.add_consumer(consumer, "chair")
     consumer.start()
     old = Producer("video", VP8, no_pli)
-    router.set_producer(old)
+    router.publish("chair", [old])
     old.receive(packet(1, 1000, KEY, ssrc=1))
     await drain()
     # The next frame comes in two packets; only the first has gone out when the switch comes.
@@ -306,7 +306,7 @@ async def test_a_new_publisher_takes_over_only_after_the_half_sent_frame_is_fini
     consumer._enqueue(packet(3, 4000, DELTA, ssrc=1))  # its end, queued, not yet sent
     consumer._enqueue(packet(4, 7000, DELTA, ssrc=1))  # the frame after: dropped
     new = Producer("video", VP8, no_pli)
-    router.set_producer(new)
+    router.publish("chair", [new])
     new.receive(packet(900, 50, KEY, ssrc=2))
     await drain()
     assert [(p.payload, p.marker) for p in port.sent] == [

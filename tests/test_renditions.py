@@ -144,7 +144,7 @@ async def test_a_hall_behind_a_thin_link_moves_to_the_light_rendition_and_keeps_
 
 
 def full_bitrate(application: web.Application) -> float:
-    producer = application[BRIDGE].router.producers.get("video")
+    producer = application[BRIDGE].router.producer("chair", "video")
     return (producer.bitrate or 0.0) if producer is not None else 0.0
 
 

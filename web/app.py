@@ -14,6 +14,7 @@ from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFou
 from . import pages, whip, ws
 from .auth import KeyRing
 from .config import Settings
+from .eventlog import AsyncEventLog
 from .errors import BadRequest, Busy, NotAcceptable, NotFound, WebError
 from .keys import BRIDGE, KEYRING, MEETING, METRICS, SETTINGS, SOCKET_SILENCE
 from .meeting import Meeting
@@ -120,13 +121,15 @@ def create_app(
         bridge = Bridge(settings.ice_servers, **(bridge_options or {}))  # type: ignore[arg-type]
         bridge.start()
         app[BRIDGE] = bridge
-        meeting = Meeting(settings, bridge)
-        meeting.start()
+        log = AsyncEventLog(settings.data_dir)
+        meeting = Meeting(settings, bridge, log)
+        await meeting.start()
         app[MEETING] = meeting
         app[METRICS] = Metrics(meeting, settings.keys.metrics)
         yield
         await meeting.close()
         await bridge.close()
+        await log.close()
 
     app.cleanup_ctx.append(lifecycle)
     pages.add_routes(app)

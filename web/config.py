@@ -31,7 +31,10 @@ from web.yamlcheck import (
 
 DEFAULTS_NAME = "<defaults>"
 HALL_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-TOP_LEVEL_KEYS = ("commune", "server", "data_dir", "keys", "halls", "ice_servers", "turn")
+TOP_LEVEL_KEYS = ("commune", "server", "data_dir", "keys", "halls", "ice_servers", "turn", "floor")
+FLOOR_KEYS = ("limit",)
+# How long a hall may speak before the chair is warned; it never ends the floor by itself.
+SPEAKING_LIMIT_DEFAULT, SPEAKING_LIMIT_RANGE = 180, (30, 3600)
 SERVER_KEYS = ("host", "port", "tls", "allow_plain_http")
 HALL_KEYS = ("id", "name", "key")
 ICE_KEYS = ("urls", "username", "credential")
@@ -100,6 +103,7 @@ class Settings:
     config_file: str
     generated_keys: tuple[str, ...]
     turn: TurnConfig | None = None
+    speaking_limit: int = SPEAKING_LIMIT_DEFAULT  # seconds
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -119,6 +123,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     halls = _halls(file, raw.get("halls"))
     ice_servers = _ice_servers(file, raw.get("ice_servers"))
     turn = _turn(file, raw.get("turn"))
+    speaking_limit = _speaking_limit(file, raw.get("floor"))
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
     return Settings(
@@ -131,6 +136,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         config_file=file,
         generated_keys=generated,
         turn=turn,
+        speaking_limit=speaking_limit,
     )
 
 
@@ -329,6 +335,21 @@ def _turn(file: str, raw: object) -> TurnConfig | None:
     if not low <= ttl <= high:
         raise ConfigError(file, "turn.ttl", f"{ttl} is out of range ({low}..{high} seconds)")
     return TurnConfig(urls=tuple(url_list), secret=secret, ttl=ttl)
+
+
+def _speaking_limit(file: str, raw: object) -> int:
+    if raw is None:
+        return SPEAKING_LIMIT_DEFAULT
+    raw = mapping(file, "floor", raw)
+    reject_unknown(file, "floor", raw, FLOOR_KEYS)
+    limit = _get(raw, "limit", SPEAKING_LIMIT_DEFAULT)
+    low, high = SPEAKING_LIMIT_RANGE
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        message = f"must be a whole number of seconds, not {kind(limit)}"
+        raise ConfigError(file, "floor.limit", message)
+    if not low <= limit <= high:
+        raise ConfigError(file, "floor.limit", f"{limit} is out of range ({low}..{high} seconds)")
+    return limit
 
 
 def _ice_url(file: str, dotted: str, url: object, schemes: tuple[str, ...], names: str) -> None:

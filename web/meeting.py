@@ -1,93 +1,90 @@
-"""Joins the room state machine, the bridge and the open sockets into one live meeting.
+"""Joins the room, the bridge, the event log and the open pages into one live meeting.
 
-Commands go into the Room; the events it returns are broadcast as a fresh
-state snapshot. Bridge happenings (a chair stream up or down, a hall's media
-up or down) become room commands here, and nowhere else.
+Data flows one way: a page's message or a bridge happening becomes a room
+command; the room returns events; this module logs them, turns them into relay
+effects (who is on air, which consumer follows whom) and sends every page a
+fresh state snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
-
-from bridge.bridge import REPLACED, Bridge
+from bridge.bridge import Bridge
 from bridge.consumer import Consumer
 from bridge.session import Session
 from rooms import (
-    BroadcastCodecsChanged,
-    BroadcastStarted,
-    BroadcastStateChanged,
-    BroadcastStopped,
     Command,
     Connect,
     Disconnect,
     Event,
-    HallStateChanged,
     LinkReport,
     MediaStarted,
     MediaStopped,
+    PublishStarted,
+    PublishStopped,
     RenditionChanged,
-    RenditionSwitched,
     Room,
-    ScreenChanged,
     ScreenReported,
+    StreamLive,
+    StreamSuperseded,
     Tick,
 )
 from rooms.permissions import SEE_HALLS
 from rooms.room import RENDITIONS
+from rooms.routing import CHAIR
 
 from .auth import Identity
 from .config import Settings
+from .eventlog import AsyncEventLog
+from .fanout import Client, Fanout
+from .relay import Relay
+from .sessions import Sessions
 from .turn import ice_servers_for
+from .wording import describe
 
 logger = logging.getLogger(__name__)
 
 # How often time is passed to the room, so a TV that stopped moving gets judged.
 TICK_EVERY = 1.0
-
-
-@dataclass
-class Client:
-    """One open page socket. Its writer sends the newest state, never a backlog."""
-
-    conn_id: str
-    identity: Identity
-    ws: web.WebSocketResponse
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    writer: asyncio.Task[None] | None = None
-    last_state: dict[str, Any] | None = None
-    ice_sent_at: float = 0.0  # when it was last given TURN credentials
+REPLACED = "replaced by a newer stream from the same key"  # the close reason of a takeover
+SUPERSEDED = "superseded by a newer stream from the same key"
+CODEC_CHANGED = "codec-changed"
 
 
 class Meeting:
-    """The live meeting: one Room, the Bridge, and every connected page."""
+    """The live meeting: one Room, the Bridge, the event log, and every connected page."""
 
-    def __init__(self, settings: Settings, bridge: Bridge) -> None:
+    def __init__(self, settings: Settings, bridge: Bridge, log: AsyncEventLog) -> None:
         self.settings = settings
         self.bridge = bridge
+        self.log = log
         self.instance = secrets.token_hex(4)
-        self.room = Room(settings.commune, [(h.id, h.name) for h in settings.halls])
-        self.clients: dict[str, Client] = {}
-        self.owners: dict[str, Identity] = {}  # media session id → the key that opened it
-        self.sockets: dict[str, str] = {}  # media session id → the page socket it belongs to
-        self._negotiating: Counter[Identity] = Counter()  # offers being answered, per key
+        self.room = Room(
+            settings.commune,
+            [(h.id, h.name) for h in settings.halls],
+            speaking_limit=settings.speaking_limit,
+        )
+        self.pages = Fanout()
+        self.sessions = Sessions()
+        self.relay = Relay(bridge)
         self._rejoin_sent: set[str] = set()  # sockets told to rejoin since the codec changed
         self._ticker: asyncio.Task[None] | None = None
-        bridge.on("publishingchange", self._on_publishing_change)
         bridge.on("sessionclose", self._on_session_close)
+        bridge.on("incompatible", self._on_incompatible)
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Come back to the meeting the log says is still open, then start the clock."""
+        meeting_id, events = await self.log.open_meeting()
+        if events:
+            self.room.replay(events)
+            logger.info("meeting %s resumed from its log (%d events)", meeting_id, len(events))
+            self.relay.apply(self.room.routing())
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._tick())
 
@@ -97,6 +94,7 @@ class Meeting:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        await self.relay.close()
 
     async def _tick(self) -> None:
         while True:
@@ -110,40 +108,68 @@ class Meeting:
         turn = self.settings.turn
         if turn is None:
             return
-        for client in list(self.clients.values()):
+        for client in list(self.pages.clients.values()):
             if now - client.ice_sent_at < turn.ttl / 2:
                 continue
             client.ice_sent_at = now
             servers = ice_servers_for(self.settings, client.identity, now)
             if servers:
-                self.send(client, {"type": "ice-servers", "ice_servers": servers})
+                self.pages.send(client, {"type": "ice-servers", "ice_servers": servers})
+
+    # --- the one way in -----------------------------------------------------
 
     def handle(self, command: Command) -> list[Event]:
-        """Apply one command; broadcast the new state if anything changed."""
+        """Apply one command: log its events, carry them out, and tell every page."""
         events = self.room.handle(command, at=time.time())
+        if not events:
+            return events
+        self.log.append(self.room.meeting_id, events)
         for event in events:
-            _log_event(event)
-        if events:
-            self.broadcast_state()
+            line = describe(event)
+            if line:
+                logger.info("%s", line)
+            self._carry_out(event)
+        self.relay.apply(self.room.routing())
+        self.broadcast_state()
         return events
+
+    def _carry_out(self, event: Event) -> None:
+        """The bridge effects of one event; routing is re-applied after every command."""
+        if isinstance(event, StreamLive):
+            session = self.bridge.sessions.get(event.session_id)
+            if session is not None:
+                self.relay.publish(event.source, session)
+            if event.replaced is not None:
+                self._close_replaced(event.replaced, event.session_id)
+            if event.source == CHAIR:
+                self._rejoin_sent.clear()
+                self._halls_follow_codec()
+        elif isinstance(event, StreamSuperseded):
+            old = self.bridge.sessions.get(event.session_id)
+            if old is not None:
+                old.close_soon(SUPERSEDED)
+
+    def _apply(self, command: Command, *, quiet: bool = False) -> None:
+        """Apply a command that comes from the bridge or the clock, where nobody waits
+        for an error."""
+        try:
+            self.handle(command)
+        except Exception as exc:
+            if not quiet:
+                logger.warning("meeting ignored %s: %s", command, exc)
 
     # --- page sockets -------------------------------------------------------
 
     def connect(self, client: Client) -> None:
         self.handle(Connect(client.conn_id, client.identity.role, client.identity.hall_id))
-        self.clients[client.conn_id] = client
-        client.writer = asyncio.ensure_future(self._write(client))
+        self.pages.add(client)
         client.ice_sent_at = time.time()
-        self.send(client, self.welcome(client))
-        client.last_state = self.state_for(client.identity)
-        self.send(client, client.last_state)
+        self.pages.send(client, self.welcome(client))
+        self.pages.send_state(client, self.state_for(client))
 
     def disconnect(self, client: Client) -> None:
-        if self.clients.pop(client.conn_id, None) is None:
-            return
-        if client.writer is not None:
-            client.writer.cancel()
-        self.handle(Disconnect(client.conn_id))
+        if self.pages.remove(client):
+            self.handle(Disconnect(client.conn_id))
 
     def report(self, client: Client, report: LinkReport) -> None:
         """A hall page's report; raises the room's refusal for a page that may not report."""
@@ -158,163 +184,144 @@ class Meeting:
             "connection": client.conn_id,
             "role": identity.role,
             "hall": {"id": hall.id, "name": hall.name} if hall else None,
+            "halls": [{"id": h.id, "name": h.name} for h in self.settings.halls],
             "commune": self.settings.commune,
             "permissions": sorted(identity.permissions),
             "instance": self.instance,
             "ice_servers": ice_servers_for(self.settings, identity),
         }
 
-    def state_for(self, identity: Identity) -> dict[str, Any]:
+    def state_for(self, client: Client) -> dict[str, Any]:
+        identity = client.identity
         snapshot = self.room.snapshot()
         if not identity.may(SEE_HALLS):
             snapshot["halls"] = []
+            # A TV sees only its own hall's raised hands; a public screen none.
+            own = identity.hall_id
+            snapshot["queue"] = [e for e in snapshot["queue"] if own and e["hall"] == own]
         return {"type": "state", **snapshot}
 
     def broadcast_state(self) -> None:
-        for client in list(self.clients.values()):
-            state = self.state_for(client.identity)
-            if state == client.last_state:
-                continue  # e.g. a hall TV does not see other halls come and go
-            client.last_state = state
-            # A newer snapshot replaces an unsent older one: slow pages never pile up.
-            client.outbox = [m for m in client.outbox if m.get("type") != "state"]
-            self.send(client, state)
-
-    def send(self, client: Client, message: dict[str, Any]) -> None:
-        client.outbox.append(message)
-        client.wakeup.set()
-
-    async def _write(self, client: Client) -> None:
-        try:
-            while True:
-                await client.wakeup.wait()
-                client.wakeup.clear()
-                while client.outbox:
-                    message = client.outbox.pop(0)
-                    await client.ws.send_str(json.dumps(message, ensure_ascii=False))
-        except (ConnectionError, RuntimeError, asyncio.CancelledError):
-            pass
+        self.pages.broadcast(self.state_for)
 
     # --- media sessions -----------------------------------------------------
 
-    def streams_held(self, identity: Identity) -> int:
-        """Streams this key holds or is opening, for its quota."""
-        held = sum(1 for owner in self.owners.values() if owner == identity)
-        return held + self._negotiating[identity]
-
-    @contextlib.contextmanager
-    def negotiating(self, identity: Identity) -> Iterator[None]:
-        self._negotiating[identity] += 1
-        try:
-            yield
-        finally:
-            self._negotiating[identity] -= 1
-
     def session_opened(
-        self, session: Session, identity: Identity, connection: str | None = None
+        self,
+        session: Session,
+        identity: Identity,
+        connection: str | None = None,
+        slots: list[str] | None = None,
     ) -> None:
-        """A WHIP/WHEP session was answered. A viewer counts as watching once it connects."""
-        self.owners[session.id] = identity
+        """A WHIP/WHEP session was answered: route a watching one's consumers now; it
+        counts as watching, and a publishing one goes on air, once it connects."""
         # Only a socket of the same key: a viewer must not name a hall's page.
-        page = self.clients.get(connection or "")
-        if connection is not None and page is not None and page.identity == identity:
-            self.sockets[session.id] = connection
-        if session.direction != "subscribe":
-            return
+        page = self.pages.get(connection)
+        self.sessions.opened(
+            session.id, identity, connection if page and page.identity == identity else None
+        )
+        if session.direction == "subscribe":
+            self.relay.watch(session, slots or [], identity.hall_id)
+            for consumer in session.consumers:
+                consumer.on(
+                    "renditionchange", lambda c=consumer: self._rendition_changed(session, c)
+                )
 
         def on_state() -> None:
-            if session.state == "connected":
+            if session.state != "connected":
+                return
+            if session.direction == "subscribe":
                 self._apply(MediaStarted(session.id, identity.role, identity.hall_id))
+                return
+            codecs = {p.kind: p.codec.name for p in session.producers if p.rendition == 0}
+            self._apply(
+                PublishStarted(
+                    session.id,
+                    identity.role,
+                    identity.hall_id,
+                    codecs.get("video"),
+                    codecs.get("audio"),
+                    offered_at=session.created_at,
+                )
+            )
 
         session.on("statechange", on_state)
-        for consumer in session.consumers:
-            consumer.on("renditionchange", lambda c=consumer: self._rendition_changed(session, c))
+
+    def video_codec(self) -> str | None:
+        """The codec every video section is negotiated in: the chair's, or None for the
+        bridge's last seen one. Halls publish in it too, so a floor change never needs a
+        new negotiation."""
+        return self.room.broadcast.video_codec
 
     def _rendition_changed(self, session: Session, consumer: Consumer) -> None:
-        """A hall's link moved it to the chair's full or light camera stream."""
-        if consumer.rendition is not None:
+        """A TV's link moved it to the chair's full or light camera stream."""
+        slot = self.relay.slot_of(consumer)
+        if consumer.rendition is None or slot is None:
+            return
+        if slot.name in ("chair-video", "program-video"):
             self._apply(RenditionChanged(session.id, RENDITIONS[min(consumer.rendition, 1)]))
 
-    def _on_session_close(self, session: Session) -> None:
-        identity = self.owners.pop(session.id, None)
-        socket = self.sockets.pop(session.id, None)
-        if session.close_reason == REPLACED:
-            self._tell_replaced(socket)
-        if identity is None or session.direction != "subscribe":
+    def _on_incompatible(self, session: Session, consumer: Consumer) -> None:
+        """A consumer was routed to a source in another codec. For the chair's stream that
+        is a codec change: the page must negotiate anew. A hall in another codec is left
+        out (paused) rather than cutting the TV off; that hall is asked to publish again."""
+        if consumer.source == CHAIR:
+            session.close_soon(CODEC_CHANGED)
             return
-        if session.close_reason == "codec-changed":
-            self._tell_rejoin(identity, socket)
+        logger.warning(
+            "session %s cannot take %s's %s (codec differs); it stays paused",
+            session.id,
+            consumer.source,
+            consumer.kind,
+        )
+        hall_id = (consumer.source or "").removeprefix("hall:")
+        for client in list(self.pages.clients.values()):
+            if client.identity.hall_id == hall_id:
+                self._tell_rejoin(client)
+
+    def _on_session_close(self, session: Session) -> None:
+        identity, socket = self.sessions.closed(session.id)
+        if session.direction == "publish":
+            self._apply(PublishStopped(session.id), quiet=True)
+            if session.close_reason == REPLACED:
+                page = self.pages.get(socket)
+                if page is not None:
+                    self.pages.send(page, {"type": "replaced"})
+            return
+        if identity is None:
+            return
+        if session.close_reason == CODEC_CHANGED:
+            own = self.pages.get(socket)
+            for client in [own] if own is not None else self.pages.of(identity):
+                self._tell_rejoin(client)
         # A session that never connected never started watching: nothing to stop.
         self._apply(MediaStopped(session.id), quiet=True)
 
-    def _tell_replaced(self, socket: str | None) -> None:
-        """Tell the page whose stream was taken over, unless it took it over itself
-        (a chair reconnecting after a network blip replaces its own old stream)."""
-        current = self.bridge.publisher
-        successor = self.sockets.get(current.id) if current is not None else None
-        client = self.clients.get(socket or "")
-        if client is not None and socket != successor:
-            self.send(client, {"type": "replaced"})
+    def _close_replaced(self, old_id: str, new_id: str) -> None:
+        """Close a stream another of the same key took over. Its page hears "replaced",
+        unless the same page took it over itself (a chair reconnecting after a blip)."""
+        old = self.bridge.sessions.get(old_id)
+        if old is None:
+            return
+        if self.sessions.sockets.get(old_id) == self.sessions.sockets.get(new_id):
+            self.sessions.sockets.pop(old_id, None)
+        old.close_soon(REPLACED)
 
-    def _tell_rejoin(self, identity: Identity, socket: str | None) -> None:
-        """Ask the page of a session cut off by a codec change to rejoin, once per change."""
-        own = self.clients.get(socket or "")
-        if own is not None:
-            targets = [own]
-        else:  # a session opened before its page said who it is: every page of that key
-            targets = [c for c in self.clients.values() if c.identity == identity]
-        for client in targets:
-            if client.conn_id not in self._rejoin_sent:
-                self._rejoin_sent.add(client.conn_id)
-                self.send(client, {"type": "rejoin", "reason": "codec-changed"})
+    def _halls_follow_codec(self) -> None:
+        """After the chair's codec changed, halls still sending the old one publish anew."""
+        codec = self.video_codec()
+        for client in list(self.pages.clients.values()):
+            hall_id = client.identity.hall_id
+            video = self.relay.router.producer(f"hall:{hall_id}", "video") if hall_id else None
+            if (
+                video is not None
+                and codec is not None
+                and video.codec.name.upper() != codec.upper()
+            ):
+                self._tell_rejoin(client)
 
-    def _on_publishing_change(self) -> None:
-        publishing = self.bridge.publishing
-        broadcast = self.room.broadcast
-        self._rejoin_sent.clear()
-        if publishing.live and publishing.session_id != broadcast.session:
-            owner = self.owners.get(publishing.session_id or "")
-            self._apply(
-                BroadcastStarted(
-                    publishing.session_id or "",
-                    owner.role if owner else "chair",
-                    publishing.video_codec,
-                    publishing.audio_codec,
-                )
-            )
-        elif publishing.live and publishing.session_id is not None:
-            # The bridge sets a stream's tracks up one at a time, so the second codec
-            # of a session arrives as a change of the same broadcast.
-            self._apply(
-                BroadcastCodecsChanged(
-                    publishing.session_id, publishing.video_codec, publishing.audio_codec
-                )
-            )
-        elif not publishing.live and broadcast.live and broadcast.session:
-            self._apply(BroadcastStopped(broadcast.session))
-
-    def _apply(self, command: Command, *, quiet: bool = False) -> None:
-        """Apply a command that comes from the bridge, where nobody waits for an error."""
-        try:
-            self.handle(command)
-        except Exception as exc:
-            if not quiet:
-                logger.warning("meeting ignored %s: %s", command, exc)
-
-
-def _log_event(event: Event) -> None:
-    """One console line per change an operator cares about; the rest at debug level."""
-    if isinstance(event, HallStateChanged):
-        logger.info("hall %s: %s -> %s", event.hall_id, event.old, event.new)
-    elif isinstance(event, BroadcastStateChanged):
-        if event.live:
-            codecs = "/".join(c for c in (event.video_codec, event.audio_codec) if c)
-            logger.info("broadcast %s (%s)", "taken over" if event.replaced else "live", codecs)
-        else:
-            logger.info("broadcast stopped")
-    elif isinstance(event, RenditionSwitched):
-        logger.info("hall %s: %s picture", event.hall_id, event.rendition)
-    elif isinstance(event, ScreenChanged):
-        logger.info("hall %s TV: picture %s, sound %s", event.hall_id, event.picture, event.sound)
-    else:
-        logger.debug("%s", event)
+    def _tell_rejoin(self, client: Client) -> None:
+        """Ask a page to make its media sessions anew, once per codec change."""
+        if client.conn_id not in self._rejoin_sent:
+            self._rejoin_sent.add(client.conn_id)
+            self.pages.send(client, {"type": "rejoin", "reason": CODEC_CHANGED})

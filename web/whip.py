@@ -12,7 +12,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from bridge.errors import SessionNotFound
-from bridge.offers import MAX_OFFER_BYTES
+from bridge.offers import MAX_OFFER_BYTES, read_offer
 from rooms.permissions import PUBLISH, WATCH
 
 from .auth import Identity
@@ -25,6 +25,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
+from .relay import layout_for
 from .turn import ice_servers_for
 
 CORS_HEADERS = {
@@ -76,7 +77,8 @@ def ice_server_links(servers: Iterable[Mapping[str, object]]) -> list[str]:
 
 # How many streams one key may hold at once. A TV that reloads briefly holds two;
 # the viewer key is shared by every public screen. One key can never fill the bridge.
-STREAM_QUOTA = {"chair": 2, "secretary": 4, "viewer": 30, "hall": 3}
+# A hall TV publishes its camera and watches: two streams, four while it reloads.
+STREAM_QUOTA = {"chair": 2, "secretary": 4, "viewer": 30, "hall": 4}
 DIRECTIONS = {"whip": "publish", "whep": "subscribe"}
 
 
@@ -95,24 +97,31 @@ async def _open(request: web.Request, prefix: str) -> web.Response:
     """Answer a WHIP or WHEP offer: check the key, then make the session, then reply."""
     identity = request.app[KEYRING].from_bearer(request)
     if prefix == "whip" and not identity.may(PUBLISH):
-        raise Forbidden("only the chair key may publish")
+        raise Forbidden("this key may not publish")
     if prefix == "whep" and not identity.may(WATCH):
         raise Forbidden("this key may not watch")
     offer = await _read_offer(request)
-    links = ice_server_links(ice_servers_for(request.app[SETTINGS], identity))
+    settings = request.app[SETTINGS]
+    links = ice_server_links(ice_servers_for(settings, identity))
     meeting = request.app[MEETING]
     quota = STREAM_QUOTA.get(identity.role, 1)
-    if meeting.streams_held(identity) >= quota:
+    if meeting.sessions.held(identity) >= quota:
         raise Busy(f"this key already has {quota} streams open; close one first")
     bridge = request.app[BRIDGE]
-    with meeting.negotiating(identity):
+    label = f"{identity.role}:{identity.hall_id}" if identity.hall_id else identity.role
+    slots: list[str] = []
+    with meeting.sessions.negotiating(identity):
         if prefix == "whip":
-            session = await bridge.publish(offer, label=identity.role)
+            # Everyone but the chair sends in the chair's codec, so no TV ever has to
+            # negotiate anew when the floor changes hands.
+            codec = None if identity.role == "chair" else meeting.video_codec()
+            session = await bridge.publish(offer, label=label, video_codec=codec)
         else:
-            label = f"{identity.role}:{identity.hall_id}" if identity.hall_id else identity.role
-            session = await bridge.subscribe(offer, label=label)
+            kinds = [s.kind for s in read_offer(offer).sections]
+            slots = layout_for(kinds, identity.role, [h.id for h in settings.halls])
+            session = await bridge.subscribe(offer, label=label, video_codec=meeting.video_codec())
     try:
-        meeting.session_opened(session, identity, request.headers.get("X-Connection"))
+        meeting.session_opened(session, identity, request.headers.get("X-Connection"), slots)
         return _created(session.answer, prefix, session.id, links)
     except BaseException:
         await session.close("the answer could not be sent")
@@ -131,7 +140,7 @@ async def delete_session(request: web.Request) -> web.Response:
     identity: Identity = request.app[KEYRING].from_bearer(request)
     session_id = request.match_info["session"]
     gone = NotFound("no such session (it may have ended already)")
-    owner = request.app[MEETING].owners.get(session_id)
+    owner = request.app[MEETING].sessions.owners.get(session_id)
     if owner is None:
         raise gone
     if owner != identity:
