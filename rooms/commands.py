@@ -45,8 +45,32 @@ class MediaStopped(Command):
 
 
 @dataclass(frozen=True)
+class PublishStarted(Command):
+    """A publishing (WHIP) session is up: the chair's camera (hall_id None) or a hall's.
+
+    It takes over its source from an older stream; one offered before the current
+    stream (`offered_at` older) that connects late is superseded instead. None means
+    "offered now", for callers that do not know when.
+    """
+
+    session_id: str
+    role: str
+    hall_id: str | None
+    video_codec: str | None
+    audio_codec: str | None
+    offered_at: float | None = None
+
+
+@dataclass(frozen=True)
+class PublishStopped(Command):
+    """A publishing (WHIP) session ended; ignored unless it is the current one of its source."""
+
+    session_id: str
+
+
+@dataclass(frozen=True)
 class BroadcastStarted(Command):
-    """The chair's publishing (WHIP) session is up; it replaces any earlier one."""
+    """Deprecated: the chair's PublishStarted, kept until web/meeting.py moves over."""
 
     session_id: str
     role: str
@@ -56,15 +80,16 @@ class BroadcastStarted(Command):
 
 @dataclass(frozen=True)
 class BroadcastStopped(Command):
-    """A publishing (WHIP) session ended; ignored unless it is the current one."""
+    """Deprecated: PublishStopped, kept until web/meeting.py moves over."""
 
     session_id: str
 
 
 @dataclass(frozen=True)
 class BroadcastCodecsChanged(Command):
-    """The current publishing session's tracks changed: the bridge sets them up one at a
-    time, in the order the publisher offered them (OBS and FFmpeg offer audio first)."""
+    """A current publishing session's tracks changed (the chair's or a hall's): the
+    bridge sets them up one at a time, in the order the publisher offered them (OBS and
+    FFmpeg offer audio first)."""
 
     session_id: str
     video_codec: str | None
@@ -90,3 +115,86 @@ class RenditionChanged(Command):
 @dataclass(frozen=True)
 class Tick(Command):
     """Time passed: lets a TV that stopped reporting, or stopped moving, be judged."""
+
+
+# -- the meeting and the floor: sent by a page socket, checked against its role ------------
+
+
+@dataclass(frozen=True)
+class OpenMeeting(Command):
+    conn_id: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CloseMeeting(Command):
+    conn_id: str
+
+
+@dataclass(frozen=True)
+class RaiseHand(Command):
+    """Raise a hand for `hall_id`; None means the sender's own hall."""
+
+    conn_id: str
+    hall_id: str | None = None
+    name: str = ""
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class WithdrawHand(Command):
+    conn_id: str
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class GrantFloor(Command):
+    """Give the floor to a queued entry; whoever holds it now loses it ("next")."""
+
+    conn_id: str
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class EndFloor(Command):
+    conn_id: str
+
+
+@dataclass(frozen=True)
+class MoveEntry(Command):
+    """Put the entry at 0-based `position` in the queue."""
+
+    conn_id: str
+    entry_id: str
+    position: int
+
+
+@dataclass(frozen=True)
+class MuteHall(Command):
+    conn_id: str
+    hall_id: str
+    muted: bool
+
+
+@dataclass(frozen=True)
+class ExtendFloor(Command):
+    conn_id: str
+    seconds: int = 60
+
+
+@dataclass(frozen=True)
+class EditEntry(Command):
+    """New name and topic of a queued entry or of the floor's; None keeps the old one."""
+
+    conn_id: str
+    entry_id: str
+    name: str | None = None
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerConsent(Command):
+    """The hall holding the floor agrees, or not, to have its turn recorded."""
+
+    conn_id: str
+    consent: bool

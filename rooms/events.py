@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rooms.entry import Entry
+
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
@@ -61,3 +63,141 @@ class RenditionSwitched(Event):
 
     hall_id: str
     rendition: str
+
+
+# -- the meeting, the queue and the floor (persisted: see rooms/wire.py) ----------------
+
+
+@dataclass(frozen=True)
+class MeetingOpened(Event):
+    meeting_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class MeetingClosed(Event):
+    """The meeting ended; its queue, floor and mutes go with it."""
+
+    meeting_id: str
+
+
+@dataclass(frozen=True)
+class ViewerCount(Event):
+    """How many crowd pages (the public board) are open; they are not logged one by one."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class HandRaised(Event):
+    """`entry` joined the end of the queue; `by` is the role that raised it."""
+
+    entry: Entry
+    by: str
+
+
+@dataclass(frozen=True)
+class HandWithdrawn(Event):
+    entry_id: str
+    hall_id: str
+    by: str
+
+
+@dataclass(frozen=True)
+class FloorGranted(Event):
+    """`entry` left the queue and holds the floor for `limit` seconds from `at`."""
+
+    entry: Entry
+    limit: int
+    by: str
+
+
+@dataclass(frozen=True)
+class FloorEnded(Event):
+    """`reason`: "ended" (someone ended it), "next" (the next entry was granted),
+    "hall-dropped" (its stream was gone for FLOOR_GRACE), "meeting-closed"."""
+
+    entry_id: str
+    hall_id: str
+    by: str  # the role that ended it, or "room" when the room ended it by itself
+    reason: str
+
+
+@dataclass(frozen=True)
+class HallMuted(Event):
+    hall_id: str
+    muted: bool
+
+
+@dataclass(frozen=True)
+class FloorExtended(Event):
+    """The floor's limit grew by `seconds` to `limit` (counted from the grant)."""
+
+    entry_id: str
+    seconds: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class EntryEdited(Event):
+    """The entry's name and topic as they are now (both, even if one did not change)."""
+
+    entry_id: str
+    name: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class EntryMoved(Event):
+    """The entry now stands at 0-based `position` in the queue."""
+
+    entry_id: str
+    position: int
+
+
+@dataclass(frozen=True)
+class ConsentGiven(Event):
+    entry_id: str
+    consent: bool
+
+
+@dataclass(frozen=True)
+class FloorTimeWarning(Event):
+    """WARN_BEFORE seconds or less are left; sent once per limit."""
+
+    entry_id: str
+    remaining: float
+
+
+@dataclass(frozen=True)
+class FloorOvertime(Event):
+    """The limit passed. The floor goes on: the chair decides when it ends."""
+
+    entry_id: str
+
+
+# -- streams -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamLive(Event):
+    """`session_id` now carries `source` ("chair", "hall:<id>"); `replaced` is the
+    session it took over from, which web/ closes."""
+
+    source: str
+    session_id: str
+    replaced: str | None
+
+
+@dataclass(frozen=True)
+class StreamSuperseded(Event):
+    """`session_id` arrived after a newer offer for `source` had gone live: web/ closes it."""
+
+    source: str
+    session_id: str
+
+
+@dataclass(frozen=True)
+class StreamEnded(Event):
+    source: str
+    session_id: str

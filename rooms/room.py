@@ -2,86 +2,132 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rooms.broadcast import OFF_AIR, Broadcast
+from rooms.broadcast import Broadcast
 from rooms.commands import (
+    AnswerConsent,
     BroadcastCodecsChanged,
     BroadcastStarted,
     BroadcastStopped,
+    CloseMeeting,
     Command,
     Connect,
     Disconnect,
+    EditEntry,
+    EndFloor,
+    ExtendFloor,
+    GrantFloor,
     MediaStarted,
     MediaStopped,
+    MoveEntry,
+    MuteHall,
+    OpenMeeting,
+    PublishStarted,
+    PublishStopped,
+    RaiseHand,
     RenditionChanged,
     ScreenReported,
     Tick,
+    WithdrawHand,
 )
-from rooms.errors import DuplicateConnection, NotPermitted, UnknownConnection, UnknownHall
-from rooms.events import (
-    BroadcastStateChanged,
-    Event,
-    HallStateChanged,
-    ParticipantJoined,
-    ParticipantLeft,
-    RenditionSwitched,
-    ScreenChanged,
+from rooms.entry import Entry
+from rooms.errors import BadValue, NotPermitted
+from rooms.events import Event, MeetingClosed, ScreenChanged, ViewerCount
+from rooms.floor import SPEAKING_LIMIT, Floor, Meeting
+from rooms.hall import WATCHING
+from rooms.permissions import (
+    ANSWER_CONSENT,
+    EDIT_ENTRIES,
+    END_FLOOR,
+    END_OWN_FLOOR,
+    EXTEND_FLOOR,
+    GRANT_FLOOR,
+    MANAGE_MEETING,
+    MOVE_ENTRY,
+    MUTE,
+    PUBLISH,
+    RAISE_FOR_ANY_HALL,
+    RAISE_HAND,
+    REPORT_SCREEN,
+    SEE_HALLS,
+    role,
 )
-from rooms.hall import WATCHING, Hall
-from rooms.permissions import PUBLISH, REPORT_SCREEN, WATCH, role
+from rooms.presence import FULL, LIGHT, RENDITIONS, Attachment, Presence
+from rooms.routing import CHAIR, Routing, hall_source
 from rooms.screen import NOT_REPORTING, LinkSample, Screen, Verdict
+from rooms.streams import Streams
+from rooms.turn import Turn
 
-# The chair's camera comes in full (720p) and, for halls on weak links, light (360p).
-FULL, LIGHT = "full", "light"
-RENDITIONS = (FULL, LIGHT)
+__all__ = ["FLOOR_GRACE", "FULL", "LIGHT", "RENDITIONS", "Room"]
 
-
-@dataclass(frozen=True)
-class _Attachment:
-    """Who holds a page socket or a watching session, kept to report and undo it later."""
-
-    role: str
-    hall_id: str | None
+# A hall on the floor whose stream is gone this long loses the floor: long enough for a
+# TV that reloads its page to publish again, short enough that the meeting moves on.
+FLOOR_GRACE = 10.0
+# The crowd's size goes into the log at most this often, however fast pages come and go.
+VIEWER_COUNT_EVERY = 10.0
 
 
 class Room:
     """One commune room and its halls. Every change goes through `handle`.
 
     A command is checked completely before anything is touched, so one that raises
-    leaves the room (and its log) exactly as it was.
+    leaves the room exactly as it was. The meeting, queue, floor and mutes change only
+    by applying events (rooms/floor.py), so `replay` of the logged events rebuilds them.
     """
 
-    def __init__(self, commune: str, halls: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        commune: str,
+        halls: Sequence[tuple[str, str]],
+        speaking_limit: int = SPEAKING_LIMIT,
+    ) -> None:
         self.commune = commune
-        self._halls: dict[str, Hall] = {}
-        for hall_id, name in halls:
-            if hall_id in self._halls:
-                raise ValueError(f"hall id {hall_id!r} appears twice")
-            self._halls[hall_id] = Hall(hall_id, name)
-        self._pages: dict[str, _Attachment] = {}
-        self._sessions: dict[str, _Attachment] = {}
-        self._renditions: dict[str, str] = {}  # watching session -> rendition it gets
-        self._broadcast: Broadcast = OFF_AIR
-        self._screens = {hall_id: Screen() for hall_id in self._halls}
-        self._verdicts: dict[str, Verdict] = dict.fromkeys(self._halls, NOT_REPORTING)
-        self._log: list[Event] = []
+        self._presence = Presence(commune, halls)
+        self._streams = Streams()
+        self._floor = Floor(speaking_limit)
+        self._screens = {hall_id: Screen() for hall_id in self._presence.halls}
+        self._verdicts: dict[str, Verdict] = dict.fromkeys(self._presence.halls, NOT_REPORTING)
+        self._crowd_told: tuple[int, float | None] = (0, None)  # last ViewerCount, and when
+        # (entry id, since when) the floor hall's stream has been missing. Not replayed:
+        # after a restart every stream is gone, and the grace starts at the first command.
+        self._absent: tuple[str, float] | None = None
+        self._now: float | None = None  # the `at` of the last command handled
 
     # -- read-only views ---------------------------------------------------------------
 
     @property
     def broadcast(self) -> Broadcast:
-        return self._broadcast
+        return self._streams.broadcast
 
     @property
-    def log(self) -> tuple[Event, ...]:
-        return tuple(self._log)
+    def meeting(self) -> Meeting | None:
+        return self._floor.meeting
+
+    @property
+    def queue(self) -> tuple[Entry, ...]:
+        return self._floor.queue
+
+    @property
+    def floor(self) -> Turn | None:
+        return self._floor.turn
+
+    @property
+    def muted(self) -> frozenset[str]:
+        return self._floor.muted
+
+    def routing(self) -> Routing:
+        turn = self._floor.turn
+        return Routing(turn.hall_id if turn is not None else None, self._floor.muted)
+
+    def stream_live(self, source: str) -> bool:
+        """Whether `source` ("chair", "hall:<id>") has a live publishing session."""
+        return self._streams.is_live(source)
 
     def hall_states(self) -> list[tuple[str, str, str]]:
         """(id, name, state) for every hall, in the order the room was configured."""
-        return [(h.id, h.name, h.state) for h in self._halls.values()]
+        return [(h.id, h.name, h.state) for h in self._presence.halls.values()]
 
     def screen(self, hall_id: str) -> tuple[Verdict, Screen]:
         """What `hall_id`'s TV shows, as last judged, and its latest report."""
@@ -91,10 +137,24 @@ class Room:
         """Every report `hall_id` sent in this meeting (the newest HISTORY_LIMIT), oldest first."""
         return tuple(self._screens[hall_id].history)
 
-    def snapshot(self) -> dict[str, Any]:
-        """The `state` message body of docs/protocol.md, ready for json.dumps."""
+    def rendition(self, hall_id: str) -> str | None:
+        """The rendition `hall_id`'s newest watching session gets; None while it watches none."""
+        return self._presence.rendition(hall_id)
+
+    def log_meeting(self, events: Sequence[Event]) -> str | None:
+        """The meeting whose log `events` (just returned by `handle`) belong to; None
+        when no meeting is open and they closed none."""
+        closed = next((e for e in events if isinstance(e, MeetingClosed)), None)
+        if closed is not None:
+            return closed.meeting_id
+        return self._floor.meeting.id if self._floor.meeting is not None else None
+
+    def snapshot(self, now: float | None = None) -> dict[str, Any]:
+        """The `state` message body of docs/protocol.md, ready for json.dumps. `now`
+        defaults to the time of the last command."""
+        meeting = self._floor.meeting
         return {
-            "broadcast": self._broadcast.to_wire(),
+            "broadcast": self.broadcast.to_wire(),
             "halls": [
                 {
                     "id": hall_id,
@@ -105,146 +165,203 @@ class Room:
                 }
                 for hall_id, name, state in self.hall_states()
             ],
+            "meeting": None
+            if meeting is None
+            else {"id": meeting.id, "title": meeting.title, "opened_at": meeting.opened_at},
+            "queue": [self._entry_wire(e, i + 1) for i, e in enumerate(self._floor.queue)],
+            "floor": self._floor_wire(),
+            "muted": sorted(self._floor.muted),
+            "now": now if now is not None else self._now,
         }
+
+    def snapshot_for(
+        self, role_name: str, hall_id: str | None, now: float | None = None
+    ) -> dict[str, Any]:
+        """The snapshot as `role_name` (of `hall_id`) may see it: without `see_halls`, no
+        halls, and only the own hall's queue entries (their positions still count all)."""
+        snapshot = self.snapshot(now)
+        if SEE_HALLS not in role(role_name).permissions:
+            snapshot["halls"] = []
+            snapshot["queue"] = [e for e in snapshot["queue"] if hall_id and e["hall"] == hall_id]
+        return snapshot
 
     # -- the one way in ----------------------------------------------------------------
 
     def handle(self, command: Command, at: float) -> list[Event]:
-        """Apply `command` at Unix time `at`; return the events it caused, also logged."""
+        """Apply `command` at Unix time `at`; return the events it caused."""
         match command:
             case Connect():
-                events = self._connect(command, at)
+                events = self._presence.connect(command, at)
             case Disconnect():
-                events = self._disconnect(command, at)
+                who = self._presence.page(command.conn_id)
+                events = self._presence.disconnect(command.conn_id, at)
+                if who.hall_id is not None:
+                    self._screens[who.hall_id].page_closed(command.conn_id)
             case MediaStarted():
-                events = self._media_started(command, at)
+                events = self._presence.media_started(command, at)
             case MediaStopped():
-                events = self._media_stopped(command, at)
+                events = self._presence.media_stopped(command.session_id, at)
+            case PublishStarted():
+                events = self._publish_started(command, at)
             case BroadcastStarted():
-                events = self._broadcast_started(command, at)
-            case BroadcastStopped():
-                events = self._broadcast_stopped(command, at)
+                events = self._publish_started(
+                    PublishStarted(
+                        command.session_id,
+                        command.role,
+                        None,
+                        command.video_codec,
+                        command.audio_codec,
+                    ),
+                    at,
+                )
+            case PublishStopped() | BroadcastStopped():
+                events = self._streams.stop(command.session_id, at)
             case BroadcastCodecsChanged():
-                events = self._broadcast_codecs_changed(command, at)
+                events = self._streams.codecs_changed(
+                    command.session_id, command.video_codec, command.audio_codec, at
+                )
             case RenditionChanged():
-                events = self._rendition_changed(command, at)
+                events = self._presence.rendition_changed(command, at)
             case ScreenReported():
                 events = self._screen_reported(command, at)
             case Tick():
                 events = []
             case _:
-                raise TypeError(f"not a room command: {command!r}")
-        # Any change (a report, the broadcast, presence, or just time) may change a verdict.
+                events = self._floor_command(command, at)
+        self._now = at
+        self._record(events)
+        # Time, streams and pages may each have moved the floor, the crowd or a screen.
+        for check in (self._floor.timers, self._watch_floor_stream, self._count_crowd):
+            more = check(at)
+            self._record(more)
+            events += more
         events += self._judge_screens(at)
-        self._log.extend(events)
         return events
+
+    def replay(self, events: Iterable[Event]) -> None:
+        """Rebuild the meeting, queue, floor and mutes from one meeting's logged events,
+        oldest first, into a room that has handled nothing yet. Presence, streams and
+        screens are not replayed: after a restart they come back as pages reconnect."""
+        if self._now is not None or self._floor.meeting is not None:
+            raise RuntimeError("replay only into a fresh room")
+        self._record(events)
 
     # -- transitions: each validates first, then mutates and cannot fail ---------------
 
-    def _connect(self, cmd: Connect, at: float) -> list[Event]:
-        hall = self._hall_for(cmd.role, cmd.hall_id, needs=None)
-        if cmd.conn_id in self._pages:
-            raise DuplicateConnection(f"connection {cmd.conn_id!r} is already open")
-        self._pages[cmd.conn_id] = _Attachment(cmd.role, cmd.hall_id)
-        events: list[Event] = [ParticipantJoined(cmd.conn_id, cmd.role, cmd.hall_id, at=at)]
-        if hall is not None:
-            events += self._change(hall, lambda: hall.page_opened(cmd.conn_id), at)
-        return events
+    def _record(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self._floor.apply(event)
 
-    def _disconnect(self, cmd: Disconnect, at: float) -> list[Event]:
-        who = self._pages.pop(cmd.conn_id, None)
-        if who is None:
-            raise UnknownConnection(f"no open connection {cmd.conn_id!r}")
-        events: list[Event] = [ParticipantLeft(cmd.conn_id, who.role, who.hall_id, at=at)]
-        if who.hall_id is not None:
-            hall = self._halls[who.hall_id]
-            self._screens[hall.id].page_closed(cmd.conn_id)
-            events += self._change(hall, lambda: hall.page_closed(cmd.conn_id), at)
-        return events
-
-    def _media_started(self, cmd: MediaStarted, at: float) -> list[Event]:
-        hall = self._hall_for(cmd.role, cmd.hall_id, needs=WATCH)
-        if cmd.session_id in self._sessions:
-            raise DuplicateConnection(f"media session {cmd.session_id!r} is already up")
-        self._sessions[cmd.session_id] = _Attachment(cmd.role, cmd.hall_id)
-        if hall is None:
-            return []
-        return self._change(hall, lambda: hall.media_started(cmd.session_id), at)
-
-    def _media_stopped(self, cmd: MediaStopped, at: float) -> list[Event]:
-        who = self._sessions.pop(cmd.session_id, None)
-        if who is None:
-            raise UnknownConnection(f"no media session {cmd.session_id!r}")
-        self._renditions.pop(cmd.session_id, None)
-        if who.hall_id is None:
-            return []
-        hall = self._halls[who.hall_id]
-        return self._change(hall, lambda: hall.media_stopped(cmd.session_id), at)
-
-    def _rendition_changed(self, cmd: RenditionChanged, at: float) -> list[Event]:
-        who = self._sessions.get(cmd.session_id)
-        if who is None:
-            raise UnknownConnection(f"no media session {cmd.session_id!r}")
-        if cmd.rendition not in RENDITIONS:
-            raise ValueError(f"unknown rendition {cmd.rendition!r}")
-        if self._renditions.get(cmd.session_id, FULL) == cmd.rendition:
-            return []
-        self._renditions[cmd.session_id] = cmd.rendition
-        if who.hall_id is None:
-            return []
-        return [RenditionSwitched(who.hall_id, cmd.rendition, at=at)]
-
-    def rendition(self, hall_id: str) -> str | None:
-        """The rendition `hall_id`'s newest watching session gets; None while it watches none."""
-        sessions = [s for s, who in self._sessions.items() if who.hall_id == hall_id]
-        return self._renditions.get(sessions[-1], FULL) if sessions else None
-
-    def _broadcast_started(self, cmd: BroadcastStarted, at: float) -> list[Event]:
-        self._hall_for(cmd.role, None, needs=PUBLISH)
-        old = self._broadcast
-        if cmd.session_id == old.session:
-            raise DuplicateConnection(f"broadcast session {cmd.session_id!r} is already live")
-        replaced = old.live
-        # A replacement keeps `since`: to the halls the broadcast never went off air.
-        self._broadcast = Broadcast(
-            live=True,
-            video_codec=cmd.video_codec,
-            audio_codec=cmd.audio_codec,
-            since=old.since if replaced else at,
-            session=cmd.session_id,
+    def _publish_started(self, cmd: PublishStarted, at: float) -> list[Event]:
+        hall = self._presence.hall_for(cmd.role, cmd.hall_id, needs=PUBLISH)
+        source = CHAIR if hall is None else hall_source(hall.id)
+        self._streams.check_new(cmd.session_id)
+        # The chair going live opens the meeting when the chair forgot to.
+        opening = (
+            self._floor.open("", at)
+            if source == CHAIR and self._floor.meeting is None and not self._streams.is_live(CHAIR)
+            else []
         )
-        return [self._broadcast_event(at, replaced=replaced)]
-
-    def _broadcast_stopped(self, cmd: BroadcastStopped, at: float) -> list[Event]:
-        # A replaced publisher's teardown arrives after its successor went live.
-        if cmd.session_id != self._broadcast.session:
-            return []
-        self._broadcast = OFF_AIR
-        return [self._broadcast_event(at, replaced=False)]
-
-    def _broadcast_codecs_changed(self, cmd: BroadcastCodecsChanged, at: float) -> list[Event]:
-        old = self._broadcast
-        if cmd.session_id != old.session:
-            return []  # a late word about a session that is no longer the broadcast
-        if (cmd.video_codec, cmd.audio_codec) == (old.video_codec, old.audio_codec):
-            return []
-        self._broadcast = replace(old, video_codec=cmd.video_codec, audio_codec=cmd.audio_codec)
-        return [self._broadcast_event(at, replaced=False)]
+        offered_at = cmd.offered_at if cmd.offered_at is not None else at
+        codecs = (cmd.video_codec, cmd.audio_codec)
+        return opening + self._streams.start(source, cmd.session_id, codecs, offered_at, at)
 
     def _screen_reported(self, cmd: ScreenReported, at: float) -> list[Event]:
-        who = self._pages.get(cmd.conn_id)
-        if who is None:
-            raise UnknownConnection(f"no open connection {cmd.conn_id!r}")
-        hall = self._hall_for(who.role, who.hall_id, needs=REPORT_SCREEN)
+        who = self._presence.page(cmd.conn_id)
+        hall = self._presence.hall_for(who.role, who.hall_id, needs=REPORT_SCREEN)
         if hall is None:  # only a role bound to a hall may hold REPORT_SCREEN
             raise NotPermitted(f"role {who.role!r} reports for no hall")
         self._screens[hall.id].report(cmd.conn_id, cmd.report, at)
         return []
 
+    def _floor_command(self, cmd: Command, at: float) -> list[Event]:
+        """A page's move in the meeting: checked against the sender's role, then the floor."""
+        floor = self._floor
+        match cmd:
+            case OpenMeeting():
+                self._sender(cmd.conn_id, MANAGE_MEETING)
+                return floor.open(cmd.title, at)
+            case CloseMeeting():
+                return floor.close(self._sender(cmd.conn_id, MANAGE_MEETING).role, at)
+            case RaiseHand():
+                who = self._sender(cmd.conn_id, RAISE_HAND)
+                hall_id = cmd.hall_id if cmd.hall_id is not None else who.hall_id
+                if hall_id is None:
+                    raise BadValue("hall", "name the hall the hand is raised for")
+                self._presence.hall(hall_id)
+                if hall_id != who.hall_id and not who.may(RAISE_FOR_ANY_HALL):
+                    raise NotPermitted(
+                        f"hall {who.hall_id!r} may raise a hand for itself only, not {hall_id!r}"
+                    )
+                return floor.raise_hand(hall_id, cmd.name, cmd.topic, who.role, at)
+            case WithdrawHand():
+                who = self._sender(cmd.conn_id, RAISE_HAND)
+                if who.may(RAISE_FOR_ANY_HALL):
+                    return floor.withdraw(cmd.entry_id, None, who.role, at)
+                if who.hall_id is None:
+                    raise NotPermitted(f"role {who.role!r} withdraws for no hall")
+                return floor.withdraw(cmd.entry_id, who.hall_id, who.role, at)
+            case GrantFloor():
+                return floor.grant(cmd.entry_id, self._sender(cmd.conn_id, GRANT_FLOOR).role, at)
+            case EndFloor():
+                who = self._presence.page(cmd.conn_id)
+                if not who.may(END_FLOOR):
+                    if not who.may(END_OWN_FLOOR):
+                        raise NotPermitted(f"role {who.role!r} may not end the floor")
+                    turn = floor.turn
+                    if turn is not None and turn.hall_id != who.hall_id:
+                        raise NotPermitted(
+                            f"hall {turn.hall_id!r} holds the floor, not {who.hall_id!r}"
+                        )
+                return floor.end(who.role, "ended", at)
+            case MoveEntry():
+                self._sender(cmd.conn_id, MOVE_ENTRY)
+                return floor.move(cmd.entry_id, cmd.position, at)
+            case MuteHall():
+                self._sender(cmd.conn_id, MUTE)
+                self._presence.hall(cmd.hall_id)
+                return floor.mute(cmd.hall_id, cmd.muted, at)
+            case ExtendFloor():
+                self._sender(cmd.conn_id, EXTEND_FLOOR)
+                return floor.extend(cmd.seconds, at)
+            case EditEntry():
+                self._sender(cmd.conn_id, EDIT_ENTRIES)
+                return floor.edit(cmd.entry_id, cmd.name, cmd.topic, at)
+            case AnswerConsent():
+                who = self._sender(cmd.conn_id, ANSWER_CONSENT)
+                return floor.consent(who.hall_id or "", cmd.consent, at)
+        raise TypeError(f"not a room command: {cmd!r}")
+
+    # -- what time, streams and pages change by themselves ------------------------------
+
+    def _watch_floor_stream(self, at: float) -> list[Event]:
+        """End the floor of a hall whose stream stayed gone for FLOOR_GRACE."""
+        turn = self._floor.turn
+        if turn is None or self._streams.is_live(hall_source(turn.hall_id)):
+            self._absent = None
+            return []
+        if self._absent is None or self._absent[0] != turn.entry.id:
+            self._absent = (turn.entry.id, at)
+            return []
+        if at - self._absent[1] < FLOOR_GRACE:
+            return []
+        self._absent = None
+        return self._floor.end("room", "hall-dropped", at)
+
+    def _count_crowd(self, at: float) -> list[Event]:
+        told, told_at = self._crowd_told
+        if self._presence.crowd == told or (
+            told_at is not None and at - told_at < VIEWER_COUNT_EVERY
+        ):
+            return []
+        self._crowd_told = (self._presence.crowd, at)
+        return [ViewerCount(self._presence.crowd, at=at)]
+
     def _judge_screens(self, at: float) -> list[Event]:
         events: list[Event] = []
-        for hall in self._halls.values():
-            verdict = self._screens[hall.id].verdict(self._broadcast, hall.state == WATCHING, at)
+        broadcast = self._streams.broadcast
+        for hall in self._presence.halls.values():
+            verdict = self._screens[hall.id].verdict(broadcast, hall.state == WATCHING, at)
             if verdict != self._verdicts[hall.id]:
                 self._verdicts[hall.id] = verdict
                 events.append(ScreenChanged(hall.id, verdict.picture, verdict.sound, at=at))
@@ -252,31 +369,35 @@ class Room:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _hall_for(self, role_name: str, hall_id: str | None, *, needs: str | None) -> Hall | None:
-        """Check that `role_name` may do this (for `hall_id`); the hall it acts for, if any."""
-        spec = role(role_name)
-        if needs is not None and needs not in spec.permissions:
-            raise NotPermitted(f"role {role_name!r} may not {needs}")
-        if not spec.bound_to_hall:
-            if hall_id is not None:
-                raise NotPermitted(f"role {role_name!r} may not act for hall {hall_id!r}")
+    def _sender(self, conn_id: str, needs: str) -> Attachment:
+        who = self._presence.page(conn_id)
+        if not who.may(needs):
+            raise NotPermitted(f"role {who.role!r} may not {needs.replace('_', ' ')}")
+        return who
+
+    def _entry_wire(self, entry: Entry, position: int | None) -> dict[str, Any]:
+        hall = self._presence.halls.get(entry.hall_id)
+        return {
+            "id": entry.id,
+            "hall": entry.hall_id,
+            "hall_name": hall.name if hall is not None else entry.hall_id,
+            "name": entry.name,
+            "topic": entry.topic,
+            "raised_at": entry.raised_at,
+            "position": position,
+        }
+
+    def _floor_wire(self) -> dict[str, Any] | None:
+        turn = self._floor.turn
+        if turn is None:
             return None
-        if hall_id is None:
-            raise NotPermitted(f"role {role_name!r} must name its hall")
-        hall = self._halls.get(hall_id)
-        if hall is None:
-            raise UnknownHall(f"no hall {hall_id!r} in {self.commune}")
-        return hall
-
-    @staticmethod
-    def _change(hall: Hall, apply: Callable[[], None], at: float) -> list[Event]:
-        old = hall.state
-        apply()
-        new = hall.state
-        return [] if new == old else [HallStateChanged(hall.id, old, new, at=at)]
-
-    def _broadcast_event(self, at: float, *, replaced: bool) -> BroadcastStateChanged:
-        b = self._broadcast
-        return BroadcastStateChanged(
-            b.live, b.session, b.video_codec, b.audio_codec, replaced, at=at
-        )
+        return {
+            "entry": self._entry_wire(turn.entry, None),
+            "hall": turn.hall_id,
+            "granted_at": turn.granted_at,
+            "limit": turn.limit,
+            "deadline": turn.deadline,
+            "muted": turn.hall_id in self._floor.muted,
+            "consent": turn.entry.consent,
+            "live": self._streams.is_live(hall_source(turn.hall_id)),
+        }

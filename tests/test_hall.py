@@ -10,6 +10,7 @@ from rooms import (
     MediaStopped,
     ParticipantJoined,
     ParticipantLeft,
+    ViewerCount,
 )
 from tests.room_builders import T0, new_room, state_of
 
@@ -104,12 +105,9 @@ def test_hall_watching_without_a_page_becomes_lost_when_media_stops() -> None:
 
 def test_viewer_connecting_and_watching_changes_no_hall() -> None:
     room = new_room()
-    assert room.handle(Connect("v1", "viewer", None), at=T0) == [
-        ParticipantJoined("v1", "viewer", None, at=T0)
-    ]
+    # A viewer is one of a crowd: counted, not named (rooms/permissions.py counted_only).
+    assert room.handle(Connect("v1", "viewer", None), at=T0) == [ViewerCount(1, at=T0)]
     assert room.handle(MediaStarted("s1", "viewer", None), at=T0 + 1) == []
     assert room.handle(MediaStopped("s1"), at=T0 + 2) == []
-    assert room.handle(Disconnect("v1"), at=T0 + 3) == [
-        ParticipantLeft("v1", "viewer", None, at=T0 + 3)
-    ]
+    assert room.handle(Disconnect("v1"), at=T0 + 13) == [ViewerCount(0, at=T0 + 13)]
     assert {state for _, _, state in room.hall_states()} == {"offline"}

@@ -1,4 +1,4 @@
-"""The room as a pure state machine: the broadcast, refusals, the log and the wire snapshot."""
+"""The room as a pure state machine: streams and the broadcast, refusals, the wire snapshot."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from rooms import (
     MediaStarted,
     MediaStopped,
     NotPermitted,
+    PublishStarted,
+    PublishStopped,
     Room,
     RoomError,
     UnknownConnection,
@@ -26,11 +28,23 @@ from rooms import (
     UnknownRole,
 )
 from rooms.commands import Command
+from rooms.events import Event, MeetingOpened, StreamEnded, StreamLive, StreamSuperseded
 from tests.room_builders import T0, new_room, state_of
+
+
+def chair(
+    session: str, video: str | None, audio: str | None, offered_at: float | None = None
+) -> PublishStarted:
+    return PublishStarted(session, "chair", None, video, audio, offered_at)
+
+
+def broadcast_events(events: list[Event]) -> list[Event]:
+    return [e for e in events if isinstance(e, BroadcastStateChanged)]
+
 
 NO_REPORT = {"picture": "unknown", "sound": "unknown", "link": None}
 
-# -- the broadcast -----------------------------------------------------------------------
+# -- the broadcast: the chair's stream -----------------------------------------------------
 
 
 def test_broadcast_is_off_air_at_start() -> None:
@@ -39,63 +53,142 @@ def test_broadcast_is_off_air_at_start() -> None:
     )
 
 
-def test_chair_starting_broadcast_goes_live() -> None:
+def test_chair_starting_broadcast_goes_live_and_opens_a_meeting() -> None:
     room = new_room()
-    events = room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
-    assert events == [BroadcastStateChanged(True, "p1", "VP8", "opus", False, at=T0)]
+    events = room.handle(chair("p1", "VP8", "opus"), at=T0)
+    assert events == [
+        MeetingOpened("m-20251128-170000", "", at=T0),
+        StreamLive("chair", "p1", None, at=T0),
+        BroadcastStateChanged(True, "p1", "VP8", "opus", False, at=T0),
+    ]
     assert room.broadcast == Broadcast(
         live=True, video_codec="VP8", audio_codec="opus", since=T0, session="p1"
     )
+    assert room.stream_live("chair")
+
+
+def test_the_old_broadcast_commands_still_drive_the_chair_stream() -> None:
+    room = new_room()
+    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
+    assert room.broadcast.session == "p1"
+    events = room.handle(BroadcastStopped("p1"), at=T0 + 1)
+    assert broadcast_events(events) == [
+        BroadcastStateChanged(False, None, None, None, False, at=T0 + 1)
+    ]
 
 
 def test_new_publish_while_live_replaces_the_previous_session() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
-    events = room.handle(BroadcastStarted("p2", "chair", "H264", "opus"), at=T0 + 40)
-    assert events == [BroadcastStateChanged(True, "p2", "H264", "opus", True, at=T0 + 40)]
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
+    events = room.handle(chair("p2", "H264", "opus"), at=T0 + 40)
+    assert events == [
+        StreamLive("chair", "p2", "p1", at=T0 + 40),
+        BroadcastStateChanged(True, "p2", "H264", "opus", True, at=T0 + 40),
+    ]
     assert room.broadcast.session == "p2"
     assert room.broadcast.video_codec == "H264"
     assert room.broadcast.since == T0
 
 
+def test_an_older_offer_that_connects_late_is_superseded() -> None:
+    room = new_room()
+    room.handle(chair("p2", "VP8", "opus", offered_at=T0 + 5), at=T0 + 6)
+    events = room.handle(chair("p1", "VP8", "opus", offered_at=T0), at=T0 + 7)
+    assert events == [StreamSuperseded("chair", "p1", at=T0 + 7)]
+    assert room.broadcast.session == "p2"
+    assert room.handle(PublishStopped("p1"), at=T0 + 8) == []
+    assert room.broadcast.live
+
+
 def test_replaced_publisher_stopping_does_not_end_broadcast() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
-    room.handle(BroadcastStarted("p2", "chair", "VP8", "opus"), at=T0 + 1)
-    assert room.handle(BroadcastStopped("p1"), at=T0 + 2) == []
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
+    room.handle(chair("p2", "VP8", "opus"), at=T0 + 1)
+    assert room.handle(PublishStopped("p1"), at=T0 + 2) == []
     assert room.broadcast.live
     assert room.broadcast.session == "p2"
 
 
 def test_current_publisher_stopping_ends_broadcast() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
-    events = room.handle(BroadcastStopped("p1"), at=T0 + 600)
-    assert events == [BroadcastStateChanged(False, None, None, None, False, at=T0 + 600)]
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
+    events = room.handle(PublishStopped("p1"), at=T0 + 600)
+    assert events == [
+        StreamEnded("chair", "p1", at=T0 + 600),
+        BroadcastStateChanged(False, None, None, None, False, at=T0 + 600),
+    ]
     assert room.broadcast == Broadcast()
+    assert room.meeting is not None  # the meeting outlives a dropped camera
 
 
 def test_broadcast_stopped_while_off_air_is_ignored() -> None:
     room = new_room()
-    assert room.handle(BroadcastStopped("p1"), at=T0) == []
-    assert room.log == ()
+    assert room.handle(PublishStopped("p1"), at=T0) == []
+    assert room.snapshot() == new_room().snapshot(now=T0)
 
 
 def test_publish_after_stop_is_a_fresh_broadcast() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
-    room.handle(BroadcastStopped("p1"), at=T0 + 1)
-    events = room.handle(BroadcastStarted("p2", "chair", "VP8", None), at=T0 + 2)
-    assert events == [BroadcastStateChanged(True, "p2", "VP8", None, False, at=T0 + 2)]
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
+    room.handle(PublishStopped("p1"), at=T0 + 1)
+    events = room.handle(chair("p2", "VP8", None), at=T0 + 2)
+    assert events == [
+        StreamLive("chair", "p2", None, at=T0 + 2),
+        BroadcastStateChanged(True, "p2", "VP8", None, False, at=T0 + 2),
+    ]
     assert room.broadcast.since == T0 + 2
 
 
-# -- refusals -----------------------------------------------------------------------------
+# -- a hall's own stream --------------------------------------------------------------------
+
+
+def test_a_hall_publishes_its_own_camera_without_touching_the_broadcast() -> None:
+    room = new_room()
+    events = room.handle(PublishStarted("h1", "hall", "thon-1", "VP8", "opus"), at=T0)
+    assert events == [StreamLive("hall:thon-1", "h1", None, at=T0)]
+    assert room.broadcast == Broadcast()
+    assert room.meeting is None  # only the chair going live opens a meeting
+    assert room.stream_live("hall:thon-1")
+
+
+def test_a_hall_publishing_twice_keeps_the_newer_stream() -> None:
+    room = new_room()
+    room.handle(PublishStarted("h1", "hall", "thon-1", "VP8", "opus", T0), at=T0)
+    events = room.handle(PublishStarted("h2", "hall", "thon-1", "VP8", "opus", T0 + 1), at=T0 + 2)
+    assert events == [StreamLive("hall:thon-1", "h2", "h1", at=T0 + 2)]
+    assert room.handle(PublishStopped("h1"), at=T0 + 3) == []
+    assert room.stream_live("hall:thon-1")
+    assert room.handle(PublishStopped("h2"), at=T0 + 4) == [
+        StreamEnded("hall:thon-1", "h2", at=T0 + 4)
+    ]
+
+
+def test_a_hall_may_publish_only_as_itself() -> None:
+    room = new_room()
+    with pytest.raises(NotPermitted):
+        room.handle(PublishStarted("h1", "hall", None, "VP8", "opus"), at=T0)
+    with pytest.raises(NotPermitted):
+        room.handle(PublishStarted("h1", "chair", "thon-1", "VP8", "opus"), at=T0)
+    with pytest.raises(UnknownHall):
+        room.handle(PublishStarted("h1", "hall", "thon-9", "VP8", "opus"), at=T0)
+
+
+def test_streams_of_different_sources_live_side_by_side() -> None:
+    room = new_room()
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
+    room.handle(PublishStarted("h1", "hall", "thon-1", "VP8", "opus"), at=T0)
+    room.handle(PublishStarted("h2", "hall", "thon-2", "VP8", "opus"), at=T0)
+    room.handle(PublishStopped("h1"), at=T0 + 1)
+    assert room.broadcast.live
+    assert (room.stream_live("hall:thon-1"), room.stream_live("hall:thon-2")) == (False, True)
+
+
+# -- codecs --------------------------------------------------------------------------------
 
 
 def test_a_second_track_of_the_same_session_adds_its_codec() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", None), at=T0)
+    room.handle(chair("p1", "VP8", None), at=T0)
     events = room.handle(BroadcastCodecsChanged("p1", "VP8", "opus"), at=T0 + 0.01)
     assert events == [BroadcastStateChanged(True, "p1", "VP8", "opus", False, at=T0 + 0.01)]
     assert room.broadcast == Broadcast(
@@ -105,7 +198,7 @@ def test_a_second_track_of_the_same_session_adds_its_codec() -> None:
 
 def test_an_audio_first_publisher_is_recorded_with_its_video_codec() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("obs", "chair", None, "opus"), at=T0)
+    room.handle(chair("obs", None, "opus"), at=T0)
     room.handle(BroadcastCodecsChanged("obs", "H264", "opus"), at=T0 + 0.01)
     assert (room.broadcast.video_codec, room.broadcast.audio_codec) == ("H264", "opus")
     assert room.snapshot()["broadcast"]["video_codec"] == "H264"
@@ -113,8 +206,8 @@ def test_an_audio_first_publisher_is_recorded_with_its_video_codec() -> None:
 
 def test_codecs_of_a_session_that_is_no_longer_the_broadcast_are_ignored() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
-    room.handle(BroadcastStarted("p2", "chair", "H264", None), at=T0 + 5)
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
+    room.handle(chair("p2", "H264", None), at=T0 + 5)
     assert room.handle(BroadcastCodecsChanged("p1", "VP8", None), at=T0 + 6) == []
     assert room.broadcast.video_codec == "H264"
     assert room.handle(BroadcastCodecsChanged("p2", "H264", "opus"), at=T0 + 6)
@@ -123,21 +216,25 @@ def test_codecs_of_a_session_that_is_no_longer_the_broadcast_are_ignored() -> No
 
 def test_unchanged_codecs_change_nothing() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
     assert room.handle(BroadcastCodecsChanged("p1", "VP8", "opus"), at=T0 + 1) == []
     assert room.handle(BroadcastCodecsChanged("p9", "H264", "opus"), at=T0 + 1) == []
-    assert len(room.log) == 1
 
 
-def test_viewer_cannot_start_broadcast() -> None:
+def test_a_hall_streams_codec_change_is_not_a_broadcast_change() -> None:
+    room = new_room()
+    room.handle(PublishStarted("h1", "hall", "thon-1", None, "opus"), at=T0)
+    assert room.handle(BroadcastCodecsChanged("h1", "VP8", "opus"), at=T0 + 1) == []
+    assert room.broadcast == Broadcast()
+
+
+# -- refusals -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["viewer", "secretary"])
+def test_only_a_role_with_publish_can_start_a_stream(role: str) -> None:
     with pytest.raises(NotPermitted):
-        new_room().handle(BroadcastStarted("p1", "viewer", "VP8", "opus"), at=T0)
-
-
-@pytest.mark.parametrize("role", ["secretary", "hall"])
-def test_only_a_role_with_publish_can_start_broadcast(role: str) -> None:
-    with pytest.raises(NotPermitted):
-        new_room().handle(BroadcastStarted("p1", role, "VP8", "opus"), at=T0)
+        new_room().handle(PublishStarted("p1", role, None, "VP8", "opus"), at=T0)
 
 
 def test_hall_role_must_name_its_hall() -> None:
@@ -170,7 +267,7 @@ def test_non_hall_role_cannot_act_for_a_hall() -> None:
     [
         Connect("c1", "mayor", None),
         MediaStarted("s1", "mayor", None),
-        BroadcastStarted("p1", "mayor", "VP8", "opus"),
+        PublishStarted("p1", "mayor", None, "VP8", "opus"),
     ],
 )
 def test_unknown_role_is_refused(command: Command) -> None:
@@ -209,9 +306,11 @@ def test_reusing_a_live_media_session_id_is_refused() -> None:
 
 def test_publishing_the_current_session_again_is_refused() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
     with pytest.raises(DuplicateConnection):
-        room.handle(BroadcastStarted("p1", "chair", "H264", "opus"), at=T0 + 1)
+        room.handle(chair("p1", "H264", "opus"), at=T0 + 1)
+    with pytest.raises(DuplicateConnection):  # one session carries one source
+        room.handle(PublishStarted("p1", "hall", "thon-1", "VP8", "opus"), at=T0 + 1)
     assert room.broadcast.video_codec == "VP8"
 
 
@@ -224,8 +323,8 @@ def test_illegal_command_changes_nothing() -> None:
     room = new_room()
     room.handle(Connect("c1", "hall", "thon-1"), at=T0)
     room.handle(MediaStarted("s1", "hall", "thon-1"), at=T0)
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
-    before = (room.hall_states(), room.broadcast, room.log, room.snapshot())
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
+    before = (room.hall_states(), room.broadcast, room.snapshot())
     illegal: list[Command] = [
         Connect("c1", "hall", "thon-2"),
         Connect("c2", "hall", "thon-9"),
@@ -235,13 +334,13 @@ def test_illegal_command_changes_nothing() -> None:
         MediaStarted("s1", "hall", "thon-2"),
         MediaStarted("s2", "viewer", "thon-2"),
         MediaStopped("s9"),
-        BroadcastStarted("p2", "secretary", "H264", "opus"),
-        BroadcastStarted("p1", "chair", "H264", "opus"),
+        PublishStarted("p2", "secretary", None, "H264", "opus"),
+        chair("p1", "H264", "opus"),
     ]
     for command in illegal:
         with pytest.raises(RoomError):
             room.handle(command, at=T0 + 1)
-    assert (room.hall_states(), room.broadcast, room.log, room.snapshot()) == before
+    assert (room.hall_states(), room.broadcast, room.snapshot()) == before
     # The refused ids were never recorded, so they are still free to use.
     assert room.handle(Connect("c2", "hall", "thon-2"), at=T0 + 2)[0].at == T0 + 2
     assert room.handle(MediaStopped("s1"), at=T0 + 3) == [
@@ -259,44 +358,44 @@ def test_duplicate_hall_ids_are_a_config_bug() -> None:
         Room("Xã Trực Khang", [("thon-1", "Thôn 1"), ("thon-1", "Thôn Một")])
 
 
-# -- the log and the wire -----------------------------------------------------------------
+# -- events and the wire -------------------------------------------------------------------
 
 
-def test_log_records_every_event_in_order() -> None:
+def test_events_come_in_the_order_things_happened() -> None:
     room = new_room()
     emitted = []
     emitted += room.handle(Connect("c1", "hall", "thon-1"), at=T0)
-    emitted += room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0 + 1)
+    emitted += room.handle(chair("p1", "VP8", "opus"), at=T0 + 1)
     emitted += room.handle(MediaStarted("s1", "hall", "thon-1"), at=T0 + 2)
     emitted += room.handle(MediaStopped("s1"), at=T0 + 3)
     emitted += room.handle(Disconnect("c1"), at=T0 + 4)
-    emitted += room.handle(BroadcastStopped("p1"), at=T0 + 5)
-    assert room.log == tuple(emitted)
-    assert [type(e).__name__ for e in room.log] == [
+    emitted += room.handle(PublishStopped("p1"), at=T0 + 5)
+    assert [type(e).__name__ for e in emitted] == [
         "ParticipantJoined",
         "HallStateChanged",
+        "MeetingOpened",
+        "StreamLive",
         "BroadcastStateChanged",
         "HallStateChanged",
         "HallStateChanged",
         "ParticipantLeft",
         "HallStateChanged",
+        "StreamEnded",
         "BroadcastStateChanged",
     ]
-    assert [e.at for e in room.log] == sorted(e.at for e in room.log)
+    assert [e.at for e in emitted] == sorted(e.at for e in emitted)
 
 
-def test_log_cannot_be_changed_from_outside() -> None:
+def test_events_cannot_be_changed_from_outside() -> None:
     room = new_room()
-    room.handle(Connect("c1", "viewer", None), at=T0)
-    log = room.log
-    assert isinstance(log, tuple)
+    (event,) = room.handle(Connect("c1", "chair", None), at=T0)
     with pytest.raises(AttributeError):
-        log[0].at = 0.0  # type: ignore[misc]
+        event.at = 0.0  # type: ignore[misc]
 
 
 def test_snapshot_shape() -> None:
     room = new_room()
-    room.handle(BroadcastStarted("p1", "chair", "VP8", "opus"), at=T0)
+    room.handle(chair("p1", "VP8", "opus"), at=T0)
     room.handle(MediaStarted("s1", "hall", "thon-1"), at=T0 + 1)
     room.handle(Connect("c2", "hall", "thon-2"), at=T0 + 1)
     snapshot = room.snapshot()
@@ -325,8 +424,14 @@ def test_snapshot_shape() -> None:
                 "rendition": None,
             },
         ],
+        "meeting": {"id": "m-20251128-170000", "title": "", "opened_at": T0},
+        "queue": [],
+        "floor": None,
+        "muted": [],
+        "now": T0 + 1,
     }
     assert json.loads(json.dumps(snapshot)) == snapshot
+    assert room.snapshot(now=T0 + 7)["now"] == T0 + 7
 
 
 def test_snapshot_off_air() -> None:

@@ -1,0 +1,98 @@
+"""The stable wire shape of every event the log keeps (docs/protocol.md, "Event log").
+
+An event is `{"type": <kebab name>, "at": <unix time>, ...its fields}`. Field names are
+the dataclass field names; an entry is an object (rooms/entry.py `Entry.to_wire`).
+Renaming a field here breaks every stored meeting: add fields, never rename.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from types import MappingProxyType
+from typing import Any
+
+from rooms.entry import Entry
+from rooms.events import (
+    ConsentGiven,
+    EntryEdited,
+    EntryMoved,
+    Event,
+    FloorEnded,
+    FloorExtended,
+    FloorGranted,
+    FloorOvertime,
+    FloorTimeWarning,
+    HallMuted,
+    HandRaised,
+    HandWithdrawn,
+    MeetingClosed,
+    MeetingOpened,
+    ParticipantJoined,
+    ParticipantLeft,
+    StreamEnded,
+    StreamLive,
+    ViewerCount,
+)
+
+PERSISTED: Mapping[str, type[Event]] = MappingProxyType(
+    {
+        "meeting-opened": MeetingOpened,
+        "meeting-closed": MeetingClosed,
+        "participant-joined": ParticipantJoined,
+        "participant-left": ParticipantLeft,
+        "viewer-count": ViewerCount,
+        "hand-raised": HandRaised,
+        "hand-withdrawn": HandWithdrawn,
+        "floor-granted": FloorGranted,
+        "floor-ended": FloorEnded,
+        "hall-muted": HallMuted,
+        "floor-extended": FloorExtended,
+        "entry-edited": EntryEdited,
+        "entry-moved": EntryMoved,
+        "consent-given": ConsentGiven,
+        "floor-time-warning": FloorTimeWarning,
+        "floor-overtime": FloorOvertime,
+        "stream-live": StreamLive,
+        "stream-ended": StreamEnded,
+    }
+)
+_TYPE_OF: Mapping[type[Event], str] = MappingProxyType({v: k for k, v in PERSISTED.items()})
+
+
+class WireError(ValueError):
+    """A stored event that cannot be read back: an unknown type or a missing field."""
+
+
+def is_persisted(event: Event) -> bool:
+    """Whether the log keeps `event`; presence, screens and renditions it does not."""
+    return type(event) in _TYPE_OF
+
+
+def event_to_wire(event: Event) -> dict[str, Any]:
+    """`event` as a JSON-ready dict; TypeError for an event the log does not keep."""
+    kind = _TYPE_OF.get(type(event))
+    if kind is None:
+        raise TypeError(f"{type(event).__name__} is not a persisted event")
+    wire: dict[str, Any] = {"type": kind, "at": event.at}
+    for f in fields(event):
+        if f.name != "at":
+            value = getattr(event, f.name)
+            wire[f.name] = value.to_wire() if isinstance(value, Entry) else value
+    return wire
+
+
+def event_from_wire(wire: Mapping[str, Any]) -> Event:
+    """The event `event_to_wire` made; WireError when `wire` is not one. Fields it does
+    not know (written by a newer version) are ignored."""
+    cls = PERSISTED.get(str(wire.get("type")))
+    if cls is None:
+        raise WireError(f"unknown event type {str(wire.get('type'))[:40]!r}")
+    values: dict[str, Any] = {}
+    try:
+        for f in fields(cls):
+            value = wire[f.name]
+            values[f.name] = Entry.from_wire(value) if f.name == "entry" else value
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"{wire.get('type')} event lacks or garbles {exc}") from None
+    return cls(**values)
