@@ -18,7 +18,6 @@ from tests.edge import chair_live, http_signal
 from tests.peers import Publisher, start_publisher, wait_for
 from web.app import create_app
 from web.config import Settings, load_settings
-from web.keys import BRIDGE
 
 LOOPBACK = "127.0.0.1"
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bridge.bridge import Bridge
 from web.keys import MEETING
 
 
@@ -22,6 +24,31 @@ def app_of(client: TestClient) -> web.Application:
     app = client.app
     assert app is not None
     return app
+
+
+@dataclass(frozen=True)
+class OnAir:
+    """What the bridge forwards as the chair's stream (the router's source "chair")."""
+
+    live: bool
+    video_codec: str | None
+    audio_codec: str | None
+    session_id: str | None
+
+
+def publishing(bridge: Bridge) -> OnAir:
+    video = bridge.router.producer("chair", "video")
+    audio = bridge.router.producer("chair", "audio")
+    on_air = [p for p in (video, audio) if p is not None]
+    session = next(
+        (s for s in bridge.sessions.values() if any(p in s.producers for p in on_air)), None
+    )
+    return OnAir(
+        live=bool(on_air),
+        video_codec=video.codec.name if video else None,
+        audio_codec=audio.codec.name if audio else None,
+        session_id=session.id if session else None,
+    )
 
 
 def chair_live(client: TestClient) -> bool:

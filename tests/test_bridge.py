@@ -9,6 +9,7 @@ import pytest
 from bridge.bridge import Bridge
 from bridge.errors import BadOffer, CodecUnsupported
 from tests.conftest import publish_via, subscribe_via
+from tests.edge import publishing
 from tests.peers import start_publisher, start_viewer, wait_for
 
 
@@ -20,7 +21,7 @@ async def test_six_viewers_each_receive_the_chairs_frames_and_audio(bridge: Brid
         await wait_for(
             lambda: all(v.audio_frames >= 20 for v in viewers), 10, "audio at every hall"
         )
-        assert bridge.publishing.live and bridge.publishing.video_codec == "VP8"
+        assert publishing(bridge).live and publishing(bridge).video_codec == "VP8"
     finally:
         for v in viewers:
             await v.close()
@@ -29,11 +30,11 @@ async def test_six_viewers_each_receive_the_chairs_frames_and_audio(bridge: Brid
 
 async def test_h264_publisher_is_forwarded_to_viewers(bridge: Bridge) -> None:
     publisher = await start_publisher(publish_via(bridge), codec="H264", audio=False)
-    await wait_for(lambda: bridge.publishing.live, 10, "H.264 live")
+    await wait_for(lambda: publishing(bridge).live, 10, "H.264 live")
     viewers = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
     try:
         await wait_for(lambda: all(v.frames >= 20 for v in viewers), 20, "H.264 frames")
-        assert bridge.publishing.video_codec == "H264"
+        assert publishing(bridge).video_codec == "H264"
     finally:
         for v in viewers:
             await v.close()
@@ -82,7 +83,8 @@ async def test_many_keyframe_requests_reach_the_publisher_at_most_once_a_second(
     viewer = await start_viewer(subscribe_via(bridge), audio=False)
     try:
         await wait_for(lambda: viewer.frames >= 5, 20, "frames")
-        producer = bridge.router.producers["video"]
+        producer = bridge.router.producer("chair", "video")
+        assert producer is not None
         before = producer.plis_sent
         for _ in range(50):
             producer.request_keyframe()
@@ -102,12 +104,12 @@ async def test_viewers_wait_when_the_chair_drops_and_resume_when_it_returns(
     try:
         await wait_for(lambda: viewer.frames >= 10, 20, "frames before the drop")
         await publisher.close()
-        await wait_for(lambda: not bridge.publishing.live, 5, "the bridge to see the chair gone")
+        await wait_for(lambda: not publishing(bridge).live, 5, "the bridge to see the chair gone")
         assert len([s for s in bridge.sessions.values() if s.direction == "subscribe"]) == 1
         stalled = viewer.frames
         publisher = await start_publisher(publish_via(bridge))
         await wait_for(lambda: viewer.frames >= stalled + 20, 20, "frames after the return")
-        assert bridge.publishing.live
+        assert publishing(bridge).live
     finally:
         await viewer.close()
         await publisher.close()
@@ -124,12 +126,12 @@ async def test_a_new_chair_stream_takes_over_at_its_keyframe_with_no_damaged_pic
     viewers = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
     try:
         await wait_for(lambda: all(v.frames >= 30 for v in viewers), 20, "the first chair")
-        first_session = bridge.publishing.session_id
+        first_session = publishing(bridge).session_id
         new = await start_publisher(
             publish_via(bridge), audio=False, codec=codec, first=SECOND_CHAIR
         )
         await wait_for(
-            lambda: bridge.publishing.session_id not in (None, first_session), 10, "the switch"
+            lambda: publishing(bridge).session_id not in (None, first_session), 10, "the switch"
         )
         await wait_for(lambda: first_session not in bridge.sessions, 5, "the old session closed")
         now = [v.frames for v in viewers]
@@ -200,7 +202,7 @@ async def test_bad_offers_leave_no_session_behind(bridge: Bridge) -> None:
 async def test_a_viewer_without_the_chairs_codec_is_refused_clearly(bridge: Bridge) -> None:
     publisher = await start_publisher(publish_via(bridge), codec="H264", audio=False)
     try:
-        await wait_for(lambda: bridge.publishing.live, 10, "H.264 live")
+        await wait_for(lambda: publishing(bridge).live, 10, "H.264 live")
         with pytest.raises(CodecUnsupported, match="cannot receive H264"):
             await start_viewer(subscribe_via(bridge), audio=False, video_codecs=("VP8",))
         assert [s.direction for s in bridge.sessions.values()] == ["publish"]
@@ -252,14 +254,14 @@ async def test_an_older_chair_attempt_that_connects_late_does_not_take_over(
     slow_session = await bridge.publish(slow.localDescription.sdp, "chair")
     newer = await start_publisher(publish_via(bridge), audio=False)
     try:
-        await wait_for(lambda: bridge.publishing.live, 10, "the newer chair live")
-        current = bridge.publishing.session_id
+        await wait_for(lambda: publishing(bridge).live, 10, "the newer chair live")
+        current = publishing(bridge).session_id
         assert current != slow_session.id
         # Only now does the older attempt's answer arrive and its connection come up.
         await slow.setRemoteDescription(RTCSessionDescription(slow_session.answer, "answer"))
         await wait_for(lambda: slow_session.id not in bridge.sessions, 10, "the old one closed")
         assert slow_session.close_reason == "superseded by a newer chair stream"
-        assert bridge.publishing.session_id == current
+        assert publishing(bridge).session_id == current
     finally:
         await slow.close()
         await newer.close()

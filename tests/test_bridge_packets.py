@@ -8,9 +8,11 @@ import os
 import struct
 
 import pytest
+from aiortc import RTCPeerConnection
 
-from bridge.bridge import Bridge
+from bridge.bridge import MAX_SUBSCRIBE_SECTIONS, Bridge
 from bridge.errors import BadOffer
+from bridge.producer import Producer
 from tests.conftest import publish_via, subscribe_via
 from tests.peers import start_publisher, start_viewer, wait_for
 
@@ -28,7 +30,7 @@ async def test_packets_too_large_to_send_are_split_and_halls_decode_intact_pictu
     viewers = [await start_viewer(subscribe_via(bridge), audio=False) for _ in range(2)]
     try:
         await wait_for(lambda: all(v.pictures.decoded >= 40 for v in viewers), 20, "frames")
-        assert bridge.router.producer("chair", "video").packets_split > 0
+        assert producer_of(bridge).packets_split > 0
         # Each picture is redrawn from its stamped number and compared, tile by tile.
         for viewer in viewers:
             assert viewer.pictures.intact == viewer.pictures.decoded
@@ -96,16 +98,25 @@ async def test_a_hall_on_a_weak_link_moves_to_the_light_rendition_and_keeps_a_cl
         await publisher.close()
 
 
-async def test_a_viewer_offer_with_two_video_sections_is_refused(bridge: Bridge) -> None:
-    publisher = await start_publisher(publish_via(bridge), audio=False, light=(160, 120))
+async def test_a_viewer_offer_with_more_sections_than_any_page_needs_is_refused(
+    bridge: Bridge,
+) -> None:
+    pc = RTCPeerConnection()
+    for _ in range(MAX_SUBSCRIBE_SECTIONS + 1):
+        pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
     try:
-        await wait_for(lambda: bridge.publishing.live, 10, "live")
-        with pytest.raises(BadOffer, match="one video"):
-            await bridge.subscribe(
-                publisher.pc.localDescription.sdp.replace("sendonly", "recvonly"), "hall"
-            )
+        with pytest.raises(BadOffer, match="media sections at most"):
+            await bridge.subscribe(pc.localDescription.sdp, "hall")
+        assert bridge.sessions == {}
     finally:
-        await publisher.close()
+        await pc.close()
+
+
+def producer_of(bridge: Bridge) -> Producer:
+    producer = bridge.router.producer("chair", "video")
+    assert producer is not None
+    return producer
 
 
 def _odd_packet(payload_type: int, seq: int, ssrc: int) -> bytes:
@@ -129,7 +140,7 @@ async def test_odd_packets_from_the_chair_cost_only_themselves(bridge: Bridge) -
             await sender.transport._send_rtp(_odd_packet(77, seq, 0x7777))
             await asyncio.sleep(0.005)
         window = viewer.pictures.tally().since(start)
-        producer = bridge.router.producer("chair", "video")
+        producer = producer_of(bridge)
         assert producer.drops.counts["packet from a second SSRC"] >= 150
         assert window.damaged == 0 and window.intact >= 20, str(window)
     finally:

@@ -46,6 +46,7 @@ def write_config(folder: Path, port: int) -> dict[str, Any]:
 
 
 async def start_bridge(folder: Path, port: int) -> asyncio.subprocess.Process:
+    log = (folder / "bridge.log").open("ab")  # noqa: ASYNC230 - a local file, opened once
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -54,8 +55,9 @@ async def start_bridge(folder: Path, port: int) -> asyncio.subprocess.Process:
         str(folder / "config.yaml"),
         cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=open(folder / "bridge.log", "ab"),  # noqa: SIM115 - the child owns it
+        stderr=log,
     )
+    log.close()  # the child has its own copy
     async with aiohttp.ClientSession() as http:
         for _ in range(200):
             try:

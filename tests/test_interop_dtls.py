@@ -12,7 +12,7 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.edge import app_of, bearer, http_signal, udp_sockets
+from tests.edge import app_of, bearer, http_signal, publishing, udp_sockets
 from tests.interop_checks import start_stamp_viewer
 from tests.peers import Signal, start_publisher, wait_for
 from tests.test_offers import offer
@@ -100,4 +100,4 @@ async def test_a_failed_dtls_handshake_is_logged_once_and_the_session_closes(
     assert "the bridge was the DTLS server" in lines[0]
     assert "a=setup:actpass, fingerprint sha-256" in lines[0]
     assert "fingerprint mismatch" in lines[0]
-    assert not bridge.publishing.live
+    assert not publishing(bridge).live

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, open_page, require_chromium
-from tests.edge import app_of, http_signal, kill
+from tests.edge import app_of, http_signal, kill, publishing
 from tests.interop_checks import TONE_HZ, pictures_look_right, start_stamp_viewer
 from tests.peers import wait_for
 from web.config import Settings
@@ -91,7 +91,7 @@ async def p256(tmp_path: Path) -> tuple[Path, Path]:
 async def halls_decode_the_ffmpeg_chair(client: TestClient, settings: Settings) -> None:
     """Two aiortc halls get FFmpeg's pictures intact and in order, and the 440 Hz tone."""
     bridge = app_of(client)[BRIDGE]
-    await wait_for(lambda: bridge.publishing.live, 20, "FFmpeg's stream live")
+    await wait_for(lambda: publishing(bridge).live, 20, "FFmpeg's stream live")
     halls = [
         await start_stamp_viewer(http_signal(client, "/whep", hall.key))
         for hall in settings.halls[:2]
@@ -105,7 +105,7 @@ async def halls_decode_the_ffmpeg_chair(client: TestClient, settings: Settings) 
             most = int(SECONDS * FPS)
             assert pictures_look_right(hall.verdicts, most, whole=True, steady=FPS), str(damaged)
             assert abs(hall.tone() - TONE_HZ) < 20
-        assert bridge.publishing.video_codec == "H264"
+        assert publishing(bridge).video_codec == "H264"
     finally:
         for hall in halls:
             await hall.close()
@@ -170,7 +170,7 @@ async def test_ffmpeg_default_p224_certificate_fails_dtls_once_logged_and_the_se
     assert "sha-256" in lines[0]
     assert "DTLS client" in lines[0]
     assert "TLS error: OpenSSL gave no reason" in lines[0]
-    assert not bridge.publishing.live
+    assert not publishing(bridge).live
 
 
 @pytest.fixture
@@ -224,7 +224,7 @@ async def test_a_chromium_hall_shows_the_ffmpeg_chairs_pictures_in_order(
 ) -> None:
     cert, key = p256
     async with ffmpeg(client, settings.keys.chair, "--cert", str(cert), "--cert-key", str(key)):
-        await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 20, "FFmpeg live")
+        await wait_for(lambda: publishing(app_of(client)[BRIDGE]).live, 20, "FFmpeg live")
         hall = settings.halls[0]
         page = await open_page(chromium, str(client.make_url(f"/hall/{hall.id}?key={hall.key}")))
         await page.wait_for_function("() => window.hallStats.framesRendered > 45", timeout=20_000)

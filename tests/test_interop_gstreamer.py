@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.edge import app_of, http_signal, kill
+from tests.edge import app_of, http_signal, kill, publishing
 from tests.interop_checks import TONE_HZ, pictures_look_right, start_stamp_viewer
 from tests.peers import start_publisher, wait_for
 from web.config import Settings
@@ -94,7 +94,7 @@ async def test_a_gstreamer_whep_viewer_decodes_the_chairs_pictures(
         http_signal(client, "/whip", settings.keys.chair), codec=codec, width=640, height=480
     )
     try:
-        await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 10, "the chair live")
+        await wait_for(lambda: publishing(app_of(client)[BRIDGE]).live, 10, "the chair live")
         async with gst(client, "whep", settings.halls[0].key) as process:
             report = await report_of(process)
     finally:
@@ -119,8 +119,8 @@ async def test_a_gstreamer_publisher_with_its_default_1400_byte_mtu_reaches_ever
 ) -> None:
     bridge = app_of(client)[BRIDGE]
     async with gst(client, "whip", settings.keys.chair, "--codec", codec) as process:
-        await wait_for(lambda: bridge.publishing.live, 15, "GStreamer's stream live")
-        assert bridge.publishing.video_codec == codec
+        await wait_for(lambda: publishing(bridge).live, 15, "GStreamer's stream live")
+        assert publishing(bridge).video_codec == codec
         halls = [
             await start_stamp_viewer(http_signal(client, "/whep", hall.key))
             for hall in settings.halls[:2]

@@ -15,6 +15,7 @@ from tests.edge import (
     http_signal,
     kill,
     next_besides_state,
+    publishing,
     start_peer_process,
     ws_messages,
 )
@@ -102,7 +103,7 @@ async def test_a_chair_that_vanishes_ends_the_broadcast_and_halls_wait(
     try:
         await wait_for(lambda: viewer.frames >= 5, 20, "the chair's frames at the hall")
         await kill(process)
-        await wait_for(lambda: not bridge.publishing.live, 30, "the broadcast to end")
+        await wait_for(lambda: not publishing(bridge).live, 30, "the broadcast to end")
         message = json.loads((await tv.receive(timeout=10)).data)
         while message["type"] != "state" or message["broadcast"]["live"]:
             message = json.loads((await tv.receive(timeout=10)).data)
@@ -127,7 +128,7 @@ async def test_the_chair_page_whose_stream_is_taken_over_is_told_so(
     welcome, _ = await ws_messages(console, 2)
     console_signal = http_signal(client, "/whip", settings.keys.chair, welcome["connection"])
     first = await start_publisher(console_signal, audio=False)
-    await wait_for(lambda: bridge.publishing.live, 10, "the first chair device live")
+    await wait_for(lambda: publishing(bridge).live, 10, "the first chair device live")
     second = await start_publisher(http_signal(client, "/whip", settings.keys.chair), audio=False)
     try:
         message = await next_besides_state(console)
@@ -147,8 +148,8 @@ async def test_a_chair_replacing_its_own_stream_is_not_told_it_was_replaced(
     welcome, _ = await ws_messages(console, 2)
     signal = http_signal(client, "/whip", settings.keys.chair, welcome["connection"])
     first = await start_publisher(signal, audio=False)
-    await wait_for(lambda: bridge.publishing.live, 10, "live")
-    first_id = bridge.publishing.session_id
+    await wait_for(lambda: publishing(bridge).live, 10, "live")
+    first_id = publishing(bridge).session_id
     # The same console publishes again, as after a network blip, before the old one died.
     second = await start_publisher(signal, audio=False)
     try:
@@ -174,7 +175,7 @@ async def test_halls_are_told_to_rejoin_when_the_chair_changes_codec(
     try:
         await wait_for(lambda: tv.frames >= 5, 20, "VP8 frames at the hall")
         await vp8_chair.close()
-        await wait_for(lambda: not bridge.publishing.live, 5, "the VP8 chair gone")
+        await wait_for(lambda: not publishing(bridge).live, 5, "the VP8 chair gone")
         h264_chair = await start_publisher(
             http_signal(client, "/whip", settings.keys.chair), codec="H264"
         )
@@ -217,7 +218,7 @@ async def test_the_room_records_both_codecs_whatever_order_the_tracks_come_in(
         broadcast = await _live_broadcast(tv_socket)
         assert (broadcast["video_codec"], broadcast["audio_codec"]) == ("VP8", "opus")
         assert (room.broadcast.video_codec, room.broadcast.audio_codec) == ("VP8", "opus")
-        assert room.broadcast.session == app_of(client)[BRIDGE].publishing.session_id
+        assert room.broadcast.session == publishing(app_of(client)[BRIDGE]).session_id
     finally:
         await tv_socket.close()
         await chair.close()
@@ -269,7 +270,10 @@ async def test_a_whep_request_may_name_only_a_socket_of_its_own_key(
         for key in (settings.keys.viewer, hall.key):
             signal = http_signal(client, "/whep", key, connection=welcome["connection"])
             viewers.append(await start_viewer(signal, audio=False))
-        named = {who.role: meeting.sockets.get(session) for session, who in meeting.owners.items()}
+        named = {
+            who.role: meeting.sessions.sockets.get(session)
+            for session, who in meeting.sessions.owners.items()
+        }
         assert named == {"viewer": None, "hall": welcome["connection"]}
     finally:
         for viewer in viewers:

@@ -12,6 +12,7 @@ from tests.edge import (
     app_of,
     bearer,
     http_signal,
+    publishing,
     udp_sockets,
     ws_messages,
 )
@@ -120,7 +121,7 @@ async def test_delete_stops_the_stream_and_only_its_owner_may(
     assert other.status == 403
     own = await client.delete(f"/whip/{session_id}", headers=bearer(settings.keys.chair))
     assert own.status == 200
-    await wait_for(lambda: not bridge.publishing.live, 5, "the broadcast to stop")
+    await wait_for(lambda: not publishing(bridge).live, 5, "the broadcast to stop")
     again = await client.delete(f"/whip/{session_id}", headers=bearer(settings.keys.chair))
     assert again.status == 404
 
@@ -129,10 +130,10 @@ async def test_delete_must_name_the_right_kind_of_session(
     client: TestClient, settings: Settings, live_chair: Publisher
 ) -> None:
     bridge = app_of(client)[BRIDGE]
-    session_id = bridge.publishing.session_id
+    session_id = publishing(bridge).session_id
     wrong = await client.delete(f"/whep/{session_id}", headers=bearer(settings.keys.chair))
     assert wrong.status == 404
-    assert bridge.publishing.live
+    assert publishing(bridge).live
 
 
 async def test_a_screen_that_cannot_receive_the_chairs_codec_gets_406(
@@ -143,7 +144,7 @@ async def test_a_screen_that_cannot_receive_the_chairs_codec_gets_406(
     )
     bridge = app_of(client)[BRIDGE]
     try:
-        await wait_for(lambda: bridge.publishing.video_codec == "H264", 10, "H.264 to go live")
+        await wait_for(lambda: publishing(bridge).video_codec == "H264", 10, "H.264 to go live")
         viewer_pc = None
 
         async def signal(offer: str) -> str:
@@ -247,6 +248,6 @@ async def test_an_offer_that_arrives_in_two_parts_is_read_whole(
 
     publisher = await start_publisher(offer_in_two_parts)
     try:
-        await wait_for(lambda: app_of(client)[BRIDGE].publishing.live, 10, "the chair live")
+        await wait_for(lambda: publishing(app_of(client)[BRIDGE]).live, 10, "the chair live")
     finally:
         await publisher.close()

@@ -98,7 +98,7 @@ async def test_a_page_that_never_reads_its_replies_is_closed(
 ) -> None:
     ws = await client.ws_connect(f"/ws?key={settings.halls[0].key}")
     meeting = app_of(client)[MEETING]
-    (page,) = meeting.clients.values()
+    (page,) = meeting.pages.clients.values()
     assert page.writer is not None
     page.writer.cancel()  # fault injection: replies pile up, as for a client that never reads
     for i in range(100):
@@ -107,7 +107,7 @@ async def test_a_page_that_never_reads_its_replies_is_closed(
     while msg.type == WSMsgType.TEXT:
         msg = await ws.receive(timeout=5)
     assert ws.close_code == 1008
-    await wait_for(lambda: meeting.clients == {}, 5, "the server to forget the page")
+    await wait_for(lambda: meeting.pages.clients == {}, 5, "the server to forget the page")
 
 
 REPORT = {

@@ -14,8 +14,8 @@ from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFou
 from . import pages, whip, ws
 from .auth import KeyRing
 from .config import Settings
-from .eventlog import AsyncEventLog
 from .errors import BadRequest, Busy, NotAcceptable, NotFound, WebError
+from .eventlog import AsyncEventLog
 from .keys import BRIDGE, KEYRING, MEETING, METRICS, SETTINGS, SOCKET_SILENCE
 from .meeting import Meeting
 from .metrics import Metrics

@@ -34,8 +34,8 @@ from rooms import (
     StreamLive,
     StreamSuperseded,
     Tick,
+    is_persisted,
 )
-from rooms.permissions import SEE_HALLS
 from rooms.room import RENDITIONS
 from rooms.routing import CHAIR
 
@@ -123,7 +123,9 @@ class Meeting:
         events = self.room.handle(command, at=time.time())
         if not events:
             return events
-        self.log.append(self.room.meeting_id, events)
+        meeting_id = self.room.log_meeting(events)
+        if meeting_id is not None:
+            self.log.append(meeting_id, [e for e in events if is_persisted(e)])
         for event in events:
             line = describe(event)
             if line:
@@ -193,13 +195,7 @@ class Meeting:
 
     def state_for(self, client: Client) -> dict[str, Any]:
         identity = client.identity
-        snapshot = self.room.snapshot()
-        if not identity.may(SEE_HALLS):
-            snapshot["halls"] = []
-            # A TV sees only its own hall's raised hands; a public screen none.
-            own = identity.hall_id
-            snapshot["queue"] = [e for e in snapshot["queue"] if own and e["hall"] == own]
-        return {"type": "state", **snapshot}
+        return {"type": "state", **self.room.snapshot_for(identity.role, identity.hall_id)}
 
     def broadcast_state(self) -> None:
         self.pages.broadcast(self.state_for)

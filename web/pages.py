@@ -12,7 +12,7 @@ from aiohttp import web
 from rooms.permissions import PUBLISH, WATCH
 
 from .errors import Forbidden, NotFound
-from .keys import BRIDGE, KEYRING, METRICS, SETTINGS
+from .keys import KEYRING, MEETING, METRICS, SETTINGS
 from .metrics import CONTENT_TYPE
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -58,7 +58,7 @@ async def view(request: web.Request) -> web.FileResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True, "live": request.app[BRIDGE].publishing.live})
+    return web.json_response({"ok": True, "live": request.app[MEETING].room.broadcast.live})
 
 
 async def metrics(request: web.Request) -> web.Response:

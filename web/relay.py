@@ -13,12 +13,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from media.mixer import Mixer
+
 from bridge.bridge import Bridge
 from bridge.codec import Codec
 from bridge.consumer import Consumer
 from bridge.producer import Producer
 from bridge.session import Session
-from media.mixer import Mixer
 from rooms.routing import MIX, Routing, mix_inputs, source_for
 
 from .errors import BadRequest

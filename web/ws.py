@@ -8,97 +8,114 @@ but never reads its replies is closed with 1008.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import secrets
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from rooms import LinkReport, RoomError
-from rooms.screen import SHOWN_STATES
+from rooms import (
+    AnswerConsent,
+    CloseMeeting,
+    Command,
+    EditEntry,
+    EndFloor,
+    ExtendFloor,
+    GrantFloor,
+    MoveEntry,
+    MuteHall,
+    NotPermitted,
+    OpenMeeting,
+    RaiseHand,
+    RoomError,
+    UnknownEntry,
+    UnknownHall,
+    WithdrawHand,
+)
 
+from . import messages
+from .fanout import Client
 from .keys import KEYRING, MEETING, SOCKET_SILENCE
-from .meeting import Client, Meeting
+from .meeting import Meeting
 
 logger = logging.getLogger(__name__)
+# Refused attempts (a hall trying to grant) are logged, at most a few lines a second.
+refused = logging.getLogger("web.refused")
 
 MAX_MESSAGE_BYTES = 64 * 1024
 # A page that sends faster than it reads would make the server queue replies forever.
 MAX_UNSENT_REPLIES = 64
 
 
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": message}
+def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    reply: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if field is not None:
+        reply["field"] = field
+    return reply
 
 
-class _BadField(ValueError):
-    pass
+# The room's refusals as wire codes (docs/protocol.md, "error"); the first match wins.
+_ROOM_ERRORS: tuple[tuple[type[RoomError], str], ...] = (
+    (UnknownHall, "not-found"),
+    (NotPermitted, "forbidden"),
+    (UnknownEntry, "not-found"),
+    (RoomError, "refused"),
+)
 
 
-# Field: (kind, lowest, highest). Ranges are generous; they only keep nonsense out of
-# the meeting's history and the metrics (a 100000-fps TV is a broken page, not a report).
-_REPORT_FIELDS: dict[str, tuple[type, float, float]] = {
-    "frames": (int, 0, 2**53),
-    "fps": (float, 0, 1000),
-    "width": (int, 0, 16384),
-    "height": (int, 0, 16384),
-    "audio_level": (float, 0, 1),
-    "loss": (float, 0, 1),
-    "jitter_ms": (float, 0, 600_000),
-    "rtt_ms": (float, 0, 600_000),
-    "bitrate_kbps": (float, 0, 10_000_000),
-}
-
-
-def _number(message: dict[str, Any], name: str) -> float | None:
-    kind, low, high = _REPORT_FIELDS[name]
-    value = message.get(name)
-    if value is None and name == "rtt_ms":
-        return None
-    wanted = (int,) if kind is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, wanted):
-        raise _BadField(f"report needs {'an integer' if kind is int else 'a number'} '{name}'")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise _BadField(f"report field '{name}' must be between {low} and {high:g}")
-    return value
-
-
-def parse_report(message: dict[str, Any]) -> LinkReport:
-    """A `report` message as the room's LinkReport; _BadField names the first bad field."""
-    shown = message.get("shown")
-    if shown not in SHOWN_STATES:
-        raise _BadField(f"report field 'shown' must be one of {', '.join(sorted(SHOWN_STATES))}")
-    numbers = {name: _number(message, name) for name in _REPORT_FIELDS}
-    return LinkReport(shown=str(shown), **numbers)  # type: ignore[arg-type]
+def command_for(message: messages.Message, conn_id: str) -> Command:
+    """The room command a page's floor message asks for, sent by socket `conn_id`."""
+    match message:
+        case messages.Raise():
+            return RaiseHand(conn_id, message.hall, message.name, message.topic)
+        case messages.Withdraw():
+            return WithdrawHand(conn_id, message.entry)
+        case messages.Grant():
+            return GrantFloor(conn_id, message.entry)
+        case messages.End():
+            return EndFloor(conn_id)
+        case messages.Move():
+            return MoveEntry(conn_id, message.entry, message.position)
+        case messages.Mute():
+            return MuteHall(conn_id, message.hall, message.muted)
+        case messages.Extend():
+            return ExtendFloor(conn_id, message.seconds)
+        case messages.Edit():
+            return EditEntry(conn_id, message.entry, message.name, message.topic)
+        case messages.Consent():
+            return AnswerConsent(conn_id, message.consent)
+        case messages.OpenMeeting():
+            return OpenMeeting(conn_id, message.title)
+        case messages.CloseMeeting():
+            return CloseMeeting(conn_id)
+    raise TypeError(f"no command for {type(message).__name__}")
 
 
 def _reply(meeting: Meeting, client: Client, raw: str) -> dict[str, Any] | None:
     """The answer to one text message from a page, if it needs one."""
     try:
-        message = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
-        return _error("bad-json", "the message is not valid JSON")
-    if not isinstance(message, dict):
-        return _error("bad-json", "the message must be a JSON object")
-    kind = message.get("type")
-    if not isinstance(kind, str):
-        return _error("bad-field", "the message needs a string field 'type'")
-    if kind == "ping":
-        ping_id = message.get("id")
-        if not isinstance(ping_id, int) or isinstance(ping_id, bool):
-            return _error("bad-field", "ping needs an integer field 'id'")
-        return {"type": "pong", "id": ping_id}
-    if kind == "report":
-        try:
-            meeting.report(client, parse_report(message))
-        except _BadField as exc:
-            return _error("bad-field", str(exc))
-        except RoomError as exc:
-            return _error("forbidden", str(exc))
-        return None
-    return _error("unknown-type", f"unknown message type {kind[:40]!r}")
+        message = messages.decode(raw)
+    except messages.MessageError as exc:
+        return _error(exc.code, exc.message, exc.field)
+    if isinstance(message, messages.Ping):
+        return {"type": "pong", "id": message.id}
+    try:
+        if isinstance(message, messages.Report):
+            meeting.report(client, message.link_report())
+        else:
+            meeting.handle(command_for(message, client.conn_id))
+    except RoomError as exc:
+        code = next(code for kind, code in _ROOM_ERRORS if isinstance(exc, kind))
+        if code == "forbidden":
+            refused.warning(
+                "%s page %s was refused %s: %s",
+                client.identity.role,
+                client.conn_id,
+                type(message).__name__.lower(),
+                exc,
+            )
+        return _error(code, str(exc), getattr(exc, "field", None))
+    return None
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -122,9 +139,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             if msg.type == WSMsgType.TEXT:
                 reply = _reply(meeting, client, msg.data)
                 if reply is not None:
-                    meeting.send(client, reply)
+                    meeting.pages.send(client, reply)
             elif msg.type == WSMsgType.BINARY:
-                meeting.send(client, _error("bad-json", "binary messages are not understood"))
+                meeting.pages.send(client, _error("bad-json", "binary messages are not understood"))
             elif msg.type == WSMsgType.ERROR:
                 # aiohttp has already closed a too-big message with 1009.
                 if not ws.closed:
