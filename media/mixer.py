@@ -1,0 +1,254 @@
+"""The program audio mix: N Opus inputs in, one Opus stream out, 20 ms at a time.
+
+Each input is a port a bridge Consumer can send to (bridge.consumer.PacketPort);
+`send` only queues the packet. Every 20 ms one tick, on the mixer's own
+thread, takes what each input queued, decodes each input once, sums them with
+int16 saturation and encodes one frame for everybody: the cost does not grow
+with the number of listeners. The output is one RTP stream with its own SSRC
+and continuous numbering, handed to `on_packet` on the event loop, so it can
+feed a Producer like any publisher's track (and later the recorder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from aiortc.rtp import RtpPacket
+
+from bridge.drops import Drops
+
+from .jitter import MAX_DELAY, PREBUFFER_FRAMES, JitterBuffer
+from .opus import BITRATE, FRAME_SAMPLES, PAYLOAD_TYPE, SAMPLE_RATE, OpusEncoder, RtpNumbering
+
+logger = logging.getLogger(__name__)
+
+TICK = FRAME_SAMPLES / SAMPLE_RATE  # 20 ms
+LATE = TICK / 2  # a tick this far past its time counts as late
+MAX_CATCH_UP = 5  # ticks made up back to back after a stall; beyond that, time is skipped
+MAX_QUEUE_PACKETS = 50  # per input between two ticks: 1 s of 20 ms packets
+
+
+@dataclass(frozen=True)
+class InputStats:
+    packets_in: int
+    queue_drops: int  # dropped by `send`: the tick did not keep up
+    packets_played: int
+    lost: int
+    late: int
+    dropped_behind: int  # dropped to keep the input within ~200 ms
+    decode_errors: int
+    resets: int  # new numberings (a new source)
+    underruns: int
+    playing: bool
+
+
+@dataclass(frozen=True)
+class MixerStats:
+    frames_out: int
+    ticks_late: int
+    ticks_skipped: int  # time the mixer could not make up: a gap in the output timestamps
+    encode_errors: int
+    inputs: tuple[InputStats, ...]
+
+
+class MixerPort:
+    """One input, as a bridge Consumer's port. Numbers are the consumer's own, in its space."""
+
+    def __init__(self, payload_type: int, max_packets: int = MAX_QUEUE_PACKETS) -> None:
+        self.payload_type = payload_type
+        self.ssrc = random.getrandbits(32)  # what a consumer stamps on the packets it sends us
+        self.packets_in = 0
+        self.queue_drops = 0
+        self.open = False
+        # Appended on the event loop, emptied by the tick's thread: deque's append and
+        # popleft are atomic, so neither side takes a lock.
+        self.queue: deque[tuple[int, int, bytes]] = deque(maxlen=max_packets)
+
+    @property
+    def started(self) -> bool:
+        return True  # the consumer may send at once; packets before start() are dropped
+
+    async def send(self, packet: RtpPacket) -> None:
+        if not self.open:
+            return
+        self.packets_in += 1
+        if len(self.queue) == self.queue.maxlen:
+            self.queue_drops += 1  # the append pushes the oldest out
+        self.queue.append((packet.sequence_number, packet.ssrc, packet.payload))
+
+
+class Mixer:
+    def __init__(
+        self,
+        inputs: int,
+        on_packet: Callable[[RtpPacket], None],
+        *,
+        payload_type: int = PAYLOAD_TYPE,
+        bitrate: int = BITRATE,
+        prebuffer_frames: int = PREBUFFER_FRAMES,
+        max_delay: float = MAX_DELAY,
+    ) -> None:
+        self._on_packet = on_packet
+        self._ports = [MixerPort(payload_type) for _ in range(inputs)]
+        self._buffers = [
+            JitterBuffer(prebuffer_frames=prebuffer_frames, max_delay=max_delay)
+            for _ in range(inputs)
+        ]
+        self._encoder = OpusEncoder(bitrate)
+        self._numbering = RtpNumbering(payload_type)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixer")
+        self._task: asyncio.Task[None] | None = None
+        self.closed = False
+        self.frames_out = 0
+        self.ticks_late = 0
+        self.ticks_skipped = 0
+        self.encode_errors = 0
+        self.drops = Drops("mixer", logger)  # event-loop side only: the thread keeps ints
+
+    @property
+    def ssrc(self) -> int:
+        return self._numbering.ssrc
+
+    @property
+    def payload_type(self) -> int:
+        return self._numbering.payload_type
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None and not self.closed
+
+    def port(self, index: int) -> MixerPort:
+        """Input `index` (0 ≤ index < inputs), to hand to a bridge Consumer."""
+        return self._ports[index]
+
+    def start(self) -> None:
+        """Begin mixing, on the running loop; again (or after close) does nothing."""
+        if self._task is not None or self.closed:
+            return
+        for port in self._ports:
+            port.open = True
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def close(self) -> None:
+        """Stop mixing and let the thread go, idempotently; queued input is dropped."""
+        if self.closed:
+            return
+        self.closed = True
+        for port in self._ports:
+            port.open = False
+            port.queue.clear()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        # A tick still on the thread finishes on its own; nothing waits for it.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def stats(self) -> MixerStats:
+        return MixerStats(
+            frames_out=self.frames_out,
+            ticks_late=self.ticks_late,
+            ticks_skipped=self.ticks_skipped,
+            encode_errors=self.encode_errors,
+            inputs=tuple(
+                InputStats(
+                    packets_in=port.packets_in,
+                    queue_drops=port.queue_drops,
+                    packets_played=buffer.packets_played,
+                    lost=buffer.lost,
+                    late=buffer.late,
+                    dropped_behind=buffer.dropped_behind,
+                    decode_errors=buffer.decode_errors,
+                    resets=buffer.resets,
+                    underruns=buffer.underruns,
+                    playing=buffer.playing,
+                )
+                for port, buffer in zip(self._ports, self._buffers, strict=True)
+            ),
+        )
+
+    # -- the tick -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due_at = loop.time()
+        while True:
+            behind = loop.time() - due_at
+            ticks = max(1, int(behind / TICK) + 1)  # every tick whose time has come
+            if behind > LATE:
+                self.ticks_late += 1
+            if ticks > MAX_CATCH_UP:
+                skipped = ticks - 1
+                self.ticks_skipped += skipped
+                self._numbering.skip(skipped * FRAME_SAMPLES)
+                due_at += skipped * TICK
+                ticks = 1
+            try:
+                payloads = await loop.run_in_executor(self._pool, self._mix, ticks)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug in one tick must not silence the program
+                self.drops.count("tick failed", repr(exc))
+                payloads = [None] * ticks
+            for payload in payloads:
+                self._send(payload)
+            due_at += ticks * TICK
+            await asyncio.sleep(max(0.0, due_at - loop.time()))
+
+    def _send(self, payload: bytes | None) -> None:
+        if payload is None:  # not encoded: the frame's time passes without a packet
+            self._numbering.skip(FRAME_SAMPLES)
+            return
+        packet = self._numbering.packet(payload)
+        self.frames_out += 1
+        try:
+            self._on_packet(packet)
+        except Exception as exc:  # the listener's fault costs this packet, not the mix
+            self.drops.count("on_packet failed", repr(exc))
+
+    def _mix(self, ticks: int) -> list[bytes | None]:
+        """On the mixer's thread: `ticks` frames of the mix, encoded (None: not encoded)."""
+        out: list[bytes | None] = []
+        for _ in range(ticks):
+            total: np.ndarray | None = None
+            for port, buffer in zip(self._ports, self._buffers, strict=True):
+                pcm = self._take(port, buffer)
+                if pcm is None:
+                    continue
+                total = pcm.astype(np.int32) if total is None else total + pcm
+            if total is None:
+                mix = np.zeros(FRAME_SAMPLES, np.int16)
+            else:
+                mix = np.clip(total, -32768, 32767).astype(np.int16)
+            out.append(self._encode(mix))
+        return out
+
+    def _take(self, port: MixerPort, buffer: JitterBuffer) -> np.ndarray | None:
+        queue = port.queue
+        try:
+            while queue:
+                buffer.put(*queue.popleft())
+            return buffer.pull()
+        except Exception as exc:  # an input's fault costs its audio for this tick only
+            buffer.decode_errors += 1
+            buffer.last_error = repr(exc)
+            return None
+
+    def _encode(self, mix: np.ndarray) -> bytes | None:
+        try:
+            packets = self._encoder.encode(mix)
+        except Exception as exc:
+            self.encode_errors += 1
+            logger.debug("mixer: frame not encoded: %r", exc)
+            return None
+        # libopus gives one packet per 20 ms frame; keep the numbering honest if not.
+        return packets[0] if len(packets) == 1 else None
