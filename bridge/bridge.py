@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -26,7 +27,14 @@ from .codec import Codec
 from .consumer import Consumer
 from .emitter import Emitter
 from .errors import BadOffer, CodecUnsupported, SessionNotFound, TooManySessions
-from .offers import Offer, media_ssrc, publish_preferences, read_offer, subscribe_preferences
+from .offers import (
+    Offer,
+    check_publish_shape,
+    media_ssrc,
+    publish_preferences,
+    read_offer,
+    subscribe_preferences,
+)
 from .producer import Producer
 from .repacketize import SPLIT_ABOVE
 from .router import Router
@@ -82,15 +90,22 @@ class Bridge(Emitter):
             self._dtls_errors.attach()
             self._watchdog = asyncio.ensure_future(self._watch())
 
-    def _new_peer(self) -> RTCPeerConnection:
+    def _new_peer(self, offer: Offer) -> RTCPeerConnection:
         if len(self.sessions) + self._negotiating >= self.max_sessions:
             raise TooManySessions(f"the bridge already has {self.max_sessions} sessions")
-        return RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        # aiortc's default (balanced) bundling leaves a second section of the same kind on a
+        # transport that bundling then discards, so that track never starts: bundle all on
+        # one transport whenever the offer does.
+        policy = RTCBundlePolicy.MAX_BUNDLE if offer.bundles_all else RTCBundlePolicy.BALANCED
+        return RTCPeerConnection(
+            RTCConfiguration(iceServers=self._ice_servers, bundlePolicy=policy)
+        )
 
     async def publish(self, offer_sdp: str, label: str, video_codec: str | None = None) -> Session:
         """Accept a publisher's stream, its video in `video_codec` when given. Its producers
         go nowhere until the caller publishes them on the router under a source."""
         offer = read_offer(offer_sdp)
+        check_publish_shape([s.kind for s in offer.sections])
         preferences: list[tuple[str, list[RTCRtpCodecCapability]]] = []
         for section in offer.sections:
             first = next((c for k, c in preferences if k == section.kind), None)
@@ -145,7 +160,11 @@ class Bridge(Emitter):
         On any failure the peer connection is closed, so nothing is left behind."""
         peer_dtls = f"a=setup:{offer.setup}, fingerprint {offer.fingerprint_algorithm}"
         session = Session(
-            direction, label, self._new_peer(), peer_dtls=peer_dtls, dtls_errors=self._dtls_errors
+            direction,
+            label,
+            self._new_peer(offer),
+            peer_dtls=peer_dtls,
+            dtls_errors=self._dtls_errors,
         )
         pc = session.pc
         self._negotiating += 1

@@ -39,6 +39,13 @@ class Offer:
     def sections(self) -> list[aiortc_sdp.MediaDescription]:
         return media_sections(self.description)
 
+    @property
+    def bundles_all(self) -> bool:
+        """Whether one BUNDLE group holds every media section (browsers, OBS, FFmpeg and
+        aiortc all offer that), so every section can share one transport."""
+        mids = {s.rtp.muxId for s in self.sections}
+        return any(g.semantic == "BUNDLE" and mids <= set(g.items) for g in self.description.group)
+
 
 def read_offer(text: str) -> Offer:
     """Check an offer and make its DTLS role one the bridge serves, or raise BadOffer."""
@@ -130,12 +137,15 @@ def parse_offer(text: str) -> aiortc_sdp.SessionDescription:
             raise BadOffer(f"the m={section.kind} section has no DTLS fingerprint")
         if not section.rtp.muxId:
             raise BadOffer(f"the m={section.kind} section has no a=mid")
-    kinds = [section.kind for section in media]
+    return description
+
+
+def check_publish_shape(kinds: list[str]) -> None:
+    """A publisher sends one sound and at most MAX_RENDITIONS renditions of one camera."""
     if kinds.count("audio") > 1:
         raise BadOffer("the offer has more than one audio section")
     if kinds.count("video") > MAX_RENDITIONS:
         raise BadOffer(f"the offer has more than {MAX_RENDITIONS} video sections")
-    return description
 
 
 def media_sections(description: aiortc_sdp.SessionDescription) -> list[aiortc_sdp.MediaDescription]:
