@@ -9,6 +9,8 @@ WebError                 an HTTP answer with a status and a stable code
 ├── NotAcceptable        406 codec-unsupported
 └── Busy                 503 busy
 ConfigError              a bad config.yaml: one line naming file, key and problem
+MessageError             a WebSocket message that is not JSON, of no known type, or with a
+                         bad field (web/messages.py); answered with an `error` reply
 """
 
 from __future__ import annotations
@@ -78,3 +80,24 @@ class UnsupportedMediaType(WebError):
 class Busy(WebError):
     status = 503
     code = "busy"
+
+
+class MessageError(Exception):
+    """A WebSocket message the edge refuses before the room sees it: answered with an
+    `error` reply (docs/protocol.md), and the socket stays open.
+
+    `code` is `bad-json`, `unknown-type` or `bad-field`; `field` names the field for
+    `bad-field` (None otherwise).
+    """
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def to_wire(self) -> dict[str, str]:
+        wire = {"type": "error", "code": self.code, "message": self.message}
+        if self.field is not None:
+            wire["field"] = self.field
+        return wire
