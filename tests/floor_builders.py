@@ -13,6 +13,7 @@ from rooms import (
     PublishStarted,
     RaiseHand,
     Room,
+    WithdrawHand,
     event_from_wire,
     event_to_wire,
     is_persisted,
@@ -86,3 +87,13 @@ def durable(room: Room) -> dict[str, Any]:
 
 def of_type(events: list[Event], kind: type[Event]) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
+
+
+def busy_round(room: Room, n: int) -> list[Event]:
+    """Round `n` of a long meeting: the chair raises a hand for the next hall, and the
+    oldest hand is withdrawn once seven wait (so no hall reaches its limit)."""
+    at = T0 + 10 + n
+    events = room.handle(RaiseHand("chair", f"thon-{n % 3 + 1}", f"Người {n}"), at=at)
+    if len(room.queue) > 6:
+        events += room.handle(WithdrawHand("chair", room.queue[0].id), at=at)
+    return events
