@@ -9,17 +9,24 @@ import pytest
 
 from rooms import (
     AnswerConsent,
+    BadValue,
     CloseMeeting,
     EditEntry,
     EndFloor,
     ExtendFloor,
     GrantFloor,
+    IllegalMove,
     LinkReport,
     MoveEntry,
     MuteHall,
+    NotPermitted,
     OpenMeeting,
     RaiseHand,
+    RoomError,
     ScreenReported,
+    UnknownConnection,
+    UnknownEntry,
+    UnknownHall,
     WithdrawHand,
 )
 from rooms.commands import Command
@@ -247,3 +254,22 @@ def test_no_error_reply_carries_a_field_unless_it_names_one() -> None:
         "code": "bad-json",
         "message": "the message is not valid JSON",
     }
+
+
+@pytest.mark.parametrize(
+    ("error", "wire"),
+    [
+        (NotPermitted("role 'hall' may not grant floor"), ("forbidden", None)),
+        (UnknownHall("no hall 'thon-9'"), ("not-found", None)),
+        (UnknownEntry("no entry 'e9'"), ("not-found", None)),
+        (IllegalMove("entry e3 was withdrawn"), ("refused", None)),
+        (BadValue("name", "name is 61 characters long"), ("refused", "name")),
+        (UnknownConnection("no open connection 'c9'"), ("forbidden", None)),
+    ],
+)
+def test_each_room_refusal_has_its_wire_code(
+    error: RoomError, wire: tuple[str, str | None]
+) -> None:
+    reply = MessageError.from_room(error)
+    assert (reply.code, reply.field) == wire
+    assert reply.message == str(error)

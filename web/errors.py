@@ -15,6 +15,15 @@ MessageError             a WebSocket message that is not JSON, of no known type,
 
 from __future__ import annotations
 
+from rooms.errors import (
+    BadValue,
+    DuplicateConnection,
+    IllegalMove,
+    RoomError,
+    UnknownEntry,
+    UnknownHall,
+)
+
 
 class ConfigError(Exception):
     """A config problem, printed as `FILE: KEY: what is wrong`."""
@@ -95,6 +104,19 @@ class MessageError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+    @classmethod
+    def from_room(cls, error: RoomError) -> MessageError:
+        """The wire reply to the room refusing a page's move (docs/protocol.md, `error`)."""
+        match error:
+            case UnknownHall() | UnknownEntry():  # UnknownHall first: it is a NotPermitted
+                return cls("not-found", str(error))
+            case BadValue():
+                return cls("refused", str(error), error.field)
+            case IllegalMove() | DuplicateConnection():
+                return cls("refused", str(error))
+            case _:  # NotPermitted, UnknownRole, UnknownConnection: not this page's to do
+                return cls("forbidden", str(error))
 
     def to_wire(self) -> dict[str, str]:
         wire = {"type": "error", "code": self.code, "message": self.message}
