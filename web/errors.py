@@ -9,9 +9,20 @@ WebError                 an HTTP answer with a status and a stable code
 ├── NotAcceptable        406 codec-unsupported
 └── Busy                 503 busy
 ConfigError              a bad config.yaml: one line naming file, key and problem
+MessageError             a WebSocket message that is not JSON, of no known type, or with a
+                         bad field (web/messages.py); answered with an `error` reply
 """
 
 from __future__ import annotations
+
+from rooms.errors import (
+    BadValue,
+    DuplicateConnection,
+    IllegalMove,
+    RoomError,
+    UnknownEntry,
+    UnknownHall,
+)
 
 
 class ConfigError(Exception):
@@ -78,3 +89,37 @@ class UnsupportedMediaType(WebError):
 class Busy(WebError):
     status = 503
     code = "busy"
+
+
+class MessageError(Exception):
+    """A WebSocket message the edge refuses before the room sees it: answered with an
+    `error` reply (docs/protocol.md), and the socket stays open.
+
+    `code` is `bad-json`, `unknown-type` or `bad-field`; `field` names the field for
+    `bad-field` (None otherwise).
+    """
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    @classmethod
+    def from_room(cls, error: RoomError) -> MessageError:
+        """The wire reply to the room refusing a page's move (docs/protocol.md, `error`)."""
+        match error:
+            case UnknownHall() | UnknownEntry():  # UnknownHall first: it is a NotPermitted
+                return cls("not-found", str(error))
+            case BadValue():
+                return cls("refused", str(error), error.field)
+            case IllegalMove() | DuplicateConnection():
+                return cls("refused", str(error))
+            case _:  # NotPermitted, UnknownRole, UnknownConnection: not this page's to do
+                return cls("forbidden", str(error))
+
+    def to_wire(self) -> dict[str, str]:
+        wire = {"type": "error", "code": self.code, "message": self.message}
+        if self.field is not None:
+            wire["field"] = self.field
+        return wire

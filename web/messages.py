@@ -1,35 +1,73 @@
-"""(temporary stand-in until the rooms helper's schemas land) WebSocket messages."""
+"""Every message a page may send on the WebSocket: one msgspec Struct per `type`, and
+`decode`, which turns raw text into one of them or raises MessageError naming what is wrong.
+
+Each floor message knows the room command it asks for (`command(conn_id)`); whether
+the sender may do it is the room's business, not the schema's.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Annotated, Literal
+
 import msgspec
 
-from rooms import LinkReport
+from rooms import (
+    AnswerConsent,
+    CloseMeeting,
+    Command,
+    EditEntry,
+    EndFloor,
+    ExtendFloor,
+    GrantFloor,
+    LinkReport,
+    MoveEntry,
+    MuteHall,
+    OpenMeeting,
+    RaiseHand,
+    ScreenReported,
+    WithdrawHand,
+)
+
+from .errors import MessageError
+
+# Generous bounds: they only keep nonsense (a 100000-fps TV, a 60 kB name) out of the
+# room and its log. The room has its own, tighter limits on names (60) and topics (120).
+EntryId = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+HallId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Text = Annotated[str, msgspec.Meta(max_length=1000)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+Pixels = Annotated[int, msgspec.Meta(ge=0, le=16384)]
+Fraction = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Millis = Annotated[float, msgspec.Meta(ge=0, le=600_000)]
+Shown = Literal["connecting", "waiting", "live", "reconnecting", "audio", "error"]
 
 
-class MessageError(ValueError):
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.field = code, message, field
+class Message(msgspec.Struct, frozen=True, tag_field="type"):
+    """Base of every client message; unknown extra fields are ignored (newer pages)."""
+
+    def command(self, conn_id: str) -> Command | None:
+        """The room command this message asks for, sent by page socket `conn_id`."""
+        return None
 
 
-class Ping(msgspec.Struct, tag="ping", tag_field="type"):
-    id: int
+class PingMessage(Message, tag="ping", frozen=True):
+    id: Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
 
 
-class Report(msgspec.Struct, tag="report", tag_field="type"):
-    shown: str
-    frames: int
-    fps: float
-    width: int
-    height: int
-    audio_level: float
-    loss: float
-    jitter_ms: float
-    bitrate_kbps: float
-    rtt_ms: float | None = None
+class ReportMessage(Message, tag="report", frozen=True):
+    shown: Shown
+    frames: Count
+    fps: Annotated[float, msgspec.Meta(ge=0, le=1000)]
+    width: Pixels
+    height: Pixels
+    audio_level: Fraction
+    loss: Fraction
+    jitter_ms: Millis
+    bitrate_kbps: Annotated[float, msgspec.Meta(ge=0, le=10_000_000)]
+    rtt_ms: Millis | None = None  # unknown until the bridge's first receiver report
 
-    def link_report(self) -> LinkReport:
+    def to_report(self) -> LinkReport:
         return LinkReport(
             shown=self.shown,
             frames=self.frames,
@@ -43,79 +81,154 @@ class Report(msgspec.Struct, tag="report", tag_field="type"):
             bitrate_kbps=self.bitrate_kbps,
         )
 
-
-class Raise(msgspec.Struct, tag="raise", tag_field="type"):
-    hall: str | None = None
-    name: str = ""
-    topic: str = ""
+    def command(self, conn_id: str) -> Command:
+        return ScreenReported(conn_id, self.to_report())
 
 
-class Withdraw(msgspec.Struct, tag="withdraw", tag_field="type"):
-    entry: str
+class RaiseMessage(Message, tag="raise", frozen=True):
+    hall: HallId | None = None  # None: the sender's own hall
+    name: Text = ""
+    topic: Text = ""
+
+    def command(self, conn_id: str) -> Command:
+        return RaiseHand(conn_id, self.hall, self.name, self.topic)
 
 
-class Grant(msgspec.Struct, tag="grant", tag_field="type"):
-    entry: str
+class WithdrawMessage(Message, tag="withdraw", frozen=True):
+    entry: EntryId
+
+    def command(self, conn_id: str) -> Command:
+        return WithdrawHand(conn_id, self.entry)
 
 
-class End(msgspec.Struct, tag="end", tag_field="type"):
-    pass
+class GrantMessage(Message, tag="grant", frozen=True):
+    entry: EntryId
+
+    def command(self, conn_id: str) -> Command:
+        return GrantFloor(conn_id, self.entry)
 
 
-class Move(msgspec.Struct, tag="move", tag_field="type"):
-    entry: str
-    position: int
+class EndMessage(Message, tag="end", frozen=True):
+    def command(self, conn_id: str) -> Command:
+        return EndFloor(conn_id)
 
 
-class Mute(msgspec.Struct, tag="mute", tag_field="type"):
-    hall: str
+class MoveMessage(Message, tag="move", frozen=True):
+    entry: EntryId
+    position: Annotated[int, msgspec.Meta(ge=0, le=10_000)]  # 0-based, in the whole queue
+
+    def command(self, conn_id: str) -> Command:
+        return MoveEntry(conn_id, self.entry, self.position)
+
+
+class MuteMessage(Message, tag="mute", frozen=True):
+    hall: HallId
     muted: bool
 
-
-class Extend(msgspec.Struct, tag="extend", tag_field="type"):
-    seconds: int = 60
-
-
-class Edit(msgspec.Struct, tag="edit", tag_field="type"):
-    entry: str
-    name: str | None = None
-    topic: str | None = None
+    def command(self, conn_id: str) -> Command:
+        return MuteHall(conn_id, self.hall, self.muted)
 
 
-class Consent(msgspec.Struct, tag="consent", tag_field="type"):
+class ExtendMessage(Message, tag="extend", frozen=True):
+    seconds: Annotated[int, msgspec.Meta(ge=1, le=600)] = 60
+
+    def command(self, conn_id: str) -> Command:
+        return ExtendFloor(conn_id, self.seconds)
+
+
+class EditMessage(Message, tag="edit", frozen=True):
+    entry: EntryId
+    name: Text | None = None  # None (or absent): unchanged
+    topic: Text | None = None
+
+    def command(self, conn_id: str) -> Command:
+        return EditEntry(conn_id, self.entry, self.name, self.topic)
+
+
+class ConsentMessage(Message, tag="consent", frozen=True):
     consent: bool
 
-
-class OpenMeeting(msgspec.Struct, tag="open-meeting", tag_field="type"):
-    title: str = ""
-
-
-class CloseMeeting(msgspec.Struct, tag="close-meeting", tag_field="type"):
-    pass
+    def command(self, conn_id: str) -> Command:
+        return AnswerConsent(conn_id, self.consent)
 
 
-Message = (
-    Ping
-    | Report
-    | Raise
-    | Withdraw
-    | Grant
-    | End
-    | Move
-    | Mute
-    | Extend
-    | Edit
-    | Consent
-    | OpenMeeting
-    | CloseMeeting
+class OpenMeetingMessage(Message, tag="open-meeting", frozen=True):
+    title: Text = ""
+
+    def command(self, conn_id: str) -> Command:
+        return OpenMeeting(conn_id, self.title)
+
+
+class CloseMeetingMessage(Message, tag="close-meeting", frozen=True):
+    def command(self, conn_id: str) -> Command:
+        return CloseMeeting(conn_id)
+
+
+AnyMessage = (
+    PingMessage
+    | ReportMessage
+    | RaiseMessage
+    | WithdrawMessage
+    | GrantMessage
+    | EndMessage
+    | MoveMessage
+    | MuteMessage
+    | ExtendMessage
+    | EditMessage
+    | ConsentMessage
+    | OpenMeetingMessage
+    | CloseMeetingMessage
 )
-_decoder = msgspec.json.Decoder(Message)
+TYPES = frozenset(
+    msgspec.inspect.type_info(cls).tag  # type: ignore[attr-defined]
+    for cls in AnyMessage.__args__  # type: ignore[attr-defined]
+)
+
+
+class _TypeOnly(msgspec.Struct):
+    type: str
+
+
+_DECODER = msgspec.json.Decoder(AnyMessage)
+_TYPE_DECODER = msgspec.json.Decoder(_TypeOnly)
+# msgspec says where a value failed as "... - at `$.field`" or names a missing field.
+_AT = re.compile(r"^(?P<detail>.*) - at `\$\.(?P<field>[A-Za-z_]+)")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[A-Za-z_]+)`")
 
 
 def decode(raw: str | bytes) -> Message:
+    """The message in `raw`; MessageError (bad-json, unknown-type, bad-field) otherwise."""
     try:
-        return _decoder.decode(raw)
+        return _DECODER.decode(raw)
+    except RecursionError:  # JSON nested thousands deep, even inside an ignored field
+        raise MessageError("bad-json", "the message is nested too deeply") from None
     except msgspec.ValidationError as exc:
-        raise MessageError("bad-field", str(exc)) from None
-    except (msgspec.DecodeError, RecursionError):
+        raise _refusal(raw, str(exc)) from None
+    except msgspec.DecodeError:
         raise MessageError("bad-json", "the message is not valid JSON") from None
+
+
+def _refusal(raw: str | bytes, why: str) -> MessageError:
+    missing = _MISSING.match(why)
+    at = _AT.match(why)
+    field = missing["field"] if missing else at["field"] if at else None
+    if field is None:  # nothing to point at: the message is not an object
+        return MessageError("bad-json", "the message must be a JSON object")
+    if field == "type":
+        if why.startswith("Invalid value"):
+            kind = _kind(raw)
+            return MessageError("unknown-type", f"unknown message type {kind[:40]!r}")
+        return MessageError("bad-field", "the message needs a string field 'type'", "type")
+    kind = _kind(raw)
+    if missing:
+        return MessageError("bad-field", f"{kind} needs the field '{field}'", field)
+    detail = at["detail"] if at else "not understood"
+    return MessageError("bad-field", f"{kind} field '{field}': {detail}", field)
+
+
+def _kind(raw: str | bytes) -> str:
+    """The `type` of a message already known to be a JSON object with a string `type`."""
+    try:
+        return _TYPE_DECODER.decode(raw).type
+    except (msgspec.DecodeError, RecursionError):  # pragma: no cover - checked by the caller
+        return "message"
