@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiortc.rtp import RtpPacket
 
 from bridge.codec import Codec
@@ -25,9 +26,12 @@ async def no_pli(ssrc: int) -> None:
     return None
 
 
-async def test_both_tones_are_heard_then_one_while_the_other_sends_silence_then_none() -> None:
+@pytest.mark.parametrize("frames_per_wake", [1, 2])
+async def test_both_tones_are_heard_then_one_while_the_other_sends_silence_then_none(
+    frames_per_wake: int,
+) -> None:
     out = Recorded()
-    mixer = Mixer(2, out)
+    mixer = Mixer(2, out, frames_per_wake=frames_per_wake)
     mixer.start()
     start = asyncio.get_running_loop().time() + 0.05
     low = rtp(tone_payloads(LOW, 2.0), ssrc=11, seq=65500)  # wraps around 65535
