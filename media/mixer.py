@@ -43,6 +43,7 @@ class InputStats:
     packets_played: int
     lost: int
     late: int
+    duplicates: int
     dropped_behind: int  # dropped to keep the input within ~200 ms
     decode_errors: int
     resets: int  # new numberings (a new source)
@@ -86,6 +87,8 @@ class MixerPort:
 
 
 class Mixer:
+    """Mixes `inputs` ports into one Opus RTP stream, while started."""
+
     def __init__(
         self,
         inputs: int,
@@ -117,7 +120,13 @@ class Mixer:
         self.ticks_late = 0
         self.ticks_skipped = 0
         self.encode_errors = 0
-        self.drops = Drops("mixer", logger)  # event-loop side only: the thread keeps ints
+        # Two counters, one per thread, since a Counter's += is not atomic across threads.
+        self.drops = Drops("mixer", logger)  # on the event loop
+        self._thread_drops = Drops("mixer thread", logger)  # on the mixer's thread
+
+    @property
+    def inputs(self) -> int:
+        return len(self._ports)
 
     @property
     def ssrc(self) -> int:
@@ -173,6 +182,7 @@ class Mixer:
                     packets_played=buffer.packets_played,
                     lost=buffer.lost,
                     late=buffer.late,
+                    duplicates=buffer.duplicates,
                     dropped_behind=buffer.dropped_behind,
                     decode_errors=buffer.decode_errors,
                     resets=buffer.resets,
@@ -205,7 +215,7 @@ class Mixer:
             try:
                 payloads = self._mix(frames)
             except Exception as exc:  # a bug in one tick must not silence the program
-                logger.debug("mixer: tick failed: %r", exc)
+                self._thread_drops.count("tick failed", repr(exc))
                 payloads = [None] * frames
             try:
                 loop.call_soon_threadsafe(self._deliver, payloads, skipped)
@@ -270,7 +280,7 @@ class Mixer:
             packets = self._encoder.encode(mix)
         except Exception as exc:
             self.encode_errors += 1
-            logger.debug("mixer: frame not encoded: %r", exc)
+            self._thread_drops.count("frame not encoded", repr(exc))
             return None
         # libopus gives one packet per 20 ms frame; keep the numbering honest if not.
         return packets[0] if len(packets) == 1 else None
