@@ -30,8 +30,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bridge.consumer import PacketPort  # noqa: E402
+from media.jitter import PREBUFFER_FRAMES  # noqa: E402
 from media.mixer import Mixer  # noqa: E402
-from tests.tones import PACE, Recorded, rtp, tone_payloads, tone_share  # noqa: E402
+from tests.tones import PACE, Recorded, play, rms, rtp, tone_payloads, tone_share  # noqa: E402
 
 TONES = (440.0, 660.0)
 TARGET = 3.0  # % of one core (issue 7)
@@ -65,6 +66,29 @@ async def feed(ports: list[PacketPort], seconds: float) -> None:
                 payload=packet.payload,
             )
             await port.send(out)
+
+
+async def latency(frames_per_wake: int, trials: int = 5) -> list[float]:
+    """Milliseconds from sending an input's first packet of tone, after silence, to the
+    mix's first packet that carries it."""
+    loop = asyncio.get_running_loop()
+    packets = rtp(tone_payloads(0, 0.5) + tone_payloads(TONES[0], 0.3))
+    onset_index = round(0.5 / PACE)
+    found: list[float] = []
+    for trial in range(trials):
+        out = Recorded()
+        mixer = Mixer(1, out, frames_per_wake=frames_per_wake)
+        mixer.start()
+        # Start at a different phase of the mixer's wakes each time.
+        start = loop.time() + 0.05 + trial * PACE * frames_per_wake / trials
+        await play(mixer.port(0), packets, start)
+        await asyncio.sleep(0.2)
+        await mixer.close()
+        onset = start + onset_index * PACE
+        heard = [at for at, samples in out.decoded() if at >= onset and rms(samples) > 1000]
+        if heard:
+            found.append((heard[0] - onset) * 1000)
+    return found
 
 
 def _thread_cpu(native_id: int | None) -> float:
@@ -105,6 +129,11 @@ async def window(seconds: float, frames_per_wake: int, baseline: float) -> None:
     )
     print(f"  last second of the mix: power share {shares}")
     print(f"  verdict: {'PASS' if ok and mixer_only <= TARGET else 'FAIL'}")
+    delays = await latency(frames_per_wake)
+    print(
+        f"  latency, tone onset in to out: {' '.join(f'{d:.0f}' for d in delays)} ms "
+        f"(prebuffer {PREBUFFER_FRAMES * 20} ms included)"
+    )
 
 
 async def main(seconds: float, baseline_seconds: float, batches: list[int]) -> None:
