@@ -1,9 +1,12 @@
 """Opus helpers: the encoder's shortcut past PyAV's resampler gives PyAV's own packets,
-what it encodes decodes back to the tone, and RTP numbering runs on without gaps."""
+what it encodes decodes back to the tone, stereo comes out mono, and RTP numbering runs on."""
 
 from __future__ import annotations
 
+import fractions
+
 import numpy as np
+from av import AudioFrame, CodecContext
 
 from media.opus import FRAME_SAMPLES, OpusDecoder, OpusEncoder, RtpNumbering
 from tests.tones import RATE, tone_share
@@ -42,3 +45,25 @@ def test_rtp_numbering_is_continuous_across_wraps_and_skips_time_without_numbers
     assert [p.timestamp for p in (first, second, third)] == [0xFFFFFFFF - 959, 0, 3840]
     assert [p.marker for p in (first, second, third)] == [1, 0, 0]
     assert {p.ssrc for p in (first, second, third)} == {7} and first.payload_type == 111
+
+
+def test_a_stereo_stream_decodes_to_both_channels_mixed_down() -> None:
+    codec = CodecContext.create("libopus", "w")
+    codec.bit_rate, codec.format, codec.layout = 96000, "s16", "stereo"
+    codec.sample_rate, codec.time_base = RATE, fractions.Fraction(1, RATE)
+    codec.open()
+    left, right = _tone(440, 50), _tone(660, 50)
+    both = np.stack([left, right], axis=1).reshape(1, -1)  # interleaved
+    decoder = OpusDecoder()
+    decoded = []
+    for i in range(50):
+        frame = AudioFrame.from_ndarray(
+            both[:, i * 2 * FRAME_SAMPLES : (i + 1) * 2 * FRAME_SAMPLES],
+            format="s16",
+            layout="stereo",
+        )
+        frame.sample_rate, frame.pts = RATE, i * FRAME_SAMPLES
+        decoded += [decoder.decode(bytes(p)) for p in codec.encode(frame)]
+    pcm = np.concatenate(decoded)
+    assert len(pcm) == len(left)  # mono: one sample per instant
+    assert tone_share(pcm[4800:], 440) > 0.4 and tone_share(pcm[4800:], 660) > 0.4
