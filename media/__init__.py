@@ -1,1 +1,1 @@
-"""Turning media into files and numbers: recorder, clips, minutes. Empty until those land."""
+"""Turning media into files, numbers and mixes: the program audio mix; recorder, clips later."""

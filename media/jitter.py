@@ -24,7 +24,7 @@ MAX_DELAY = 0.2  # seconds of audio an input may hold before its oldest is dropp
 # A sequence number this far from the newest is not loss or reordering: a new numbering.
 JUMP = 100
 LATE_IN_A_ROW = 5  # this many too-old packets in a row: the numbering went back
-_SILENCE = np.zeros(0, np.int16)
+_EMPTY = np.zeros(0, np.int16)
 
 
 class JitterBuffer:
@@ -58,7 +58,7 @@ class JitterBuffer:
         self._playing = False
         self._waited = 0  # ticks spent prebuffering
         self._late_in_a_row = 0
-        self._pcm = _SILENCE  # decoded, not yet played
+        self._pcm = _EMPTY  # decoded, not yet played
         self._frame = FRAME_SAMPLES  # samples per packet, as last decoded
 
     @property
@@ -111,7 +111,7 @@ class JitterBuffer:
                 self.underruns += 1
                 self._playing = False
                 self._waited = 0
-                self._pcm = _SILENCE
+                self._pcm = _EMPTY
                 if not len(pcm):
                     return None
                 return np.concatenate([pcm, np.zeros(FRAME_SAMPLES - len(pcm), np.int16)])
@@ -142,7 +142,7 @@ class JitterBuffer:
             del self._pending[number]
             self.dropped_behind += 1
         self._next = max(self._next, keep_from)
-        self._pcm = _SILENCE
+        self._pcm = _EMPTY
 
     def _next_chunk(self) -> Pcm | None:
         """The samples of the packet whose turn it is: decoded, or silence if it is lost."""

@@ -79,18 +79,23 @@ class Recorded:
     def __call__(self, packet: RtpPacket) -> None:
         self.packets.append((asyncio.get_running_loop().time(), packet))
 
-    def between(self, start: float, end: float) -> np.ndarray:
-        """The decoded samples of the packets that came out between two loop times
-        (the whole stream is decoded in order, as a listener would)."""
+    def decoded(self) -> list[tuple[float, np.ndarray]]:
+        """Each packet's loop time and samples, the whole stream decoded in order, as a
+        listener would."""
         codec = CodecContext.create("libopus", "r")
         codec.format = "s16"
         codec.layout = "mono"
         codec.sample_rate = RATE
-        chosen: list[np.ndarray] = []
+        out = []
         for at, packet in self.packets:
             frames = codec.decode(av.Packet(packet.payload))
-            if start <= at <= end:
-                chosen += [f.to_ndarray()[0] for f in frames]
+            samples = [f.to_ndarray()[0] for f in frames]
+            out.append((at, np.concatenate(samples) if samples else np.zeros(0, np.int16)))
+        return out
+
+    def between(self, start: float, end: float) -> np.ndarray:
+        """The decoded samples of the packets that came out between two loop times."""
+        chosen = [samples for at, samples in self.decoded() if start <= at <= end]
         return np.concatenate(chosen) if chosen else np.zeros(0, np.int16)
 
     def numbering_is_continuous(self) -> bool:
