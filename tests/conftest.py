@@ -134,7 +134,17 @@ def publish_via(bridge: Bridge):  # type: ignore[no-untyped-def]
 
 def subscribe_via(bridge: Bridge, label: str = "hall"):  # type: ignore[no-untyped-def]
     async def signal(offer: str) -> str:
-        session = await bridge.subscribe(offer, label)
+        # As web/ does: the chair's codec, or a connecting chair's.
+        chair = bridge.router.producer(CHAIR, "video")
+        connecting = [
+            p
+            for s in bridge.sessions.values()
+            if s.direction == "publish"
+            for p in s.producers
+            if p.kind == "video"
+        ]
+        codec = chair or (connecting[-1] if connecting else None)
+        session = await bridge.subscribe(offer, label, codec.codec.name if codec else None)
         for consumer in session.consumers:
             bridge.router.route(consumer, CHAIR)
         return session.answer

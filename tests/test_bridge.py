@@ -239,29 +239,3 @@ async def test_a_nack_is_answered_from_the_bridges_own_send_history(bridge: Brid
     finally:
         await viewer.close()
         await publisher.close()
-
-
-async def test_an_older_chair_attempt_that_connects_late_does_not_take_over(
-    bridge: Bridge,
-) -> None:
-    from aiortc import RTCPeerConnection, RTCSessionDescription
-
-    from tests.peers import NO_ICE_SERVERS, StampedVideoTrack
-
-    slow = RTCPeerConnection(NO_ICE_SERVERS)
-    slow.addTransceiver(StampedVideoTrack(), direction="sendonly")
-    await slow.setLocalDescription(await slow.createOffer())
-    slow_session = await bridge.publish(slow.localDescription.sdp, "chair")
-    newer = await start_publisher(publish_via(bridge), audio=False)
-    try:
-        await wait_for(lambda: publishing(bridge).live, 10, "the newer chair live")
-        current = publishing(bridge).session_id
-        assert current != slow_session.id
-        # Only now does the older attempt's answer arrive and its connection come up.
-        await slow.setRemoteDescription(RTCSessionDescription(slow_session.answer, "answer"))
-        await wait_for(lambda: slow_session.id not in bridge.sessions, 10, "the old one closed")
-        assert slow_session.close_reason == "superseded by a newer chair stream"
-        assert publishing(bridge).session_id == current
-    finally:
-        await slow.close()
-        await newer.close()

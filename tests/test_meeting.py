@@ -279,3 +279,30 @@ async def test_a_whep_request_may_name_only_a_socket_of_its_own_key(
         for viewer in viewers:
             await viewer.close()
         await page.close()
+
+
+async def test_an_older_chair_attempt_that_connects_late_does_not_take_over(
+    client: TestClient, settings: Settings
+) -> None:
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from tests.peers import NO_ICE_SERVERS, StampedVideoTrack
+
+    bridge = app_of(client)[BRIDGE]
+    slow = RTCPeerConnection(NO_ICE_SERVERS)
+    slow.addTransceiver(StampedVideoTrack(), direction="sendonly")
+    await slow.setLocalDescription(await slow.createOffer())
+    slow_answer = await http_signal(client, "/whip", settings.keys.chair)(slow.localDescription.sdp)
+    (slow_id,) = bridge.sessions
+    newer = await start_publisher(http_signal(client, "/whip", settings.keys.chair), audio=False)
+    try:
+        await wait_for(lambda: publishing(bridge).live, 10, "the newer chair live")
+        current = publishing(bridge).session_id
+        assert current != slow_id
+        # Only now does the older attempt's answer arrive and its connection come up.
+        await slow.setRemoteDescription(RTCSessionDescription(slow_answer, "answer"))
+        await wait_for(lambda: slow_id not in bridge.sessions, 10, "the old one closed")
+        assert publishing(bridge).session_id == current
+    finally:
+        await slow.close()
+        await newer.close()

@@ -20,14 +20,17 @@ from tests.peers import Publisher, start_publisher, start_viewer, wait_for
 from web.app import create_app
 from web.config import Settings
 from web.keys import BRIDGE, MEETING
+from web.whip import STREAM_QUOTA
 
 pytestmark = pytest.mark.asyncio
 
 
-async def test_whip_with_a_hall_key_is_forbidden_before_any_peer(
-    client: TestClient, settings: Settings
+@pytest.mark.parametrize("role", ["viewer", "secretary"])
+async def test_whip_with_a_key_that_may_not_publish_is_forbidden_before_any_peer(
+    client: TestClient, settings: Settings, role: str
 ) -> None:
-    response = await client.post("/whip", data="v=0\r\n", headers=bearer(settings.halls[0].key))
+    key = getattr(settings.keys, role)
+    response = await client.post("/whip", data="v=0\r\n", headers=bearer(key))
     assert response.status == 403
     assert response.headers["X-Error-Code"] == "wrong-key"
     assert app_of(client)[BRIDGE].sessions == {}
@@ -165,12 +168,12 @@ async def test_a_screen_that_cannot_receive_the_chairs_codec_gets_406(
 async def test_one_key_cannot_hold_more_than_its_quota_of_streams(
     client: TestClient, settings: Settings
 ) -> None:
-    key = settings.halls[0].key
-    viewers = [await start_viewer(http_signal(client, "/whep", key)) for _ in range(3)]
+    key, quota = settings.halls[0].key, STREAM_QUOTA["hall"]
+    viewers = [await start_viewer(http_signal(client, "/whep", key)) for _ in range(quota)]
 
     async def refused(offer: str) -> str:
         response = await client.post("/whep", data=offer, headers=bearer(key))
-        assert response.status == 503 and "3 streams" in await response.text()
+        assert response.status == 503 and f"{quota} streams" in await response.text()
         raise LookupError("refused as expected")
 
     try:

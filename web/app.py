@@ -121,7 +121,7 @@ def create_app(
         bridge = Bridge(settings.ice_servers, **(bridge_options or {}))  # type: ignore[arg-type]
         bridge.start()
         app[BRIDGE] = bridge
-        log = AsyncEventLog(settings.data_dir)
+        log = await AsyncEventLog.open(settings.data_dir)
         meeting = Meeting(settings, bridge, log)
         await meeting.start()
         app[MEETING] = meeting

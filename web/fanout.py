@@ -57,8 +57,9 @@ class Fanout:
         client.wakeup.set()
 
     def send_state(self, client: Client, state: dict[str, Any]) -> None:
-        """Queue `state` unless the page already has it; it replaces an unsent older one."""
-        if state == client.last_state:
+        """Queue `state` unless the page already has it (whatever the time it was made);
+        it replaces an unsent older one."""
+        if _timeless(state) == _timeless(client.last_state):
             return  # e.g. a hall TV does not see other halls come and go
         client.last_state = state
         client.outbox = [m for m in client.outbox if m.get("type") != "state"]
@@ -78,3 +79,8 @@ class Fanout:
                     await client.ws.send_str(json.dumps(message, ensure_ascii=False))
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             pass
+
+
+def _timeless(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A state snapshot without the server's clock reading, which differs every time."""
+    return None if state is None else {k: v for k, v in state.items() if k != "now"}

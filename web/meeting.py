@@ -36,6 +36,7 @@ from rooms import (
     Tick,
     is_persisted,
 )
+from rooms.permissions import GRANT_FLOOR
 from rooms.room import RENDITIONS
 from rooms.routing import CHAIR
 
@@ -55,6 +56,7 @@ TICK_EVERY = 1.0
 REPLACED = "replaced by a newer stream from the same key"  # the close reason of a takeover
 SUPERSEDED = "superseded by a newer stream from the same key"
 CODEC_CHANGED = "codec-changed"
+_NOBODY = Identity("viewer")
 
 
 class Meeting:
@@ -75,20 +77,28 @@ class Meeting:
         self.relay = Relay(bridge)
         self._rejoin_sent: set[str] = set()  # sockets told to rejoin since the codec changed
         self._ticker: asyncio.Task[None] | None = None
+        self._writes: set[asyncio.Task[int]] = set()
         bridge.on("sessionclose", self._on_session_close)
         bridge.on("incompatible", self._on_incompatible)
 
     async def start(self) -> None:
         """Come back to the meeting the log says is still open, then start the clock."""
-        meeting_id, events = await self.log.open_meeting()
-        if events:
+        resumed = await self.log.open_meeting()
+        if resumed is not None:
+            meeting_id, events = resumed
             self.room.replay(events)
             logger.info("meeting %s resumed from its log (%d events)", meeting_id, len(events))
             self.relay.apply(self.room.routing())
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._tick())
 
+    def _written(self, task: asyncio.Task[int]) -> None:
+        self._writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("the event log could not be written: %s", task.exception())
+
     async def close(self) -> None:
+        await asyncio.gather(*self._writes, return_exceptions=True)
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -124,8 +134,12 @@ class Meeting:
         if not events:
             return events
         meeting_id = self.room.log_meeting(events)
-        if meeting_id is not None:
-            self.log.append(meeting_id, [e for e in events if is_persisted(e)])
+        kept = [e for e in events if is_persisted(e)]
+        if meeting_id is not None and kept:
+            # Appends run one at a time on the log's thread, in the order they were made.
+            task = asyncio.ensure_future(self.log.append(meeting_id, kept))
+            self._writes.add(task)
+            task.add_done_callback(self._written)
         for event in events:
             line = describe(event)
             if line:
@@ -195,7 +209,8 @@ class Meeting:
 
     def state_for(self, client: Client) -> dict[str, Any]:
         identity = client.identity
-        return {"type": "state", **self.room.snapshot_for(identity.role, identity.hall_id)}
+        snapshot = self.room.snapshot_for(identity.role, identity.hall_id, time.time())
+        return {"type": "state", **snapshot}
 
     def broadcast_state(self) -> None:
         self.pages.broadcast(self.state_for)
@@ -244,10 +259,21 @@ class Meeting:
         session.on("statechange", on_state)
 
     def video_codec(self) -> str | None:
-        """The codec every video section is negotiated in: the chair's, or None for the
-        bridge's last seen one. Halls publish in it too, so a floor change never needs a
-        new negotiation."""
-        return self.room.broadcast.video_codec
+        """The codec every video section is negotiated in: the live chair's, else that of
+        a chair stream still connecting, else None (the bridge's last seen one). Halls
+        publish in it too, so a floor change never needs a new negotiation."""
+        if self.room.broadcast.live:
+            return self.room.broadcast.video_codec
+        connecting = [
+            p.codec.name
+            for s in self.bridge.sessions.values()
+            if s.direction == "publish"
+            and s.state == "connecting"
+            and self.sessions.owners.get(s.id, _NOBODY).may(GRANT_FLOOR)
+            for p in s.producers
+            if p.kind == "video"
+        ]
+        return connecting[-1] if connecting else None
 
     def _rendition_changed(self, session: Session, consumer: Consumer) -> None:
         """A TV's link moved it to the chair's full or light camera stream."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from rooms.permissions import PUBLISH, WATCH
+from rooms.permissions import GRANT_FLOOR, WATCH
 
 from .errors import Forbidden, NotFound
 from .keys import KEYRING, MEETING, METRICS, SETTINGS
@@ -34,7 +34,8 @@ async def index(request: web.Request) -> web.FileResponse:
 
 async def chair(request: web.Request) -> web.FileResponse:
     identity = request.app[KEYRING].from_query(request)
-    if not identity.may(PUBLISH):
+    # The console runs the meeting; a hall publishes its camera too, but never from here.
+    if not identity.may(GRANT_FLOOR):
         raise Forbidden("this page needs the chair key")
     return _page("chair.html")
 

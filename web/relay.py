@@ -9,17 +9,17 @@ whose output is published as the source "mix".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from media.mixer import Mixer
 
 from bridge.bridge import Bridge
 from bridge.codec import Codec
 from bridge.consumer import Consumer
 from bridge.producer import Producer
 from bridge.session import Session
+from media.mixer import Mixer
 from rooms.routing import MIX, Routing, mix_inputs, source_for
 
 from .errors import BadRequest
@@ -69,13 +69,18 @@ class Relay:
         self._mix_consumers: list[Consumer] = []
         self._mixer: Mixer | None = None
         self._mix_producer: Producer | None = None
+        self._stopping: asyncio.Future[None] | None = None
 
     def watch(self, session: Session, slots: Sequence[str], own_hall: str | None) -> None:
         """Give a new watching session's consumers their slots and route them now."""
         for consumer, name in zip(session.consumers, slots, strict=True):
             self._slots[consumer.id] = Slot(name, own_hall)
-            consumer.once("close", lambda c=consumer: self._slots.pop(c.id, None))
+            consumer.once("close", lambda c=consumer: self._unwatch(c))
             self._route(consumer)
+        self._mix_as_needed()
+
+    def _unwatch(self, consumer: Consumer) -> None:
+        self._slots.pop(consumer.id, None)
         self._mix_as_needed()
 
     def publish(self, source: str, session: Session) -> None:
@@ -112,6 +117,8 @@ class Relay:
         wanted = any(slot.name == "program-audio" for slot in self._slots.values())
         if wanted and self._mixer is None:
             self._start_mix()
+        elif not wanted and self._mixer is not None:
+            self._stopping = asyncio.ensure_future(self._stop_mix())
 
     def _start_mix(self) -> None:
         async def no_keyframes(_ssrc: int) -> None:
@@ -135,6 +142,11 @@ class Relay:
         return self._mixer
 
     async def close(self) -> None:
+        await self._stop_mix()
+
+    async def _stop_mix(self) -> None:
+        if self._mixer is not None:
+            logger.info("program audio mix stopped: nobody listens")
         for consumer in self._mix_consumers:
             consumer.close()
         self._mix_consumers = []

@@ -14,26 +14,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from rooms import (
-    AnswerConsent,
-    CloseMeeting,
-    Command,
-    EditEntry,
-    EndFloor,
-    ExtendFloor,
-    GrantFloor,
-    MoveEntry,
-    MuteHall,
-    NotPermitted,
-    OpenMeeting,
-    RaiseHand,
-    RoomError,
-    UnknownEntry,
-    UnknownHall,
-    WithdrawHand,
-)
+from rooms import RoomError
 
 from . import messages
+from .errors import MessageError
 from .fanout import Client
 from .keys import KEYRING, MEETING, SOCKET_SILENCE
 from .meeting import Meeting
@@ -47,74 +31,32 @@ MAX_MESSAGE_BYTES = 64 * 1024
 MAX_UNSENT_REPLIES = 64
 
 
-def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    reply: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if field is not None:
-        reply["field"] = field
-    return reply
-
-
-# The room's refusals as wire codes (docs/protocol.md, "error"); the first match wins.
-_ROOM_ERRORS: tuple[tuple[type[RoomError], str], ...] = (
-    (UnknownHall, "not-found"),
-    (NotPermitted, "forbidden"),
-    (UnknownEntry, "not-found"),
-    (RoomError, "refused"),
-)
-
-
-def command_for(message: messages.Message, conn_id: str) -> Command:
-    """The room command a page's floor message asks for, sent by socket `conn_id`."""
-    match message:
-        case messages.Raise():
-            return RaiseHand(conn_id, message.hall, message.name, message.topic)
-        case messages.Withdraw():
-            return WithdrawHand(conn_id, message.entry)
-        case messages.Grant():
-            return GrantFloor(conn_id, message.entry)
-        case messages.End():
-            return EndFloor(conn_id)
-        case messages.Move():
-            return MoveEntry(conn_id, message.entry, message.position)
-        case messages.Mute():
-            return MuteHall(conn_id, message.hall, message.muted)
-        case messages.Extend():
-            return ExtendFloor(conn_id, message.seconds)
-        case messages.Edit():
-            return EditEntry(conn_id, message.entry, message.name, message.topic)
-        case messages.Consent():
-            return AnswerConsent(conn_id, message.consent)
-        case messages.OpenMeeting():
-            return OpenMeeting(conn_id, message.title)
-        case messages.CloseMeeting():
-            return CloseMeeting(conn_id)
-    raise TypeError(f"no command for {type(message).__name__}")
-
-
 def _reply(meeting: Meeting, client: Client, raw: str) -> dict[str, Any] | None:
     """The answer to one text message from a page, if it needs one."""
     try:
         message = messages.decode(raw)
-    except messages.MessageError as exc:
-        return _error(exc.code, exc.message, exc.field)
-    if isinstance(message, messages.Ping):
+    except MessageError as exc:
+        return exc.to_wire()
+    if isinstance(message, messages.PingMessage):
         return {"type": "pong", "id": message.id}
     try:
-        if isinstance(message, messages.Report):
-            meeting.report(client, message.link_report())
+        if isinstance(message, messages.ReportMessage):
+            meeting.report(client, message.to_report())
         else:
-            meeting.handle(command_for(message, client.conn_id))
+            command = message.command(client.conn_id)
+            if command is not None:
+                meeting.handle(command)
     except RoomError as exc:
-        code = next(code for kind, code in _ROOM_ERRORS if isinstance(exc, kind))
-        if code == "forbidden":
+        error = MessageError.from_room(exc)
+        if error.code == "forbidden":
             refused.warning(
                 "%s page %s was refused %s: %s",
                 client.identity.role,
                 client.conn_id,
-                type(message).__name__.lower(),
+                type(message).__name__.removesuffix("Message").lower(),
                 exc,
             )
-        return _error(code, str(exc), getattr(exc, "field", None))
+        return error.to_wire()
     return None
 
 
@@ -141,7 +83,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 if reply is not None:
                     meeting.pages.send(client, reply)
             elif msg.type == WSMsgType.BINARY:
-                meeting.pages.send(client, _error("bad-json", "binary messages are not understood"))
+                error = MessageError("bad-json", "binary messages are not understood")
+                meeting.pages.send(client, error.to_wire())
             elif msg.type == WSMsgType.ERROR:
                 # aiohttp has already closed a too-big message with 1009.
                 if not ws.closed:
