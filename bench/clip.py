@@ -18,8 +18,9 @@ from aiortc import MediaStreamTrack
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 
 
-def _frames(width: int, height: int, count: int, fps: int) -> list[av.VideoFrame]:
-    """Moving blocky texture plus fresh grain each frame, so the encoder has work at 2 Mbps."""
+def _frames(width: int, height: int, count: int, fps: int, tint: int) -> list[av.VideoFrame]:
+    """Moving blocky texture plus fresh grain each frame, so the encoder has work at 2 Mbps;
+    both chroma planes are `tint`, so a decoded frame tells whose clip it came from."""
     rng = np.random.default_rng(7)
     texture = rng.integers(30, 220, (height // 4 + 64, width // 4 + 64), dtype=np.uint8)
     texture = np.kron(texture, np.ones((4, 4), dtype=np.uint8))
@@ -32,7 +33,7 @@ def _frames(width: int, height: int, count: int, fps: int) -> list[av.VideoFrame
         y[:, bar : bar + 64] = 235
         image = np.empty((height * 3 // 2, width), dtype=np.uint8)
         image[:height] = np.clip(y, 0, 255)
-        image[height:] = 128
+        image[height:] = tint
         frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
         frame.pts = n
         frame.time_base = fractions.Fraction(1, fps)
@@ -47,6 +48,7 @@ def encode_clip(
     seconds: float = 4.0,
     bitrate: int = 2_000_000,
     keyframe_every: int = 60,
+    tint: int = 128,
 ) -> list[bytes]:
     """Encode the clip with libvpx (CBR, no lag) and return one VP8 frame per entry.
 
@@ -71,7 +73,7 @@ def encode_clip(
         "undershoot-pct": "0",
     }
     encoded: list[bytes] = []
-    for n, frame in enumerate(_frames(width, height, count, fps)):
+    for n, frame in enumerate(_frames(width, height, count, fps, tint)):
         if n % keyframe_every == 0:
             frame.pict_type = av.video.frame.PictureType.I
         encoded += [bytes(packet) for packet in codec.encode(frame)]

@@ -6,69 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 
+from tests.bridge_process import free_port, start_bridge, write_config
 from tests.peers import wait_for
 
 pytestmark = pytest.mark.asyncio
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def write_config(folder: Path, port: int) -> dict[str, Any]:
-    config = {
-        "server": {"host": "127.0.0.1", "port": port, "tls": "off"},
-        "data_dir": str(folder / "data"),
-        "keys": {name: secrets.token_urlsafe(24) for name in ("chair", "secretary", "viewer")},
-        "halls": [
-            {"id": f"thon-{n}", "name": f"Thôn {n}", "key": secrets.token_urlsafe(24)}
-            for n in range(1, 7)
-        ],
-    }
-    (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-    return config
-
-
-async def start_bridge(folder: Path, port: int) -> asyncio.subprocess.Process:
-    log = (folder / "bridge.log").open("ab")  # noqa: ASYNC230 - a local file, opened once
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "web.cli",
-        "--config",
-        str(folder / "config.yaml"),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log,
-    )
-    log.close()  # the child has its own copy
-    async with aiohttp.ClientSession() as http:
-        for _ in range(200):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise AssertionError((folder / "bridge.log").read_text())
 
 
 class Page:
