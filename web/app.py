@@ -12,12 +12,31 @@ from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
 
 from . import pages, whip, ws
+from .admission import admission
 from .auth import KeyRing
+from .backoff import KeyBackoff
 from .config import Settings
 from .errors import BadRequest, Busy, NotAcceptable, NotFound, WebError
-from .keys import BRIDGE, KEYRING, MEETING, METRICS, SETTINGS, SOCKET_SILENCE
+from .guard import ConnectionGuard
+from .keys import (
+    BACKOFF,
+    BRIDGE,
+    CANDIDATES,
+    GUARD,
+    KEYRING,
+    MEETING,
+    METRICS,
+    SESSIONS,
+    SETTINGS,
+    SOCKET_SILENCE,
+    SOCKETS,
+)
 from .meeting import Meeting
 from .metrics import Metrics
+from .peerpolicy import candidate_policy
+from .quietlog import detach, quiet_noisy_loggers
+from .sessionbudget import SessionBudget
+from .socketbudget import SocketBudget
 
 logger = logging.getLogger(__name__)
 
@@ -108,16 +127,25 @@ def create_app(
     *,
     bridge_options: dict[str, float] | None = None,
     socket_silence: float = 30.0,
+    guard: ConnectionGuard | None = None,
 ) -> web.Application:
     """The whole bridge as one aiohttp app; tests shorten the timeouts through the options."""
-    app = web.Application(middlewares=[errors_to_wire], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[admission, errors_to_wire], client_max_size=256 * 1024)
     app.on_response_prepare.append(_security_headers)
+    limits = settings.limits
     app[SETTINGS] = settings
     app[KEYRING] = KeyRing(settings)
     app[SOCKET_SILENCE] = socket_silence
+    app[GUARD] = guard or ConnectionGuard(limits)
+    app[BACKOFF] = KeyBackoff(limits.failed_keys_per_minute)
+    app[SOCKETS] = SocketBudget(limits)
+    options = {"connect_timeout": limits.pending_timeout, **(bridge_options or {})}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        bridge = Bridge(settings.ice_servers, **(bridge_options or {}))  # type: ignore[arg-type]
+        quiet = quiet_noisy_loggers()
+        app[CANDIDATES] = await candidate_policy(settings)
+        bridge = Bridge(settings.ice_servers, **options)  # type: ignore[arg-type]
+        app[SESSIONS] = SessionBudget(limits, len(settings.halls), bridge.max_sessions)
         bridge.start()
         app[BRIDGE] = bridge
         meeting = Meeting(settings, bridge)
@@ -127,6 +155,7 @@ def create_app(
         yield
         await meeting.close()
         await bridge.close()
+        detach(quiet)
 
     app.cleanup_ctx.append(lifecycle)
     pages.add_routes(app)

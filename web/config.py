@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
+from web.limits import Limits, read_limits
 from web.yamlcheck import (
     key_value,
     kind,
@@ -31,7 +32,16 @@ from web.yamlcheck import (
 
 DEFAULTS_NAME = "<defaults>"
 HALL_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-TOP_LEVEL_KEYS = ("commune", "server", "data_dir", "keys", "halls", "ice_servers", "turn")
+TOP_LEVEL_KEYS = (
+    "commune",
+    "server",
+    "data_dir",
+    "keys",
+    "halls",
+    "ice_servers",
+    "turn",
+    "limits",
+)
 SERVER_KEYS = ("host", "port", "tls", "allow_plain_http")
 HALL_KEYS = ("id", "name", "key")
 ICE_KEYS = ("urls", "username", "credential")
@@ -100,6 +110,7 @@ class Settings:
     config_file: str
     generated_keys: tuple[str, ...]
     turn: TurnConfig | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -119,6 +130,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     halls = _halls(file, raw.get("halls"))
     ice_servers = _ice_servers(file, raw.get("ice_servers"))
     turn = _turn(file, raw.get("turn"))
+    limits = read_limits(file, raw.get("limits"))
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
     return Settings(
@@ -131,6 +143,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         config_file=file,
         generated_keys=generated,
         turn=turn,
+        limits=limits,
     )
 
 

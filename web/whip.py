@@ -6,11 +6,13 @@ sends a complete offer and gets a complete answer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 
 from aiohttp import web
 from multidict import CIMultiDict
 
+from bridge.candidates import trim_candidates
 from bridge.errors import SessionNotFound
 from bridge.offers import MAX_OFFER_BYTES
 from rooms.permissions import PUBLISH, WATCH
@@ -18,13 +20,12 @@ from rooms.permissions import PUBLISH, WATCH
 from .auth import Identity
 from .errors import (
     BadRequest,
-    Busy,
     Forbidden,
     MethodNotAllowed,
     NotFound,
     UnsupportedMediaType,
 )
-from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
+from .keys import BRIDGE, CANDIDATES, KEYRING, MEETING, SESSIONS, SETTINGS
 from .turn import ice_servers_for
 
 CORS_HEADERS = {
@@ -47,11 +48,15 @@ async def _read_offer(request: web.Request) -> str:
     # One read returns what has arrived so far: an offer sent in several TCP segments
     # (a slow LAN, or a client that writes headers and body apart) must be read whole.
     body = b""
-    while len(body) <= MAX_OFFER_BYTES:
-        chunk = await request.content.read(MAX_OFFER_BYTES + 1 - len(body))
-        if not chunk:
-            break
-        body += chunk
+    try:
+        async with asyncio.timeout(OFFER_READ_TIMEOUT):  # a body sent a byte a second
+            while len(body) <= MAX_OFFER_BYTES:
+                chunk = await request.content.read(MAX_OFFER_BYTES + 1 - len(body))
+                if not chunk:
+                    break
+                body += chunk
+    except TimeoutError:
+        raise BadRequest("the SDP offer took too long to arrive", code="bad-sdp") from None
     if len(body) > MAX_OFFER_BYTES:
         raise BadRequest("the SDP offer is larger than 64 KiB", code="bad-sdp")
     try:
@@ -74,9 +79,7 @@ def ice_server_links(servers: Iterable[Mapping[str, object]]) -> list[str]:
     return links
 
 
-# How many streams one key may hold at once. A TV that reloads briefly holds two;
-# the viewer key is shared by every public screen. One key can never fill the bridge.
-STREAM_QUOTA = {"chair": 2, "secretary": 4, "viewer": 30, "hall": 3}
+OFFER_READ_TIMEOUT = 10.0
 DIRECTIONS = {"whip": "publish", "whep": "subscribe"}
 
 
@@ -98,19 +101,20 @@ async def _open(request: web.Request, prefix: str) -> web.Response:
         raise Forbidden("only the chair key may publish")
     if prefix == "whep" and not identity.may(WATCH):
         raise Forbidden("this key may not watch")
-    offer = await _read_offer(request)
+    address = request.remote or "?"
+    # Only candidates the bridge may check: never strangers named by the offer.
+    offer = trim_candidates(await _read_offer(request), address, request.app[CANDIDATES]).sdp
     links = ice_server_links(ice_servers_for(request.app[SETTINGS], identity))
     meeting = request.app[MEETING]
-    quota = STREAM_QUOTA.get(identity.role, 1)
-    if meeting.streams_held(identity) >= quota:
-        raise Busy(f"this key already has {quota} streams open; close one first")
+    budget = request.app[SESSIONS]
     bridge = request.app[BRIDGE]
-    with meeting.negotiating(identity):
+    with meeting.negotiating(identity), budget.opening(identity, address):
         if prefix == "whip":
             session = await bridge.publish(offer, label=identity.role)
         else:
             label = f"{identity.role}:{identity.hall_id}" if identity.hall_id else identity.role
             session = await bridge.subscribe(offer, label=label)
+    budget.track(session, identity, address)
     try:
         meeting.session_opened(session, identity, request.headers.get("X-Connection"))
         return _created(session.answer, prefix, session.id, links)
