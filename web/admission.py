@@ -70,6 +70,9 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
     if connection is not None:
         connection.busy += 1
         connection.requests += 1
+        if connection.timer is not None:  # its first request came in time
+            connection.timer.cancel()
+            connection.timer = None
     try:
         return await handler(request)
     finally:

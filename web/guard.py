@@ -9,6 +9,7 @@ answered 503 once only the reserve is left, so a hall can always get in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import resource
 from collections import Counter
@@ -35,6 +36,18 @@ class Connection:
     requests: int = 0  # requests it has sent so far
     trusted: bool = False  # it carried a key of a hall, the chair or the secretary
     evicted: bool = False
+    timer: asyncio.TimerHandle | None = None  # the first request's deadline
+
+    def forget(self) -> None:
+        """Drop what ties this record to aiohttp's protocol, so that can be freed now."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.close = _nothing
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass
@@ -90,7 +103,9 @@ class ConnectionGuard:
 
     def closed(self, connection: Connection) -> None:
         if self.open.pop(id(connection), None) is None:
+            connection.forget()
             return  # evicted: already uncounted
+        connection.forget()
         self.counts.by_address[connection.address] -= 1
         if self.counts.by_address[connection.address] <= 0:
             del self.counts.by_address[connection.address]
@@ -102,11 +117,12 @@ class ConnectionGuard:
                 continue
             if address is not None and connection.address != address:
                 continue
+            close = connection.close
             self.closed(connection)
             connection.evicted = True
             self.counts.evicted += 1
             try:
-                connection.close()
+                close()
             except Exception:  # a transport half torn down must not stop the accept loop
                 logger.debug("closing an evicted connection failed", exc_info=True)
             return True

@@ -86,7 +86,7 @@ class GuardedSite(web.BaseSite):
             if connection is not None:
                 connection.close = handler.force_close
                 self.guard.handlers[handler] = connection
-                asyncio.get_running_loop().call_later(
+                connection.timer = asyncio.get_running_loop().call_later(
                     self._header_timeout, self._first_request_due, connection
                 )
 
@@ -109,6 +109,7 @@ class GuardedSite(web.BaseSite):
         self._accepting.append(asyncio.ensure_future(self._accept(sock, server)))
 
     def _first_request_due(self, connection: Connection) -> None:
+        connection.timer = None
         if connection.requests == 0 and not connection.evicted:
             connection.close()
 
