@@ -12,9 +12,9 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import web, web_response
 
-from .app import create_app
+from .app import SECURITY_HEADERS, create_app
 from .config import Settings, check_port_free, join_links, load_settings
 from .errors import ConfigError
 from .guard import ConnectionGuard, raise_fd_limit
@@ -29,6 +29,7 @@ KEEPALIVE_TIMEOUT = 15.0
 HANDLER_LIMITS = {"max_line_size": 8190, "max_field_size": 8190, "max_headers": 64}
 
 WILDCARDS = ("0.0.0.0", "::", "")
+SERVER_NAME = SECURITY_HEADERS["Server"]
 
 
 def _ssl_context(settings: Settings) -> tuple[ssl.SSLContext | None, Path | None]:
@@ -140,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  TV boxes trust the bridge by installing {ca} (see README)")
     print("Ctrl+C stops the bridge. / Nhấn Ctrl+C để dừng.")
     sys.stdout.flush()
+    # aiohttp's own answers to requests it cannot parse (400 on a header too long) skip the
+    # app's on_response_prepare, so they would still name the Python and aiohttp versions.
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
     guard = ConnectionGuard(settings.limits, fd_limit)
     app = create_app(settings, guard=guard)
     if context is not None and settings.server.tls.mode == "auto":

@@ -75,7 +75,8 @@ class QuietClientErrors(logging.Filter):
             return True
         error = record.exc_info[1] if record.exc_info else None
         if error is not None and isinstance(error, CLIENT_ERRORS):
-            record.msg = f"{record.getMessage()}: {type(error).__name__}: {str(error)[:200]}"
+            detail = " ".join(str(error).split())[:200]  # one line, however the error reads
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {detail}"
             record.args = None
             record.exc_info = None
             record.exc_text = None
