@@ -1,4 +1,4 @@
-"""Key guessing and junk against the real bridge: answered slowly, logged briefly, never a traceback."""
+"""Key guessing and junk against the real bridge: slowed down, logged briefly, no traceback."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ async def test_oversized_headers_nested_json_and_binary_junk_leave_a_short_log_a
         nested = "[" * 30000 + "]" * 30000
         async with session() as http:
             async with http.ws_connect(f"{bridge.base}/ws?key={bridge.keys['viewer']}") as ws:
-                errors = []
+                errors: list[str] = []
                 for _ in range(20):
                     await ws.send_str(nested)
                     await ws.send_bytes(os.urandom(500))

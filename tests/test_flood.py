@@ -75,7 +75,10 @@ async def test_a_thousand_idle_connections_from_one_address_leave_every_hall_on_
         assert "Too many open files" not in bridge.log_text()
 
 
-async def _viewer_socket(base: str, key: str, source: str) -> tuple[int, str, object]:
+Opened = tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse] | None
+
+
+async def _viewer_socket(base: str, key: str, source: str) -> tuple[int, str, Opened]:
     """Open a viewer socket; (close code or 0 if open, reason, the open socket's parts)."""
     http = session(source)
     ws = await http.ws_connect(f"{base}/ws?key={key}")
@@ -92,7 +95,7 @@ async def test_a_thousand_viewer_sockets_are_capped_and_every_hall_stays_on_the_
 ) -> None:
     async with bridge_process(tmp_path, nofile=1024) as bridge:
         viewer = bridge.keys["viewer"]
-        outcomes: list[tuple[int, str, object]] = []
+        outcomes: list[tuple[int, str, Opened]] = []
         per_source = VIEWER_SOCKETS // len(SOURCES)
         try:
             for source in SOURCES:
@@ -110,9 +113,8 @@ async def test_a_thousand_viewer_sockets_are_capped_and_every_hall_stays_on_the_
         finally:
             for _, _, parts in outcomes:
                 if parts is not None:
-                    http, ws = parts  # type: ignore[misc]
-                    await ws.close()
-                    await http.close()
+                    await parts[1].close()
+                    await parts[0].close()
         assert "Traceback" not in bridge.log_text()
 
 
