@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aioice logs every candidate pair's state at INFO: a line per pair of every offer
+    # anyone sends. Its warnings still show.
+    logging.getLogger("aioice").setLevel(logging.WARNING)
     config_file = str(args.config) if args.config else "<defaults>"
     try:
         settings = load_settings(args.config)
