@@ -30,7 +30,7 @@ from aiohttp import web
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.processes import Fleet  # noqa: E402
+from bench.processes import Child, Fleet  # noqa: E402
 from tests.bridgeproc import BridgeProcess, bridge_process, whep_offer  # noqa: E402
 
 HALLS = 6
@@ -233,7 +233,7 @@ async def adapter(bridge: BridgeProcess) -> AsyncIterator[str]:
 
 
 async def halls_under(
-    flood: Flood | None, bridge: BridgeProcess, url: str, fleet: Fleet
+    flood: Flood | None, bridge: BridgeProcess, url: str, fleet: Fleet, publisher: Child
 ) -> dict[str, Any]:
     counts = _Counts()
     task = asyncio.ensure_future(flood(bridge, counts)) if flood else None
@@ -248,9 +248,9 @@ async def halls_under(
         )
         await asyncio.sleep(WARMUP_S)
         cpu0, busy0 = sum(process.cpu_times()[:2]), _busy()
-        before = await subscribers.ask("mark")
+        chair0, before = await asyncio.gather(publisher.ask("mark"), subscribers.ask("mark"))
         await asyncio.sleep(WINDOW_S)
-        after = await subscribers.ask("mark")
+        chair1, after = await asyncio.gather(publisher.ask("mark"), subscribers.ask("mark"))
         cpu1, busy1 = sum(process.cpu_times()[:2]), _busy()
         await subscribers.stop()
         fleet.children.remove(subscribers)
@@ -272,6 +272,7 @@ async def halls_under(
         "missing": HALLS - len(joins),
         "rate": counts.get("attempts", 0) / elapsed,
         "counts": dict(counts),
+        "chair_fps": (chair1["frames"] - chair0["frames"]) / (chair1["t"] - chair0["t"]),
         "bridge_cpu": (cpu1 - cpu0) / dt * 100,
         "machine_cpu": (busy1 - busy0) / dt * 100,
     }
@@ -296,9 +297,9 @@ def render(results: dict[str, dict[str, Any]], rss: tuple[int, int], log: list[s
         f"while the flood runs, then a {WINDOW_S:.0f} s window is measured after {WARMUP_S:.0f} s. "
         "Rate is what the flooder managed, attempts per second over the scenario.",
         "",
-        "| flood | rate | hall fps min / median | hall join p50 / max (ms) | verdict "
+        "| flood | rate | hall fps min / median | chair sent | hall join p50 / max (ms) | verdict "
         "| bridge CPU | whole machine | what the bridge answered |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         fps, joins = r["fps"], r["join_ms"]
@@ -312,7 +313,8 @@ def render(results: dict[str, dict[str, Any]], rss: tuple[int, int], log: list[s
         join = f"{statistics.median(joins):.0f} / {max(joins):.0f}" if joins else "none"
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(r["counts"].items()) if k != "attempts")
         out.append(
-            f"| {name} | {rate} | {min(fps):.1f} / {statistics.median(fps):.1f} | {join} "
+            f"| {name} | {rate} | {min(fps):.1f} / {statistics.median(fps):.1f} "
+            f"| {r['chair_fps']:.1f} fps | {join} "
             f"| {'**PASS**' if ok else '**FAIL**'} | {r['bridge_cpu']:.0f} % "
             f"| {r['machine_cpu']:.0f} % of {100 * (os.cpu_count() or 1)} % | {counts or '-'} |"
         )
@@ -343,7 +345,7 @@ async def run(only: str | None) -> str:
                     if only and only not in name and name != "none":
                         continue
                     print(f"flood: {name}", file=sys.stderr, flush=True)
-                    results[name] = await halls_under(flood, bridge, url, fleet)
+                    results[name] = await halls_under(flood, bridge, url, fleet, publisher)
                     await asyncio.sleep(3.0)  # the last halls' sessions close
                 rss_after = bridge.rss()
             log = bridge.log[lines_before:]

@@ -1,8 +1,9 @@
 """The middleware in front of every request: key back-off, the connection reserve, trust marks.
 
-It runs before the handler looks at the key: an address that guessed too many
-keys gets 429 at once, and a request without a hall, chair or secretary key
-gets 503 when only the reserve of connections is left.
+It runs before the handler looks at the key (errors_to_wire answers its
+refusals): an address that guessed too many keys gets 429 at once, and a
+request without a hall, chair or secretary key gets 503 when only the
+reserve of connections is left.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiohttp import web
 from rooms.permissions import PUBLISH, REPORT_SCREEN, SEE_HALLS
 
 from .auth import Identity
-from .errors import Forbidden, WebError
+from .errors import Busy, Forbidden, TooManyRequests, WebError
 from .keys import BACKOFF, GUARD, KEYRING
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -35,13 +36,6 @@ def _trusted(identity: Identity) -> bool:
     return any(identity.may(p) for p in (REPORT_SCREEN, PUBLISH, SEE_HALLS))
 
 
-def _answer(status: int, code: str, message: str, retry_after: int) -> web.Response:
-    headers = {"X-Error-Code": code, "Retry-After": str(retry_after)}
-    response = web.Response(status=status, text=message + "\n", headers=headers)
-    response.force_close()  # the connection goes back to whoever needs it
-    return response
-
-
 @web.middleware
 async def admission(request: web.Request, handler: Handler) -> web.StreamResponse:
     app = request.app
@@ -53,7 +47,7 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
         wait = backoff.retry_after(address, now)
         if wait:
             message = f"too many wrong keys from {address}; try again in {wait} s"
-            return _answer(429, "too-many-wrong-keys", message, wait)
+            raise TooManyRequests(message, retry_after=wait)
     connection = guard.handlers.get(request.protocol)
     if key is not None:
         try:
@@ -66,7 +60,7 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
         if connection is not None:
             connection.trusted = connection.trusted or trusted
     if connection is not None and not connection.trusted and guard.crowded(connection):
-        return _answer(503, "busy", "the bridge is busy; try again shortly", 5)
+        raise Busy("the bridge is busy; try again shortly", retry_after=5)
     if connection is not None:
         connection.busy += 1
         connection.requests += 1

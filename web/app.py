@@ -69,6 +69,8 @@ def _as_web_error(exc: Exception) -> WebError | None:
 
 def _error_response(request: web.Request, error: WebError) -> web.Response:
     headers = {"X-Error-Code": error.code, **whip.CORS_HEADERS}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     wants_page = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
     if wants_page and error.status in _TITLES:
         vi, en = _TITLES[error.status]
@@ -79,10 +81,14 @@ def _error_response(request: web.Request, error: WebError) -> web.Response:
             f'<body class="error-page"><h1>{vi}</h1><p lang=en>{en}</p>'
             f"<p><small>{html.escape(error.message)}</small></p></body></html>"
         )
-        return web.Response(
+        response = web.Response(
             status=error.status, text=body, content_type="text/html", headers=headers
         )
-    return web.Response(status=error.status, text=error.message + "\n", headers=headers)
+    else:
+        response = web.Response(status=error.status, text=error.message + "\n", headers=headers)
+    if error.retry_after is not None:
+        response.force_close()
+    return response
 
 
 @web.middleware
@@ -130,7 +136,7 @@ def create_app(
     guard: ConnectionGuard | None = None,
 ) -> web.Application:
     """The whole bridge as one aiohttp app; tests shorten the timeouts through the options."""
-    app = web.Application(middlewares=[admission, errors_to_wire], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[errors_to_wire, admission], client_max_size=256 * 1024)
     app.on_response_prepare.append(_security_headers)
     limits = settings.limits
     app[SETTINGS] = settings
