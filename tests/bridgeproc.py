@@ -63,7 +63,7 @@ async def _read_log(stream: asyncio.StreamReader, into: list[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def bridge_process(
-    tmp_path: Path, *, nofile: int = 1024, limits: dict[str, Any] | None = None
+    tmp_path: Path, *, nofile: int | str = 1024, limits: dict[str, Any] | None = None
 ) -> AsyncIterator[BridgeProcess]:
     """Start the bridge (plain HTTP on 127.0.0.1) under `prlimit --nofile`; stop it after."""
     port = free_port()

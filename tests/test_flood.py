@@ -47,6 +47,12 @@ def _connections_from(bridge: BridgeProcess) -> int:
     return sum(1 for c in found if c.status == psutil.CONN_ESTABLISHED)
 
 
+async def test_the_bridge_raises_its_soft_fd_limit_to_the_hard_one(tmp_path: Path) -> None:
+    async with bridge_process(tmp_path, nofile="512:4096") as bridge:
+        limits = psutil.Process(bridge.process.pid).rlimit(psutil.RLIMIT_NOFILE)
+        assert limits == (4096, 4096)
+
+
 async def test_a_thousand_idle_connections_from_one_address_leave_every_hall_on_the_air(
     tmp_path: Path,
 ) -> None:
