@@ -51,9 +51,12 @@ def trim_candidates(sdp: str, client: str | None, policy: CandidatePolicy) -> Tr
     """The offer with only the candidates the bridge may check (see the module docstring)."""
     if client is not None:
         try:
-            client = str(ipaddress.ip_address(client.split("%")[0]))
+            ip = ipaddress.ip_address(client.split("%")[0])
         except ValueError:
             client = None
+        else:  # a dual-stack listener sees an IPv4 client as ::ffff:a.b.c.d
+            mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+            client = str(mapped or ip)
     trimmed = Trimmed("")
     lines: list[str] = []
     in_section = 0

@@ -42,6 +42,11 @@ def test_only_the_clients_own_and_private_addresses_are_kept() -> None:
     assert trimmed.dropped == 6
 
 
+def test_an_ipv4_client_seen_through_a_dual_stack_socket_keeps_its_own_address() -> None:
+    trimmed = trim_candidates(offer_with([candidate(OWN)]), f"::ffff:{OWN}", CandidatePolicy())
+    assert kept(trimmed.sdp) == [OWN]
+
+
 def test_at_most_ten_candidates_per_section_and_four_addresses_per_session() -> None:
     first = [candidate(f"192.168.1.{n % 3 + 1}", 5000 + n) for n in range(30)]
     second = [candidate(f"10.0.0.{n}", 6000 + n) for n in range(30)]
