@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
 from typing import Any
 
@@ -97,7 +98,7 @@ async def test_an_offer_with_400_candidates_gets_checks_to_at_most_four_loopback
     for k in range(1, 9):
         address = f"127.0.0.{k}"
         transport, _ = await loop.create_datagram_endpoint(
-            lambda a=address: _Counter(a, seen), local_addr=(address, 0)
+            functools.partial(_Counter, address, seen), local_addr=(address, 0)
         )
         listeners.append((address, transport.get_extra_info("sockname")[1], transport))
     try:
