@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -43,11 +44,12 @@ class BridgeProcess:
     keys: dict[str, str]
     halls: dict[str, str]
     log: list[str] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # trusts the bridge's own CA when it serves HTTPS
     _reader: asyncio.Task[None] | None = None
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def rss(self) -> int:
         return int(psutil.Process(self.process.pid).memory_info().rss)
@@ -63,12 +65,17 @@ async def _read_log(stream: asyncio.StreamReader, into: list[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def bridge_process(
-    tmp_path: Path, *, nofile: int | str = 1024, limits: dict[str, Any] | None = None
+    tmp_path: Path,
+    *,
+    nofile: int | str = 1024,
+    limits: dict[str, Any] | None = None,
+    tls: bool = False,
 ) -> AsyncIterator[BridgeProcess]:
-    """Start the bridge (plain HTTP on 127.0.0.1) under `prlimit --nofile`; stop it after."""
+    """Start the bridge on 127.0.0.1 (plain HTTP, or HTTPS with its own CA) under
+    `prlimit --nofile`; stop it after."""
     port = free_port()
-    config = {
-        "server": {"host": "127.0.0.1", "port": port, "tls": "off"},
+    config: dict[str, Any] = {
+        "server": {"host": "127.0.0.1", "port": port, "tls": "auto" if tls else "off"},
         "data_dir": str(tmp_path / "data"),
     }
     if limits:
@@ -98,6 +105,10 @@ async def bridge_process(
             log.append(line.decode(errors="replace").rstrip("\n"))
         stored = yaml.safe_load((tmp_path / "data" / "keys.yaml").read_text(encoding="utf-8"))
         bridge = BridgeProcess(process, port, stored["keys"], stored["halls"], log)
+        if tls:
+            bridge.tls = ssl.create_default_context(
+                cafile=str(tmp_path / "data" / "tls" / "ca.pem")
+            )
         bridge._reader = asyncio.ensure_future(_read_log(process.stdout, log))
         await _wait_listening(port)
         yield bridge
@@ -134,15 +145,17 @@ async def whep_offer() -> str:
         await pc.close()
 
 
-def session(source: str = "127.0.0.1") -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(local_addr=(source, 0), force_close=True)
+def session(source: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        local_addr=(source, 0), force_close=True, ssl=tls if tls is not None else True
+    )
     return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=15))
 
 
 async def hall_works(bridge: BridgeProcess, hall_id: str, offer: str, source: str) -> None:
     """The hall loads its page, opens its socket (welcome for its hall) and gets WHEP 201."""
     key = bridge.halls[hall_id]
-    async with asyncio.timeout(CHECK_TIMEOUT), session(source) as http:
+    async with asyncio.timeout(CHECK_TIMEOUT), session(source, bridge.tls) as http:
         async with http.get(f"{bridge.base}/hall/{hall_id}?key={key}") as page:
             assert page.status == 200, f"{hall_id} page: {page.status}"
             assert "<html" in (await page.text()).lower()

@@ -84,6 +84,21 @@ async def test_a_thousand_idle_connections_from_one_address_leave_every_hall_on_
 Opened = tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse] | None
 
 
+async def test_a_thousand_tls_connections_that_never_shake_hands_leave_every_hall_on_the_air(
+    tmp_path: Path,
+) -> None:
+    async with bridge_process(tmp_path, nofile=1024, tls=True) as bridge:
+        held: list[asyncio.StreamWriter] = []
+        try:
+            assert await _open_idle(bridge.port, IDLE_CONNECTIONS, held) > 1000
+            await every_hall_works(bridge)
+            assert _connections_from(bridge) <= 200 + 10
+        finally:
+            for writer in held:
+                writer.close()
+        assert "Traceback" not in bridge.log_text()
+
+
 async def _viewer_socket(base: str, key: str, source: str) -> tuple[int, str, Opened]:
     """Open a viewer socket; (close code or 0 if open, reason, the open socket's parts)."""
     http = session(source)
