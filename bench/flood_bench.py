@@ -318,6 +318,15 @@ def render(results: dict[str, dict[str, Any]], rss: tuple[int, int], log: list[s
             f"| {'**PASS**' if ok else '**FAIL**'} | {r['bridge_cpu']:.0f} % "
             f"| {r['machine_cpu']:.0f} % of {100 * (os.cpu_count() or 1)} % | {counts or '-'} |"
         )
+    starved = [n for n, r in results.items() if r["chair_fps"] < MIN_FPS]
+    if starved:
+        out += [
+            "",
+            f"The chair itself sent fewer than {MIN_FPS:.0f} fps under: {', '.join(starved)}: "
+            "the machine was saturated (whole machine column), and the halls got what it sent.",
+        ]
+    out += ["", "Join to first decoded frame per hall (ms), in join order:", ""]
+    out += [f"- {n}: {', '.join(f'{ms:.0f}' for ms in r['join_ms'])}" for n, r in results.items()]
     before, after = rss
     loggers = Counter(_logger(line) for line in log).most_common(6)
     by_logger = ", ".join(f"{name}: {count}" for name, count in loggers)
