@@ -97,12 +97,12 @@ def test_new_host_reissues_the_certificate_under_the_same_ca(
     tmp_path: Path, paths: CertificatePaths
 ) -> None:
     ca_before, cert_before = paths.ca_cert.read_bytes(), load(paths.cert)
-    again = ensure_certificate(tmp_path, ["192.0.2.10", "bridge.lan", "198.51.100.7"], now=NOW)
+    again = ensure_certificate(tmp_path, ["192.0.2.10", "bridge.lan", "10.20.30.40"], now=NOW)
     cert = load(again.cert)
 
     assert again.ca_cert.read_bytes() == ca_before
     assert cert.serial_number != cert_before.serial_number
-    assert ipaddress.ip_address("198.51.100.7") in san(cert).get_values_for_type(x509.IPAddress)
+    assert ipaddress.ip_address("10.20.30.40") in san(cert).get_values_for_type(x509.IPAddress)
     cert.verify_directly_issued_by(load(again.ca_cert))
 
 

@@ -20,7 +20,7 @@ from tests.peers import Publisher, start_publisher, start_viewer, wait_for
 from web.app import create_app
 from web.config import Settings
 from web.keys import BRIDGE, MEETING
-from web.whip import STREAM_QUOTA
+from web.sessionbudget import STREAM_QUOTA
 
 pytestmark = pytest.mark.asyncio
 

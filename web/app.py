@@ -12,13 +12,32 @@ from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
 
 from . import pages, whip, ws
+from .admission import admission
 from .auth import KeyRing
+from .backoff import KeyBackoff
 from .config import Settings
 from .errors import BadRequest, Busy, NotAcceptable, NotFound, WebError
 from .eventlog import AsyncEventLog
-from .keys import BRIDGE, KEYRING, MEETING, METRICS, SETTINGS, SOCKET_SILENCE
+from .guard import ConnectionGuard
+from .keys import (
+    BACKOFF,
+    BRIDGE,
+    CANDIDATES,
+    GUARD,
+    KEYRING,
+    MEETING,
+    METRICS,
+    SESSIONS,
+    SETTINGS,
+    SOCKET_SILENCE,
+    SOCKETS,
+)
 from .meeting import Meeting
 from .metrics import Metrics
+from .peerpolicy import candidate_policy
+from .quietlog import detach, quiet_noisy_loggers
+from .sessionbudget import SessionBudget
+from .socketbudget import SocketBudget
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +70,8 @@ def _as_web_error(exc: Exception) -> WebError | None:
 
 def _error_response(request: web.Request, error: WebError) -> web.Response:
     headers = {"X-Error-Code": error.code, **whip.CORS_HEADERS}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     wants_page = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
     if wants_page and error.status in _TITLES:
         vi, en = _TITLES[error.status]
@@ -61,10 +82,14 @@ def _error_response(request: web.Request, error: WebError) -> web.Response:
             f'<body class="error-page"><h1>{vi}</h1><p lang=en>{en}</p>'
             f"<p><small>{html.escape(error.message)}</small></p></body></html>"
         )
-        return web.Response(
+        response = web.Response(
             status=error.status, text=body, content_type="text/html", headers=headers
         )
-    return web.Response(status=error.status, text=error.message + "\n", headers=headers)
+    else:
+        response = web.Response(status=error.status, text=error.message + "\n", headers=headers)
+    if error.retry_after is not None:
+        response.force_close()
+    return response
 
 
 @web.middleware
@@ -109,16 +134,25 @@ def create_app(
     *,
     bridge_options: dict[str, float] | None = None,
     socket_silence: float = 30.0,
+    guard: ConnectionGuard | None = None,
 ) -> web.Application:
     """The whole bridge as one aiohttp app; tests shorten the timeouts through the options."""
-    app = web.Application(middlewares=[errors_to_wire], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[errors_to_wire, admission], client_max_size=256 * 1024)
     app.on_response_prepare.append(_security_headers)
+    limits = settings.limits
     app[SETTINGS] = settings
     app[KEYRING] = KeyRing(settings)
     app[SOCKET_SILENCE] = socket_silence
+    app[GUARD] = guard or ConnectionGuard(limits)
+    app[BACKOFF] = KeyBackoff(limits.failed_keys_per_minute)
+    app[SOCKETS] = SocketBudget(limits)
+    options = {"connect_timeout": limits.pending_timeout, **(bridge_options or {})}
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        bridge = Bridge(settings.ice_servers, **(bridge_options or {}))  # type: ignore[arg-type]
+        quiet = quiet_noisy_loggers()
+        app[CANDIDATES] = await candidate_policy(settings)
+        bridge = Bridge(settings.ice_servers, **options)  # type: ignore[arg-type]
+        app[SESSIONS] = SessionBudget(limits, len(settings.halls), bridge.max_sessions)
         bridge.start()
         app[BRIDGE] = bridge
         log = await AsyncEventLog.open(settings.data_dir)
@@ -130,6 +164,7 @@ def create_app(
         await meeting.close()
         await bridge.close()
         await log.close()
+        detach(quiet)
 
     app.cleanup_ctx.append(lifecycle)
     pages.add_routes(app)

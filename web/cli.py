@@ -1,4 +1,5 @@
-"""`commune-bridge --config PATH`: check the config, make certificates, print join links, serve."""
+"""`commune-bridge --config PATH [serve|rotate-ca]`: check the config, make certificates,
+print join links, serve; or replace the local CA (see README, "Rotating the CA")."""
 
 from __future__ import annotations
 
@@ -11,14 +12,24 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import web, web_response
 
-from .app import create_app
+from .app import SECURITY_HEADERS, create_app
 from .config import Settings, check_port_free, join_links, load_settings
 from .errors import ConfigError
-from .tls import ensure_certificate, local_addresses
+from .guard import ConnectionGuard, raise_fd_limit
+from .listener import GuardedSite
+from .tls import ensure_certificate, local_addresses, rotate_ca
+
+# Idle keep-alive connections close after this; the first request's headers must come
+# within listener.HEADER_TIMEOUT and a TLS handshake within listener.TLS_HANDSHAKE_TIMEOUT.
+KEEPALIVE_TIMEOUT = 15.0
+# aiohttp's request-line and header limits, a little tighter than its defaults: the
+# pages and WHIP/WHEP clients send a handful of short headers.
+HANDLER_LIMITS = {"max_line_size": 8190, "max_field_size": 8190, "max_headers": 64}
 
 WILDCARDS = ("0.0.0.0", "::", "")
+SERVER_NAME = SECURITY_HEADERS["Server"]
 
 
 def _ssl_context(settings: Settings) -> tuple[ssl.SSLContext | None, Path | None]:
@@ -76,11 +87,14 @@ def _renew_certificate_daily(
     return renew
 
 
+def _hosts(settings: Settings) -> list[str]:
+    host = settings.server.host
+    return ([host] if host not in WILDCARDS else []) + local_addresses()
+
+
 def _reload_certificate(settings: Settings, context: ssl.SSLContext) -> Path:
     """Make sure the certificate is current and load it; returns the CA's path."""
-    host = settings.server.host
-    hosts = ([host] if host not in WILDCARDS else []) + local_addresses()
-    paths = ensure_certificate(settings.data_dir, hosts)
+    paths = ensure_certificate(settings.data_dir, _hosts(settings))
     context.load_cert_chain(paths.cert, paths.key)  # new handshakes use the new pair
     return paths.ca_cert
 
@@ -88,11 +102,21 @@ def _reload_certificate(settings: Settings, context: ssl.SSLContext) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="commune-bridge", description=__doc__)
     parser.add_argument("--config", type=Path, default=None, help="config.yaml (default: built-in)")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=("serve", "rotate-ca"),
+        help="serve (default), or rotate-ca: make a new local CA and server certificate",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aioice logs every candidate pair's state at INFO: a line per pair of every offer
+    # anyone sends. Its warnings still show.
+    logging.getLogger("aioice").setLevel(logging.WARNING)
     config_file = str(args.config) if args.config else "<defaults>"
     try:
         settings = load_settings(args.config)
@@ -100,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     except OSError as exc:  # e.g. data_dir cannot be created or keys.yaml written
         return _fail(f"{config_file}: data_dir: {exc.strerror or exc}: {exc.filename or ''}")
+    if args.command == "rotate-ca":
+        return _rotate_ca(settings)
+    fd_limit = raise_fd_limit()
     try:
         check_port_free(settings)
         context, ca = _ssl_context(settings)
@@ -117,17 +144,59 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  TV boxes trust the bridge by installing {ca} (see README)")
     print("Ctrl+C stops the bridge. / Nhấn Ctrl+C để dừng.")
     sys.stdout.flush()
-    app = create_app(settings)
+    # aiohttp's own answers to requests it cannot parse (400 on a header too long) skip the
+    # app's on_response_prepare, so they would still name the Python and aiohttp versions.
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
+    guard = ConnectionGuard(settings.limits, fd_limit)
+    app = create_app(settings, guard=guard)
     if context is not None and settings.server.tls.mode == "auto":
         app.cleanup_ctx.append(_renew_certificate_daily(settings, context))
-    web.run_app(
+    try:
+        asyncio.run(_serve(app, settings, context, guard))
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
+    return 0
+
+
+async def _serve(
+    app: web.Application,
+    settings: Settings,
+    context: ssl.SSLContext | None,
+    guard: ConnectionGuard,
+) -> None:
+    """Serve until a signal, on the guarded listener (web/listener.py), not aiohttp's own."""
+    runner = web.AppRunner(
         app,
-        host=settings.server.host,
-        port=settings.server.port,
-        ssl_context=context,
-        print=None,
+        handle_signals=True,
         access_log=None,
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
+        shutdown_timeout=5.0,
+        **HANDLER_LIMITS,  # type: ignore[arg-type]
     )
+    await runner.setup()
+    site = GuardedSite(
+        runner, settings.server.host, settings.server.port, guard, ssl_context=context
+    )
+    try:
+        await site.start()
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def _rotate_ca(settings: Settings) -> int:
+    """Replace the local CA; the old files are kept beside the new ones, renamed."""
+    if settings.server.tls.mode != "auto":
+        return _fail(f"{settings.config_file}: server.tls: rotate-ca is for tls: auto only")
+    try:
+        kept = rotate_ca(settings.data_dir, _hosts(settings))
+    except ConfigError as exc:
+        return _fail(str(exc))
+    tls_dir = settings.data_dir / "tls"
+    print(f"New CA: {tls_dir / 'ca.pem'} (install it on every hall TV, then restart the bridge)")
+    if kept:
+        print(f"The old CA was kept as {', '.join(str(p) for p in kept)}")
+    print(f"Keep {tls_dir / 'ca-key.pem'} off the server if you like: see README.")
     return 0
 
 

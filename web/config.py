@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
+from web.limits import Limits, read_limits
 from web.yamlcheck import (
     key_value,
     kind,
@@ -31,7 +32,17 @@ from web.yamlcheck import (
 
 DEFAULTS_NAME = "<defaults>"
 HALL_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-TOP_LEVEL_KEYS = ("commune", "server", "data_dir", "keys", "halls", "ice_servers", "turn", "floor")
+TOP_LEVEL_KEYS = (
+    "commune",
+    "server",
+    "data_dir",
+    "keys",
+    "halls",
+    "ice_servers",
+    "turn",
+    "limits",
+    "floor",
+)
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
 SPEAKING_LIMIT_DEFAULT, SPEAKING_LIMIT_RANGE = 180, (30, 3600)
@@ -104,6 +115,7 @@ class Settings:
     generated_keys: tuple[str, ...]
     turn: TurnConfig | None = None
     speaking_limit: int = SPEAKING_LIMIT_DEFAULT  # seconds
+    limits: Limits = field(default_factory=Limits)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -124,6 +136,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     ice_servers = _ice_servers(file, raw.get("ice_servers"))
     turn = _turn(file, raw.get("turn"))
     speaking_limit = _speaking_limit(file, raw.get("floor"))
+    limits = read_limits(file, raw.get("limits"))
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
     return Settings(
@@ -137,6 +150,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         generated_keys=generated,
         turn=turn,
         speaking_limit=speaking_limit,
+        limits=limits,
     )
 
 

@@ -7,7 +7,8 @@ WebError                 an HTTP answer with a status and a stable code
 ├── NotFound             404 not-found
 ├── MethodNotAllowed     405 no-trickle
 ├── NotAcceptable        406 codec-unsupported
-└── Busy                 503 busy
+├── TooManyRequests      429 too-many-wrong-keys (with Retry-After)
+└── Busy                 503 busy (Retry-After when it is the connection reserve)
 ConfigError              a bad config.yaml: one line naming file, key and problem
 MessageError             a WebSocket message that is not JSON, of no known type, or with a
                          bad field (web/messages.py); answered with an `error` reply
@@ -39,11 +40,16 @@ class WebError(Exception):
     status = 500
     code = "internal"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        # Seconds to wait, for a refusal that passes; the answer then also closes the
+        # connection, so it goes back to whoever needs it.
+        self.retry_after = retry_after
 
     def with_status(self, status: int) -> WebError:
         """The same error answered with another status (for aiohttp's own errors)."""
@@ -84,6 +90,11 @@ class NotAcceptable(WebError):
 class UnsupportedMediaType(WebError):
     status = 415
     code = "bad-content-type"
+
+
+class TooManyRequests(WebError):
+    status = 429
+    code = "too-many-wrong-keys"
 
 
 class Busy(WebError):

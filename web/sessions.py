@@ -1,11 +1,7 @@
 """Which key opened each WHIP/WHEP session and which page socket it belongs to, for
-quotas, ownership checks and telling the right page when its session ends."""
+ownership checks and telling the right page when its session ends."""
 
 from __future__ import annotations
-
-import contextlib
-from collections import Counter
-from collections.abc import Iterator
 
 from .auth import Identity
 
@@ -16,20 +12,6 @@ class Sessions:
     def __init__(self) -> None:
         self.owners: dict[str, Identity] = {}  # media session id → the key that opened it
         self.sockets: dict[str, str] = {}  # media session id → the page socket it belongs to
-        self._negotiating: Counter[Identity] = Counter()  # offers being answered, per key
-
-    def held(self, identity: Identity) -> int:
-        """Streams this key holds or is opening, for its quota."""
-        held = sum(1 for owner in self.owners.values() if owner == identity)
-        return held + self._negotiating[identity]
-
-    @contextlib.contextmanager
-    def negotiating(self, identity: Identity) -> Iterator[None]:
-        self._negotiating[identity] += 1
-        try:
-            yield
-        finally:
-            self._negotiating[identity] -= 1
 
     def opened(self, session_id: str, identity: Identity, socket: str | None) -> None:
         """Record a new session; `socket` only when it is a page of the same key."""

@@ -1,12 +1,16 @@
 """Self-signed HTTPS for `tls: auto`: a local CA made once, and a server certificate it signs.
 
 Browsers give camera and microphone only to HTTPS pages. A hall TV installs `ca.pem` once and
-from then on trusts every server certificate re-issued here, so the CA is never replaced.
+from then on trusts every server certificate re-issued here, so the CA is rarely replaced
+(`commune-bridge rotate-ca`). The CA may sign only this bridge's names and private addresses
+(critical name constraints), so its key cannot impersonate any website to the TVs; and that
+key may be kept off the server while the server certificate is valid.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
 import shutil
 import socket
@@ -33,8 +37,26 @@ RENEW_BEFORE = timedelta(days=30)
 BACKDATE = timedelta(hours=1)
 ALWAYS_NAMES = ("localhost", "127.0.0.1", "::1")
 
+# Addresses a LAN bridge may be reached at, whatever the configured host: the CA may
+# always sign for these (RFC 1918, CGNAT, loopback, link-local, IPv6 ULA).
+PRIVATE_NETWORKS = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+)
+# Names no public website can have (RFC 8375, RFC 6762, common router defaults): a LAN
+# bridge may be renamed under these without a new CA.
+PRIVATE_SUFFIXES = ("lan", "local", "home.arpa", "internal", "localdomain")
+
 SanName = x509.DNSName | x509.IPAddress
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,9 +77,12 @@ def ensure_certificate(
     paths = CertificatePaths(tls_dir / "ca.pem", tls_dir / "server.pem", tls_dir / "server-key.pem")
     ca_key_path = tls_dir / "ca-key.pem"
 
-    ca_cert, ca_key = _load_or_create_ca(paths.ca_cert, ca_key_path, now)
     wanted = _san_names([*hosts, *ALWAYS_NAMES, socket.gethostname()])
+    ca_cert, ca_key = _load_or_create_ca(paths.ca_cert, ca_key_path, now, wanted)
+    wanted = _permitted(ca_cert, wanted)
     if not _server_cert_usable(paths, ca_cert, wanted, now):
+        if ca_key is None:
+            return _without_ca_key(paths, ca_cert, ca_key_path, now)
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _issue_server_cert(key, ca_cert, ca_key, wanted, now)
         # Key first: a crash between the two writes leaves a mismatch that the next start
@@ -102,19 +127,61 @@ def local_addresses() -> list[str]:
     return sorted(addresses, key=lambda a: ipaddress.ip_address(a).version)
 
 
+def rotate_ca(data_dir: Path, hosts: Sequence[str], *, now: datetime | None = None) -> list[Path]:
+    """Set the current CA and server certificate aside (renamed, never deleted) and make new
+    ones; returns the paths the old files were kept at."""
+    now = datetime.now(UTC) if now is None else _as_utc(now)
+    tls_dir = data_dir / "tls"
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    kept: list[Path] = []
+    for name in ("ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
+        path = tls_dir / name
+        if path.exists():
+            old = path.with_name(f"{path.stem}-{stamp}.old{path.suffix}")
+            path.rename(old)
+            kept.append(old)
+    ensure_certificate(data_dir, hosts, now=now)
+    return kept
+
+
+def _without_ca_key(
+    paths: CertificatePaths, ca_cert: x509.Certificate, ca_key_path: Path, now: datetime
+) -> CertificatePaths:
+    """The CA key is kept elsewhere: serve the certificate already issued while it is valid."""
+    try:
+        cert = x509.load_pem_x509_certificate(paths.cert.read_bytes())
+        key = _load_ec_key(paths.key.read_bytes())
+        cert.verify_directly_issued_by(ca_cert)
+        valid = cert.public_key() == key.public_key() and (
+            cert.not_valid_before_utc <= now < cert.not_valid_after_utc
+        )
+    except (OSError, ValueError, TypeError, InvalidSignature):
+        valid = False
+    if not valid:
+        raise ConfigError(
+            str(ca_key_path),
+            "-",
+            f"file not found, and {paths.cert.name} is missing or no longer valid; put the CA "
+            f"key back to issue a new one (or run rotate-ca: every TV must then install the "
+            f"new {paths.ca_cert.name})",
+        )
+    logger.warning(
+        "%s is not on this server: serving %s until %s; put the CA key back before then "
+        "(or when the address changes) so it can be renewed",
+        ca_key_path.name,
+        paths.cert.name,
+        cert.not_valid_after_utc.date(),
+    )
+    return paths
+
+
 def _load_or_create_ca(
-    cert_path: Path, key_path: Path, now: datetime
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert_path: Path, key_path: Path, now: datetime, names: set[SanName]
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey | None]:
     if cert_path.exists():
-        if not key_path.exists():
-            # Making a new CA here would silently untrust the bridge on every TV.
-            raise ConfigError(
-                str(key_path),
-                "-",
-                f"file not found, but {cert_path.name} exists; restore it, or delete "
-                f"{cert_path.name} to make a new CA that every TV must install again",
-            )
         cert = _read_pem(cert_path, x509.load_pem_x509_certificate)
+        if not key_path.exists():
+            return cert, None  # kept off the server (README); ensure_certificate decides
         key = _read_pem(key_path, _load_ec_key)
         if cert.public_key() != key.public_key():
             raise ConfigError(str(key_path), "-", f"does not belong to {cert_path.name}")
@@ -151,11 +218,57 @@ def _load_or_create_ca(
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(_name_constraints(names), critical=True)
         .sign(key, hashes.SHA256())
     )
     write_file_atomically(key_path, _private_pem(key), 0o600)
     write_file_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert, key
+
+
+def _name_constraints(names: set[SanName]) -> x509.NameConstraints:
+    """The CA may sign only the bridge's own names and addresses, and private addresses."""
+    networks = {ipaddress.ip_network(n) for n in PRIVATE_NETWORKS}
+    permitted: list[x509.GeneralName] = [x509.DNSName(s) for s in PRIVATE_SUFFIXES]
+    for name in _sorted_names(names):
+        if isinstance(name, x509.DNSName):
+            if not any(name.value == s or name.value.endswith("." + s) for s in PRIVATE_SUFFIXES):
+                permitted.append(name)
+        elif isinstance(name, x509.IPAddress) and not any(
+            name.value in network
+            for network in networks  # type: ignore[operator]
+        ):
+            networks.add(ipaddress.ip_network(name.value))  # a public address of this bridge
+    ordered = sorted(networks, key=lambda n: (n.version, str(n)))
+    permitted += [x509.IPAddress(network) for network in ordered]
+    return x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=None)
+
+
+def _permitted(ca_cert: x509.Certificate, names: set[SanName]) -> set[SanName]:
+    """The names the CA may sign for; a TV would refuse a certificate naming any other."""
+    try:
+        constraints = ca_cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return names  # a CA made before name constraints: it may sign anything
+    subtrees = constraints.permitted_subtrees or []
+    dns = [n.value.lower() for n in subtrees if isinstance(n, x509.DNSName)]
+    nets = [n.value for n in subtrees if isinstance(n, x509.IPAddress)]
+    kept: set[SanName] = set()
+    for name in names:
+        if isinstance(name, x509.DNSName):
+            value = name.value.lower()
+            ok = any(value == d or value.endswith("." + d) for d in dns)
+        else:
+            ok = any(name.value in net for net in nets)  # type: ignore[operator]
+        if ok:
+            kept.add(name)
+        else:
+            logger.warning(
+                "the CA may not sign for %s (made before this address or name was in use); "
+                "run `commune-bridge rotate-ca` to include it",
+                name.value,
+            )
+    return kept
 
 
 def _server_cert_usable(

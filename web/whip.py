@@ -6,11 +6,13 @@ sends a complete offer and gets a complete answer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 
 from aiohttp import web
 from multidict import CIMultiDict
 
+from bridge.candidates import trim_candidates
 from bridge.errors import SessionNotFound
 from bridge.offers import MAX_OFFER_BYTES, read_offer
 from rooms.permissions import PUBLISH, WATCH
@@ -18,13 +20,12 @@ from rooms.permissions import PUBLISH, WATCH
 from .auth import Identity
 from .errors import (
     BadRequest,
-    Busy,
     Forbidden,
     MethodNotAllowed,
     NotFound,
     UnsupportedMediaType,
 )
-from .keys import BRIDGE, KEYRING, MEETING, SETTINGS
+from .keys import BRIDGE, CANDIDATES, KEYRING, MEETING, SESSIONS, SETTINGS
 from .relay import layout_for
 from .turn import ice_servers_for
 
@@ -48,11 +49,15 @@ async def _read_offer(request: web.Request) -> str:
     # One read returns what has arrived so far: an offer sent in several TCP segments
     # (a slow LAN, or a client that writes headers and body apart) must be read whole.
     body = b""
-    while len(body) <= MAX_OFFER_BYTES:
-        chunk = await request.content.read(MAX_OFFER_BYTES + 1 - len(body))
-        if not chunk:
-            break
-        body += chunk
+    try:
+        async with asyncio.timeout(OFFER_READ_TIMEOUT):  # a body sent a byte a second
+            while len(body) <= MAX_OFFER_BYTES:
+                chunk = await request.content.read(MAX_OFFER_BYTES + 1 - len(body))
+                if not chunk:
+                    break
+                body += chunk
+    except TimeoutError:
+        raise BadRequest("the SDP offer took too long to arrive", code="bad-sdp") from None
     if len(body) > MAX_OFFER_BYTES:
         raise BadRequest("the SDP offer is larger than 64 KiB", code="bad-sdp")
     try:
@@ -75,10 +80,7 @@ def ice_server_links(servers: Iterable[Mapping[str, object]]) -> list[str]:
     return links
 
 
-# How many streams one key may hold at once. A TV that reloads briefly holds two;
-# the viewer key is shared by every public screen. One key can never fill the bridge.
-# A hall TV publishes its camera and watches: two streams, four while it reloads.
-STREAM_QUOTA = {"chair": 2, "secretary": 4, "viewer": 30, "hall": 4}
+OFFER_READ_TIMEOUT = 10.0
 DIRECTIONS = {"whip": "publish", "whep": "subscribe"}
 
 
@@ -100,17 +102,17 @@ async def _open(request: web.Request, prefix: str) -> web.Response:
         raise Forbidden("this key may not publish")
     if prefix == "whep" and not identity.may(WATCH):
         raise Forbidden("this key may not watch")
-    offer = await _read_offer(request)
+    address = request.remote or "?"
+    # Only candidates the bridge may check: never strangers named by the offer.
+    offer = trim_candidates(await _read_offer(request), address, request.app[CANDIDATES]).sdp
     settings = request.app[SETTINGS]
     links = ice_server_links(ice_servers_for(settings, identity))
     meeting = request.app[MEETING]
-    quota = STREAM_QUOTA.get(identity.role, 1)
-    if meeting.sessions.held(identity) >= quota:
-        raise Busy(f"this key already has {quota} streams open; close one first")
+    budget = request.app[SESSIONS]
     bridge = request.app[BRIDGE]
     label = f"{identity.role}:{identity.hall_id}" if identity.hall_id else identity.role
     slots: list[str] = []
-    with meeting.sessions.negotiating(identity):
+    with budget.opening(identity, address):
         if prefix == "whip":
             # Everyone but the chair sends in the chair's codec, so no TV ever has to
             # negotiate anew when the floor changes hands.
@@ -120,6 +122,7 @@ async def _open(request: web.Request, prefix: str) -> web.Response:
             kinds = [s.kind for s in read_offer(offer).sections]
             slots = layout_for(kinds, identity.role, [h.id for h in settings.halls])
             session = await bridge.subscribe(offer, label=label, video_codec=meeting.video_codec())
+    budget.track(session, identity, address)
     try:
         meeting.session_opened(session, identity, request.headers.get("X-Connection"), slots)
         return _created(session.answer, prefix, session.id, links)

@@ -19,8 +19,9 @@ from rooms import RoomError
 from . import messages
 from .errors import MessageError
 from .fanout import Client
-from .keys import KEYRING, MEETING, SOCKET_SILENCE
+from .keys import KEYRING, MEETING, SOCKET_SILENCE, SOCKETS
 from .meeting import Meeting
+from .socketbudget import SOCKET_REFUSED
 
 logger = logging.getLogger(__name__)
 # Refused attempts (a hall trying to grant) are logged, at most a few lines a second.
@@ -64,6 +65,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     identity = request.app[KEYRING].from_query(request)  # 401/403 before the upgrade
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
+    # Past its key's cap the socket opens only to say why, so the page can show it.
+    budget, address = request.app[SOCKETS], request.remote or "?"
+    refusal = budget.take(identity, address)
+    if refusal is not None:
+        await ws.close(code=SOCKET_REFUSED, message=refusal.encode())
+        return ws
     meeting = request.app[MEETING]
     silence = request.app[SOCKET_SILENCE]
     client = Client(secrets.token_hex(8), identity, ws)
@@ -94,4 +101,5 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 break
     finally:
         meeting.disconnect(client)
+        budget.release(identity, address)
     return ws

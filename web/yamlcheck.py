@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
+import string as charsets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,6 +14,15 @@ import yaml
 from web.errors import ConfigError
 
 MIN_KEY_LENGTH = 16
+MIN_KEY_BITS = 96
+# Character classes a key draws from, and how many characters each offers.
+_CLASSES = (
+    (charsets.ascii_lowercase, 26),
+    (charsets.ascii_uppercase, 26),
+    (charsets.digits, 10),
+    ("-_", 2),
+)
+_OTHER_CHARACTERS = 33  # printable ASCII punctuation and anything beyond
 
 
 def read_yaml(path: Path, file: str) -> dict[str, object]:
@@ -41,7 +52,29 @@ def key_value(file: str, dotted: str, raw: object) -> str:
         raise ConfigError(
             file, dotted, f"too short: keys must be at least {MIN_KEY_LENGTH} random characters"
         )
+    bits = key_bits(value)
+    if bits < MIN_KEY_BITS:
+        raise ConfigError(
+            file,
+            dotted,
+            f"too easy to guess (about {bits:.0f} bits; keys need {MIN_KEY_BITS}): use 22 or "
+            "more random letters and digits, e.g. from "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'",
+        )
     return value
+
+
+def key_bits(key: str) -> float:
+    """How many bits of randomness `key` can hold at most, judged by length and characters.
+
+    The pool is every character class the key uses, but no more than twice the
+    characters it actually repeats over, so `aaaa…` or `abab…` count as what they are.
+    """
+    pool = sum(size for chars, size in _CLASSES if any(c in chars for c in key))
+    if any(not any(c in chars for chars, _ in _CLASSES) for c in key):
+        pool += _OTHER_CHARACTERS
+    pool = min(pool, 2 * len(set(key)))
+    return len(key) * math.log2(max(pool, 1))
 
 
 def string(file: str, dotted: str, raw: object) -> str:

@@ -200,7 +200,8 @@ function render(s) {
     soundBlocked: s.soundBlocked, audioTracks: s.audio === "none" ? 0 : 1, trouble: s.trouble,
   });
   ui.prompt.hidden = !s.soundBlocked;
-  const detail = name === "error" ? `${describeError(s.fatal)} ${t("tv.retrying")}` : "";
+  const detail = name === "error" ? `${describeError(s.fatal)} ${t("tv.retrying")}`
+    : s.socket === "refused" ? t("socket.refused") : "";
   if (name === ui.status.dataset.state && detail === ui.statusDetail.textContent) return;
   stats.log.push({ state: name, at: Date.now(), frames: s.frames });
   if (stats.log.length > LOG_LENGTH) stats.log.shift();

@@ -24,6 +24,8 @@ const STRINGS = {
   "socket.connecting": { vi: "Máy chủ: đang kết nối…", en: "Server: connecting…" },
   "socket.open": { vi: "Máy chủ: đã kết nối", en: "Server: connected" },
   "socket.closed": { vi: "Máy chủ: mất kết nối, đang thử lại…", en: "Server: connection lost, retrying…" },
+  "socket.refused": { vi: "Máy chủ: đã có quá nhiều trang mở bằng mã này. Hãy đóng bớt một trang.",
+    en: "Server: too many pages are open with this key. Close one." },
 
   // hall states, as the server names them
   "hall.offline": { vi: "Chưa kết nối", en: "Offline" },

@@ -226,9 +226,11 @@ export async function readLinkStats(pc) {
 
 const clamp = (value, low, high) => Math.min(high, Math.max(low, Number.isFinite(value) ? value : low));
 
+const SOCKET_REFUSED = 4429;
+
 /**
  * The state socket: pings every 10 s and reconnects forever with back-off.
- * onMessage(obj) gets each server message; onStatus("connecting"|"open"|"closed").
+ * onMessage(obj) gets each server message; onStatus("connecting"|"open"|"closed"|"refused").
  * Returns {close(), report(figures)}: `report` sends a hall TV's `report` message
  * (docs/protocol.md) while the socket is open, and drops it otherwise.
  */
@@ -243,11 +245,11 @@ export function openSocket({ key, onMessage, onStatus }) {
   let lastHeard = 0;
   let closed = false;
 
-  function lost(sock) {
+  function lost(sock, status = "closed") {
     if (ws !== sock) return;
     ws = null;
     clearInterval(pingTimer);
-    onStatus?.("closed");
+    onStatus?.(status);
     if (!closed) retryTimer = setTimeout(connect, backoffDelay(attempt++));
   }
 
@@ -274,7 +276,8 @@ export function openSocket({ key, onMessage, onStatus }) {
       try { msg = JSON.parse(ev.data); } catch { return; }
       if (msg && typeof msg === "object" && msg.type !== "pong") onMessage?.(msg);
     };
-    sock.onclose = () => lost(sock);
+    // 4429: this key already has as many pages open as the bridge allows (docs/protocol.md).
+    sock.onclose = (ev) => lost(sock, ev.code === SOCKET_REFUSED ? "refused" : "closed");
     // Errors are always followed by close, which does the work.
     sock.onerror = () => {};
   }
