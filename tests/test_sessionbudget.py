@@ -19,7 +19,7 @@ from web.config import Settings, load_settings
 from web.errors import Busy
 from web.keys import BRIDGE, KEYRING, SESSIONS
 from web.limits import Limits
-from web.sessionbudget import SessionBudget
+from web.sessionbudget import STREAM_QUOTA, SessionBudget
 
 NEVER_CONNECTING = 40
 PENDING_TIMEOUT = 3.0  # limits.pending_timeout, short for the test (10 s by default)
@@ -84,14 +84,16 @@ def test_the_viewer_key_never_takes_the_share_kept_for_halls_and_the_chair() -> 
     budget = SessionBudget(roomy, halls=6, max_sessions=40)
     viewer, hall = Identity("viewer"), Identity("hall", "thon-1")
     with contextlib.ExitStack() as held:
-        for n in range(16):  # 40 less chair 2, secretary 4 and three for each of six halls
+        # 40 less chair 2, secretary 4 and four for each of six halls
+        kept = 2 + 4 + 6 * STREAM_QUOTA["hall"]
+        for n in range(40 - kept):
             held.enter_context(budget.opening(viewer, f"10.0.0.{n}"))
         with pytest.raises(Busy):
             held.enter_context(budget.opening(viewer, "10.0.1.1"))
         for _ in range(3):
             held.enter_context(budget.opening(hall, "10.0.2.1"))
         assert budget.held(hall) == 3
-    assert budget.held(viewer) == 16  # answered: held until the session closes
+    assert budget.held(viewer) == 40 - kept  # answered: held until the session closes
     secretary = Identity("secretary")
     with pytest.raises(ValueError), budget.opening(secretary, "10.0.2.1"):
         raise ValueError("the offer was refused")

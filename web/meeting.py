@@ -44,6 +44,7 @@ from .auth import Identity
 from .config import Settings
 from .eventlog import AsyncEventLog
 from .fanout import Client, Fanout
+from .quietlog import RateLimitedLog
 from .relay import Relay
 from .sessions import Sessions
 from .turn import ice_servers_for
@@ -78,6 +79,8 @@ class Meeting:
         self._rejoin_sent: set[str] = set()  # sockets told to rejoin since the codec changed
         self._ticker: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[int]] = set()
+        # Refused attempts (a hall sending grant) are logged, at most 12 lines a minute.
+        self.refused = RateLimitedLog(logger, per_minute=12)
         bridge.on("sessionclose", self._on_session_close)
         bridge.on("incompatible", self._on_incompatible)
 

@@ -24,8 +24,6 @@ from .meeting import Meeting
 from .socketbudget import SOCKET_REFUSED
 
 logger = logging.getLogger(__name__)
-# Refused attempts (a hall trying to grant) are logged, at most a few lines a second.
-refused = logging.getLogger("web.refused")
 
 MAX_MESSAGE_BYTES = 64 * 1024
 # A page that sends faster than it reads would make the server queue replies forever.
@@ -50,7 +48,7 @@ def _reply(meeting: Meeting, client: Client, raw: str) -> dict[str, Any] | None:
     except RoomError as exc:
         error = MessageError.from_room(exc)
         if error.code == "forbidden":
-            refused.warning(
+            meeting.refused.warning(
                 "%s page %s was refused %s: %s",
                 client.identity.role,
                 client.conn_id,
