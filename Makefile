@@ -5,8 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages the tests drive: the browser; network namespaces, firewall rules and
-# link shaping; a TURN server; GStreamer's WebRTC clients (for Debian's own python3).
-TEST_PACKAGES := chromium nftables iproute2 iptables coturn python3-gi python3-gst-1.0 \
+# link shaping; a TURN server; GStreamer's WebRTC clients (for Debian's own python3);
+# prlimit (util-linux) and openssl for the flood and CA tests.
+TEST_PACKAGES := chromium nftables iproute2 iptables coturn util-linux openssl \
+	python3-gi python3-gst-1.0 \
 	gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
 	gstreamer1.0-nice gstreamer1.0-libav
@@ -35,8 +37,13 @@ lint: install
 test: system-packages install lint
 	$(PY) -m pytest -q
 
+# The relay benchmark writes docs/benchmarks.md; the floor, flood and mixer ones add theirs.
 bench: install
 	$(PY) bench/relay_bench.py --out docs/benchmarks.md
+	$(PY) -m bench.floor_bench >> docs/benchmarks.md
+	$(PY) -m bench.flood_bench >> docs/benchmarks.md
+	{ printf '\n## The program audio mixer\n\n`$(PY) -m bench.mixer_bench`:\n\n```\n'; \
+	  $(PY) -m bench.mixer_bench; printf '```\n'; } >> docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

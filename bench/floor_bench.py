@@ -256,6 +256,7 @@ def report(result: dict[str, Any]) -> str:
     median = statistics.median(switches) if switches else float("nan")
     return "\n".join(
         [
+            "",
             "## The floor",
             "",
             "`.venv/bin/python -m bench.floor_bench`: the bridge as its own process (`web.cli`),",
