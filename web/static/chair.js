@@ -1,8 +1,11 @@
 // The chair console: choose camera and microphone, broadcast them to the village halls,
-// keep the broadcast up through network trouble, and show what each hall's TV really shows.
+// keep the broadcast up through network trouble, show each hall's camera and what its TV
+// really shows, and run the meeting: the raised hands, the floor, the timer.
 
 import { pageParams, publishWhip, openSocket, backoffDelay } from "./protocol.js";
 import { t, describeError, localize } from "./i18n.js";
+import { createGrid } from "./chair-grid.js";
+import { initialFloor, reduceFloor, floorView, shortcut, waiting, beep } from "./chair-floor.js";
 
 const { key } = pageParams();
 const $ = (id) => document.getElementById(id);
@@ -28,6 +31,7 @@ let socketWasClosed = false;
 let verifyAfterReconnect = false;
 let connection = null; // our socket's id, from welcome
 let iceServers = []; // STUN/TURN from the bridge's config, via welcome
+let instance = null; // welcome.instance: a new one means the bridge restarted
 
 function setPhase(next) {
   phase = next;
@@ -166,98 +170,54 @@ function stopBroadcast(errorText = "") {
   showError(errorText);
 }
 
-// ---- halls and server state ----
+// ---- halls, the floor and server state ----
 
-// Loss and round-trip above these make a hall's link "fair", then "poor".
-const LINK_LIMITS = { fair: { loss: 0.02, rtt: 150 }, poor: { loss: 0.05, rtt: 400 } };
+const grid = createGrid({ list: ui.halls, audio: $("floor-audio"), key });
+let floorState = initialFloor;
+const floorUi = floorView({
+  meetingState: $("meeting-state"), meetingOpen: $("meeting-open"), meetingClose: $("meeting-close"),
+  floor: $("floor"), floorEmpty: $("floor-empty"), floorNow: $("floor-now"), floorHall: $("floor-hall"),
+  floorName: $("floor-name"), floorTopic: $("floor-topic"), floorConsent: $("floor-consent"),
+  timer: $("floor-timer"), mute: $("floor-mute"), queue: $("queue"), queueEmpty: $("queue-empty"),
+  cue: $("cue"), error: $("floor-error"),
+}, {
+  // The socket exists by the time anyone can press a button.
+  grant: (entry) => socket.grant(entry), move: (entry, position) => socket.move(entry, position),
+  withdraw: (entry) => socket.withdraw(entry), edit: (entry, fields) => socket.edit(entry, fields),
+}, floorEvent);
+/** Read by tests: the floor as this console sees it. */
+const chairStats = { grid: grid.stats };
+window.chairStats = chairStats;
 
-/** What the badge says: "watching" only while the hall's TV really shows new pictures. */
-function badgeKey(hall) {
-  if (hall.state !== "watching") return ["offline", "connected", "lost"].includes(hall.state) ? "hall." + hall.state : null;
-  const screen = hall.screen || {};
-  if (screen.picture === "moving") return "hall.watching";
-  if (screen.picture === "none") return screen.sound === "audible" ? "screen.listening" : "screen.silent";
-  if (["frozen", "starting", "off-air"].includes(screen.picture)) return "screen." + screen.picture;
-  return "screen.unknown";
+function floorEvent(event) {
+  const prev = floorState;
+  floorState = reduceFloor(prev, { at: Date.now(), ...event });
+  if (floorState === prev) return;
+  if (floorState.cues > prev.cues) beep();
+  Object.assign(chairStats, {
+    cues: floorState.cues, floorHall: floorState.floor?.hall ?? null, meeting: floorState.meeting?.id ?? null,
+    queue: waiting(floorState).map((e) => e.id),
+  });
+  floorUi.render(floorState);
 }
 
-function linkQuality(link) {
-  const rtt = link.rtt_ms ?? 0;
-  if (link.loss >= LINK_LIMITS.poor.loss || rtt >= LINK_LIMITS.poor.rtt) return "poor";
-  if (link.loss >= LINK_LIMITS.fair.loss || rtt >= LINK_LIMITS.fair.rtt) return "fair";
-  return "good";
-}
-
-function linkLine(link, rendition) {
-  const figures = document.createElement("div");
-  figures.className = "link";
-  const quality = linkQuality(link);
-  figures.dataset.quality = quality;
-  const bar = document.createElement("span");
-  bar.className = "link-bar";
-  bar.title = t("link." + quality);
-  bar.setAttribute("aria-label", t("link." + quality));
-  const text = document.createElement("span");
-  text.className = "link-figures";
-  // Which of the camera's two streams the bridge sends this hall (docs/protocol.md).
-  const parts = [
-    rendition ? t("rendition." + rendition) : null,
-    t("link.fps", { fps: link.fps.toFixed(0) }),
-    link.width && link.height ? `${link.width}×${link.height}` : null,
-    t("link.loss", { loss: (link.loss * 100).toFixed(1) }),
-    t("link.jitter", { ms: link.jitter_ms.toFixed(0) }),
-    link.rtt_ms === null ? null : t("link.rtt", { ms: link.rtt_ms.toFixed(0) }),
-    t("link.rate", { mbps: (link.bitrate_kbps / 1000).toFixed(2) }),
-    t("link.level", { level: Math.round(link.audio_level * 100) }),
-  ];
-  text.textContent = parts.filter(Boolean).join(" · ");
-  figures.append(bar, text);
-  return figures;
-}
-
-function renderHalls(halls) {
-  if (!Array.isArray(halls) || halls.length === 0) return;
-  ui.halls.replaceChildren(...halls.map((hall) => {
-    const li = document.createElement("li");
-    const screen = hall.screen || {};
-    li.dataset.hall = hall.id;
-    li.dataset.state = hall.state;
-    li.dataset.picture = screen.picture || "unknown";
-    li.dataset.sound = screen.sound || "unknown";
-    li.dataset.rendition = hall.rendition || "";
-    const head = document.createElement("div");
-    head.className = "hall-head";
-    const name = document.createElement("span");
-    name.className = "hall-name";
-    name.textContent = hall.name || hall.id;
-    const badge = document.createElement("span");
-    badge.className = "badge";
-    const key = badgeKey(hall);
-    badge.dataset.says = key || "";
-    badge.textContent = key ? t(key) : String(hall.state);
-    head.append(name, badge);
-    li.append(head);
-    const warnings = hall.state === "watching"
-      ? [screen.picture === "frozen" && "warn.frozen", screen.sound === "silent" && "warn.silent"].filter(Boolean)
-      : [];
-    for (const warning of warnings) {
-      const p = document.createElement("p");
-      p.className = "warning";
-      p.dataset.warning = warning.slice(5);
-      p.setAttribute("role", "alert");
-      p.textContent = t(warning);
-      li.append(p);
-    }
-    if (hall.state === "watching" && screen.link) li.append(linkLine(screen.link, hall.rendition));
-    return li;
-  }));
+function floorMarks(s) {
+  return {
+    hall: s.floor?.hall ?? null, muted: new Set(s.muted),
+    raised: new Set(waiting(s).map((e) => e.hall)),
+  };
 }
 
 function onMessage(msg) {
   if (msg.type === "welcome") {
     ui.commune.textContent = msg.commune ? "· " + msg.commune : "";
+    const restarted = instance !== null && msg.instance !== instance;
+    instance = msg.instance || null;
     connection = msg.connection || null;
     iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
+    grid.connect(iceServers, connection);
+    // A restarted bridge has forgotten the grid's session.
+    if (restarted) grid.rejoin();
   } else if (msg.type === "ice-servers") {
     // Fresh TURN credentials: the next broadcast attempt uses them.
     if (Array.isArray(msg.ice_servers)) iceServers = msg.ice_servers;
@@ -265,8 +225,13 @@ function onMessage(msg) {
     // Another chair device took over. Retrying would take it back and the two would
     // fight forever, so stop and say so; pressing Start takes it back on purpose.
     if (wantLive) stopBroadcast(t("chair.replaced"));
+  } else if (msg.type === "rejoin") {
+    grid.rejoin();
+  } else if (msg.type === "error") {
+    floorEvent({ type: "error", msg });
   } else if (msg.type === "state") {
-    renderHalls(msg.halls);
+    floorEvent({ type: "state", msg });
+    grid.render(msg.halls, floorMarks(floorState));
     // The first snapshot after the socket came back tells whether the bridge restarted
     // under us: then it no longer has our stream, though our pc may not have noticed yet.
     if (verifyAfterReconnect) {
@@ -292,6 +257,22 @@ ui.stop.addEventListener("click", () => stopBroadcast());
 ui.camera.addEventListener("change", () => switchDevice("video"));
 ui.microphone.addEventListener("change", () => switchDevice("audio"));
 navigator.mediaDevices?.addEventListener("devicechange", () => { if (stream) listDevices(); });
-addEventListener("pagehide", () => handle?.stop());
-openSocket({ key, onMessage, onStatus: onSocketStatus });
+addEventListener("pagehide", () => { handle?.stop(); grid.stop(); });
+const socket = openSocket({ key, onMessage, onStatus: onSocketStatus });
+$("meeting-open").addEventListener("click", () => socket.openMeeting());
+$("meeting-close").addEventListener("click", () => socket.closeMeeting());
+$("floor-end").addEventListener("click", () => socket.endFloor());
+$("floor-extend").addEventListener("click", () => socket.extend(60));
+$("floor-mute").addEventListener("click", () => {
+  const floor = floorState.floor;
+  if (floor) socket.mute(floor.hall, !floor.muted);
+});
+document.addEventListener("keydown", (ev) => {
+  const command = shortcut(floorState, ev);
+  if (!command) return;
+  ev.preventDefault();
+  if (command.type === "grant") socket.grant(command.entry);
+  else socket.endFloor();
+});
+setInterval(() => { floorEvent({ type: "tick" }); floorUi.tick(floorState); }, 1000);
 openMedia(["video", "audio"]).catch((err) => showError(describeError(err)));

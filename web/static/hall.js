@@ -1,169 +1,25 @@
 // The village-hall TV page (also /view): shows the commune room full screen on a box left
 // unattended for weeks, so every failure path ends in a fresh WHEP session, never a dead screen.
+// A hall's TV also sends its own camera and microphone from the start, and takes part in
+// the floor with the remote: raise a hand, speak when given the floor, end it.
 //
-// The page is one state machine: `reduce(state, event)` is pure and takes every socket
-// message, track event and timer tick; `render(state)` draws; `effects(prev, next)` does
-// the I/O the change asks for. What the TV says comes from the bridge's state messages and
-// this page's own track events, never from how old the last frame is.
+// The page is one state machine (tv-state.js): `reduce(state, event)` is pure and takes every
+// socket message, track event, key press and timer tick; `render(state)` draws; `effects(prev,
+// next)` does the I/O the change asks for. What the TV says comes from the bridge's state
+// messages and this page's own track events, never from how old the last frame is.
 
-import { pageParams, watchWhep, openSocket, backoffDelay, readLinkStats } from "./protocol.js";
+import {
+  pageParams, watchWhep, publishWhip, hallCapture, openSocket, backoffDelay, readLinkStats,
+} from "./protocol.js";
 import { t, lang, describeError, localize } from "./i18n.js";
+import { initialState, reduce, view, layoutOf, publishing, ownHand } from "./tv-state.js";
+import { floorElements, renderFloor, focusScope } from "./tv-floor.js";
+import { installRemote, isOk } from "./remote.js";
 
-// ICE often recovers from a short blip by itself; the bridge has no ICE restart.
-const DISCONNECT_GRACE_MS = 5000;
-// Live, connected, yet no picture for this long: the bridge lost track of us; start over.
-const STALL_REJOIN_MS = 20000;
+export { initialState, reduce, view };
+
 const REPORT_EVERY_MS = 2000;
-// Answers that mean this screen cannot watch until someone fixes something; we still retry.
-const FATAL_STATUS = new Set([400, 401, 403, 406, 415]);
-const OK_KEYS = new Set(["Enter", " ", "NumpadEnter", "Select"]);
 const LOG_LENGTH = 50;
-
-// ---- the state machine (pure) ----
-
-export const initialState = Object.freeze({
-  socket: "connecting", // connecting | open | closed
-  instance: null, // welcome.instance of the bridge run we last spoke to
-  connection: null, // our socket's id: lets the bridge address this page
-  iceServers: [], // STUN/TURN from the bridge's config, via welcome
-  mayReport: false, // this key reports what the TV shows (a hall key)
-  broadcast: null, // {live, video, audio, since} from the last state message; null: none yet
-  // Each new `gen` drops the current WHEP session and makes a new one; `wait` is the
-  // back-off step to wait first (null: at once).
-  session: { gen: 1, wait: null },
-  attempt: 0, // back-off steps since the last good picture
-  sessions: 0, // sessions that came up, for tests and a technician
-  pc: "none", // the WHEP pc's connectionState; "none" while there is no session
-  pcSince: 0,
-  video: "none", // the received video track: none | muted | live | ended
-  audio: "none",
-  frames: 0,
-  lastFrameAt: 0,
-  // A frame was rendered since this broadcast (or this session) began: only then is
-  // the picture on screen the chair's current one, not a stale frame from before.
-  fresh: false,
-  trouble: false, // something broke since the last good picture: "reconnecting", not "connecting"
-  fatal: null, // {status, code} of a refusal, while there is no working session
-  soundBlocked: false,
-  forced: null,
-});
-
-function rejoin(s, immediate) {
-  return {
-    ...s,
-    session: { gen: s.session.gen + 1, wait: immediate ? null : s.attempt },
-    attempt: immediate ? 0 : s.attempt + 1,
-    pc: "none", video: "none", audio: "none", fresh: false, trouble: true,
-  };
-}
-
-function onMessage(s, msg) {
-  switch (msg.type) {
-    case "welcome": {
-      const servers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
-      let next = {
-        ...s, connection: msg.connection || null, iceServers: servers,
-        instance: msg.instance || null,
-        mayReport: Array.isArray(msg.permissions) && msg.permissions.includes("report_screen"),
-      };
-      // A new instance is a restarted bridge: it has forgotten our session. The same
-      // instance after a socket blip still serves it, and tearing down a working picture
-      // would blank every TV for nothing.
-      if (s.instance !== null && msg.instance !== s.instance) return rejoin(next, true);
-      // The first session may have started before we knew of a TURN server.
-      const changed = JSON.stringify(servers) !== JSON.stringify(s.iceServers);
-      if (changed && s.pc !== "connected") next = rejoin(next, true);
-      return next;
-    }
-    case "state": {
-      if (!msg.broadcast) return s;
-      const b = msg.broadcast;
-      const broadcast = { live: Boolean(b.live), video: b.video_codec || null, audio: b.audio_codec || null, since: b.since ?? null };
-      const before = s.broadcast;
-      // A new broadcast (even one whose "off air" we never saw) makes earlier frames stale.
-      const renewed = !broadcast.live || !before || !before.live || before.since !== broadcast.since;
-      let next = { ...s, broadcast, fresh: renewed ? false : s.fresh };
-      // Going live is the moment a waiting screen should try at once, not after its back-off.
-      const stuck = s.session.wait !== null || ["disconnected", "failed", "closed"].includes(s.pc);
-      if (broadcast.live && before && !before.live && stuck) next = rejoin(next, true);
-      return next;
-    }
-    case "rejoin": // the bridge cut our session on purpose (new codec): come back at once
-      return rejoin(s, true);
-    case "ice-servers": // fresh TURN credentials, for the next session we make
-      return Array.isArray(msg.ice_servers) ? { ...s, iceServers: msg.ice_servers } : s;
-    default:
-      return s;
-  }
-}
-
-function onTick(s, at) {
-  if (s.pc === "disconnected" && at - s.pcSince > DISCONNECT_GRACE_MS) return rejoin(s, false);
-  const expectPicture = s.broadcast?.live && s.broadcast.video && s.pc === "connected";
-  if (expectPicture && at - Math.max(s.lastFrameAt, s.pcSince) > STALL_REJOIN_MS) return rejoin(s, false);
-  return s;
-}
-
-/** The next state after `event`. Pure: no DOM, no clock (events carry `at`), no I/O. */
-export function reduce(s, event) {
-  const current = event.gen === undefined || event.gen === s.session.gen;
-  switch (event.type) {
-    case "socket":
-      return { ...s, socket: event.status };
-    case "message":
-      return onMessage(s, event.msg);
-    case "session-up":
-      if (!current) return s;
-      return {
-        ...s, sessions: s.sessions + 1, fatal: null, session: { ...s.session, wait: null },
-        pc: event.pc, pcSince: event.at, video: event.video, audio: event.audio,
-      };
-    case "session-failed":
-      if (!current) return s;
-      return rejoin({ ...s, fatal: FATAL_STATUS.has(event.status) ? { status: event.status, code: event.code } : null }, false);
-    case "pc":
-      if (!current || event.state === s.pc) return s;
-      if (event.state === "failed") return rejoin(s, false);
-      return { ...s, pc: event.state, pcSince: event.at, trouble: s.trouble || event.state === "disconnected" };
-    case "track":
-      if (!current) return s;
-      return { ...s, [event.kind]: event.state, trouble: s.trouble || event.state !== "live" };
-    case "frame":
-      return {
-        ...s, frames: s.frames + 1, lastFrameAt: event.at, video: "live",
-        fresh: s.broadcast?.live !== false, trouble: false, attempt: 0,
-      };
-    case "tick":
-      return onTick(s, event.at);
-    case "sound-blocked":
-      return { ...s, soundBlocked: true };
-    case "sound-enabled":
-      return { ...s, soundBlocked: false };
-    case "force":
-      return { ...s, forced: event.state };
-    case "rejoin":
-      return rejoin(s, true);
-    default:
-      return s;
-  }
-}
-
-/** What the TV says, named as tests and people name it. */
-export function view(s) {
-  if (s.forced) return s.forced;
-  // Only set while there is no working session, so it can never hide a picture.
-  if (s.fatal && s.pc !== "connected") return "error";
-  // Without the socket we do not know what the bridge is doing; the last snapshot is kept
-  // only to tell a new broadcast from the same one when the socket comes back.
-  const b = s.socket === "open" ? s.broadcast : null;
-  if (b && !b.live) return "waiting";
-  const waitingForIt = s.trouble ? "reconnecting" : "connecting";
-  if (s.pc !== "connected") return waitingForIt;
-  const picture = s.fresh && s.video === "live";
-  // Sound only: say so, rather than "waiting" over a meeting that can be heard.
-  if (b && !b.video) return s.audio === "live" || s.audio === "muted" ? "audio" : waitingForIt;
-  return picture ? "live" : waitingForIt;
-}
 
 // ---- the page ----
 
@@ -173,10 +29,11 @@ const video = $("video");
 const ui = {
   status: $("status"), statusText: $("status-text"), statusDetail: $("status-detail"),
   prompt: $("sound-prompt"), commune: $("commune"), hallName: $("hall-name"),
-  time: $("clock-time"), date: $("clock-date"),
+  time: $("clock-time"), date: $("clock-date"), ...floorElements(),
 };
 
-let state = initialState;
+// A hall's own page watches the chair and the speaking hall apart; /view the program.
+let state = { ...initialState, layout: hall ? "hall" : "program" };
 /** Read by tests and a technician's console; refreshed on every event. */
 const stats = { hall, log: [] };
 window.hallStats = stats;
@@ -192,13 +49,19 @@ function dispatch(event) {
 
 function render(s) {
   const name = view(s);
+  const hand = ownHand(s);
   Object.assign(stats, {
     state: name, framesRendered: s.frames, lastFrameAt: s.lastFrameAt, sessions: s.sessions,
     pcState: s.pc, socket: s.socket,
     broadcastLive: s.broadcast && s.socket === "open" ? s.broadcast.live : null,
     videoCodec: s.broadcast?.video ?? null, audioCodec: s.broadcast?.audio ?? null,
     soundBlocked: s.soundBlocked, audioTracks: s.audio === "none" ? 0 : 1, trouble: s.trouble,
+    layout: layoutOf(s), floorHall: s.floor?.hall ?? null, floorFrames: s.floorFrames,
+    floorVideo: s.floorVideo, floorAudio: s.floorAudio, publishing: publishing(s),
+    queuePlace: hand ? hand.position ?? null : null, dialog: s.dialog,
+    meeting: s.meeting?.id ?? null,
   });
+  renderFloor(s, ui, Date.now());
   ui.prompt.hidden = !s.soundBlocked;
   const detail = name === "error" ? `${describeError(s.fatal)} ${t("tv.retrying")}`
     : s.socket === "refused" ? t("socket.refused") : "";
@@ -226,6 +89,14 @@ function effects(prev, next) {
     const wait = next.session.wait === null ? 0 : backoffDelay(next.session.wait);
     startTimer = setTimeout(() => startSession(running), wait);
   }
+  if (next.pub.gen !== publishingGen) {
+    publishingGen = next.pub.gen;
+    stopPublishing();
+    if (!next.pub.stopped) {
+      const wait = next.pub.wait === null ? 0 : backoffDelay(next.pub.wait);
+      pubTimer = setTimeout(() => startPublishing(publishingGen), wait);
+    }
+  }
   if (prev.soundBlocked && !next.soundBlocked) play();
 }
 
@@ -237,64 +108,157 @@ function stopSession() {
   handle = null;
 }
 
+// The chair's tracks (or the program's) play in #video, the speaking hall's in
+// #floor-video: both inside this page, where the browser's echo canceller hears them.
+const PLAYERS = { "floor-video": "floor", "floor-audio": "floor" };
+
 async function startSession(gen) {
   const tracks = [];
   abort = new AbortController();
   try {
     const h = await watchWhep({
       key, iceServers: state.iceServers, connection: state.connection, signal: abort.signal,
-      onTrack: (track) => tracks.push(track),
+      layout: state.layout,
+      onTrack: (track, where) => tracks.push({ track, slot: where.slot }),
       onState: (pcState) => dispatch({ type: "pc", gen, state: pcState }),
     });
     if (gen !== running) { h.stop(); return; }
     handle = h;
-    for (const track of tracks) watchTrack(track, gen);
-    const kinds = Object.fromEntries(tracks.map((tr) => [tr.kind, tr.muted ? "muted" : "live"]));
-    dispatch({ type: "session-up", gen, pc: h.state, video: kinds.video || "none", audio: kinds.audio || "none" });
-    attach(new MediaStream(tracks));
+    const kinds = {};
+    for (const { track, slot } of tracks) {
+      watchTrack(track, slot, gen);
+      kinds[slot] = track.muted ? "muted" : "live";
+    }
+    const of = (...slots) => slots.map((slot) => kinds[slot]).find(Boolean) || "none";
+    dispatch({
+      type: "session-up", gen, pc: h.state,
+      video: of("chair-video", "program-video"), audio: of("chair-audio", "program-audio"),
+      floorVideo: of("floor-video"), floorAudio: of("floor-audio"),
+    });
+    const main = tracks.filter((tr) => PLAYERS[tr.slot] !== "floor").map((tr) => tr.track);
+    const floor = tracks.filter((tr) => PLAYERS[tr.slot] === "floor").map((tr) => tr.track);
+    video.srcObject = new MediaStream(main);
+    ui.floorVideo.srcObject = floor.length ? new MediaStream(floor) : null;
+    play();
   } catch (err) {
     if (gen === running) dispatch({ type: "session-failed", gen, status: err.status, code: err.code });
   }
 }
 
-function watchTrack(track, gen) {
+function watchTrack(track, slot, gen) {
   const kind = track.kind;
-  track.addEventListener("mute", () => dispatch({ type: "track", gen, kind, state: "muted" }));
-  track.addEventListener("unmute", () => dispatch({ type: "track", gen, kind, state: "live" }));
-  track.addEventListener("ended", () => dispatch({ type: "track", gen, kind, state: "ended" }));
-}
-
-function attach(stream) {
-  video.srcObject = stream;
-  play();
+  track.addEventListener("mute", () => dispatch({ type: "track", gen, kind, slot, state: "muted" }));
+  track.addEventListener("unmute", () => dispatch({ type: "track", gen, kind, slot, state: "live" }));
+  track.addEventListener("ended", () => dispatch({ type: "track", gen, kind, slot, state: "ended" }));
 }
 
 async function play() {
-  video.muted = state.soundBlocked;
-  try {
-    await video.play();
-  } catch (err) {
-    // AbortError just means a newer session replaced the source mid-play.
-    if (err.name !== "NotAllowedError") return;
-    // The picture matters more than the sound: play muted and ask for one key press.
-    video.muted = true;
-    dispatch({ type: "sound-blocked" });
-    video.play().catch(() => {});
+  for (const player of [video, ui.floorVideo]) {
+    if (!player.srcObject) continue;
+    player.muted = state.soundBlocked;
+    try {
+      await player.play();
+    } catch (err) {
+      // AbortError just means a newer session replaced the source mid-play.
+      if (err.name !== "NotAllowedError") continue;
+      // The picture matters more than the sound: play muted and ask for one key press.
+      player.muted = true;
+      dispatch({ type: "sound-blocked" });
+      player.play().catch(() => {});
+    }
   }
 }
 
-function watchFrames() {
+function watchFrames(player, type) {
   if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
-    const loop = () => { dispatch({ type: "frame" }); video.requestVideoFrameCallback(loop); };
-    video.requestVideoFrameCallback(loop);
+    const loop = () => { dispatch({ type }); player.requestVideoFrameCallback(loop); };
+    player.requestVideoFrameCallback(loop);
     return;
   }
   // Older engines: a moving currentTime is the best sign of a new frame we get.
   let last = -1;
   setInterval(() => {
-    if (!video.paused && video.currentTime !== last) { last = video.currentTime; dispatch({ type: "frame" }); }
+    if (!player.paused && player.currentTime !== last) { last = player.currentTime; dispatch({ type }); }
   }, 200);
 }
+
+// ---- the hall's own camera and microphone, out over WHIP ----
+
+let publishingGen = 0;
+let publisher = null;
+let pubAbort = null;
+let pubTimer = null;
+let camera = null; // the local stream; kept across sessions, so a rejoin does not reopen it
+
+function stopPublishing() {
+  clearTimeout(pubTimer);
+  pubAbort?.abort();
+  pubAbort = null;
+  publisher?.stop();
+  publisher = null;
+}
+
+async function startPublishing(gen) {
+  pubAbort = new AbortController();
+  try {
+    if (!camera || camera.getTracks().some((tr) => tr.readyState === "ended")) {
+      camera?.getTracks().forEach((tr) => tr.stop());
+      camera = null;
+      try {
+        camera = await navigator.mediaDevices.getUserMedia(hallCapture());
+      } catch {
+        throw Object.assign(new Error("no camera"), { code: "media" });
+      }
+      ui.preview.srcObject = camera;
+    }
+    const p = await publishWhip({
+      key, stream: camera, profile: "hall", iceServers: state.iceServers,
+      connection: state.connection, signal: pubAbort.signal,
+      onState: (pcState) => dispatch({ type: "pub-pc", gen, state: pcState }),
+    });
+    if (gen !== publishingGen) { p.stop(); return; }
+    publisher = p;
+    dispatch({ type: "pub-up", gen, pc: p.state });
+  } catch (err) {
+    if (gen === publishingGen) dispatch({ type: "pub-failed", gen, status: err.status, code: err.code });
+  }
+}
+
+// ---- the remote's buttons ----
+
+function act(action, send) {
+  dispatch({ type: "ui", action });
+  send?.();
+}
+
+const ACTIONS = {
+  raise: () => act("raise", () => socket.raiseHand()),
+  lower: () => {
+    const hand = ownHand(state);
+    if (hand) act("lower", () => socket.withdraw(hand.id));
+  },
+  "details-open": () => act("details"),
+  "details-send": () => act("raise", () => socket.raiseHand({
+    name: ui.name.value.trim() || undefined, topic: ui.topic.value.trim() || undefined,
+  })),
+  "details-cancel": () => act("back"),
+  end: () => act("end", () => socket.endFloor()),
+  "consent-yes": () => act("consent", () => socket.consent(true)),
+  "consent-no": () => act("consent", () => socket.consent(false)),
+};
+
+for (const [id, action] of Object.entries(ACTIONS)) $(id).addEventListener("click", action);
+// OK in a text field goes on to the next field, and sends from the last one.
+ui.name.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); ui.topic.focus(); } });
+ui.topic.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); ACTIONS["details-send"](); } });
+installRemote({
+  scope: () => focusScope(state, ui),
+  onBack: () => {
+    if (!state.dialog) return false;
+    dispatch({ type: "ui", action: "back" });
+    return true;
+  },
+});
 
 // ---- what this TV really shows, told to the bridge every 2 s ----
 
@@ -347,10 +311,6 @@ async function keepAwake() {
   try { wakeLock = await navigator.wakeLock.request("screen"); } catch { /* not allowed here (e.g. plain http) */ }
 }
 
-function isOkKey(ev) {
-  return OK_KEYS.has(ev.key) || ev.code === "NumpadEnter" || ev.keyCode === 13 || ev.keyCode === 23;
-}
-
 function enableSound() {
   if (state.soundBlocked) dispatch({ type: "sound-enabled" });
 }
@@ -358,18 +318,20 @@ function enableSound() {
 localize();
 render(state);
 clock();
-setInterval(() => { clock(); dispatch({ type: "tick" }); }, 1000);
+setInterval(() => { clock(); dispatch({ type: "tick" }); renderFloor(state, ui, Date.now()); }, 1000);
 setInterval(report, REPORT_EVERY_MS);
-watchFrames();
+watchFrames(video, "frame");
+watchFrames(ui.floorVideo, "floor-frame");
 keepAwake();
 document.addEventListener("visibilitychange", keepAwake);
+// Registered before the remote's handler: OK first turns the sound on, when it is blocked.
 document.addEventListener("keydown", (ev) => {
-  if (!state.soundBlocked || !isOkKey(ev)) return;
+  if (!state.soundBlocked || !isOk(ev)) return;
   ev.preventDefault();
   enableSound();
-});
+}, { capture: true });
 document.addEventListener("click", enableSound);
-addEventListener("pagehide", () => handle?.stop());
+addEventListener("pagehide", () => { handle?.stop(); publisher?.stop(); });
 socket = openSocket({
   key,
   onMessage: (msg) => {

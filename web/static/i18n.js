@@ -64,6 +64,72 @@ const STRINGS = {
   "tv.retrying": { vi: "Đang tự động thử lại…", en: "Retrying automatically…" },
   "tv.sound": { vi: "Nhấn OK để bật tiếng", en: "Press OK for sound" },
 
+  // the floor, on the hall TV
+  "floor.raise": { vi: "Giơ tay phát biểu", en: "Raise hand" },
+  "floor.lower": { vi: "Hạ tay", en: "Lower hand" },
+  "floor.details": { vi: "Giơ tay, ghi tên và nội dung", en: "Raise hand with name and topic" },
+  "floor.place": { vi: "Đã giơ tay — thứ tự {n}", en: "Hand raised — number {n}" },
+  "floor.yourTurn": { vi: "Đến lượt thôn mình", en: "Your turn" },
+  "floor.end": { vi: "Kết thúc phát biểu", en: "End the floor" },
+  "floor.consent": { vi: "Đồng ý ghi hình phần phát biểu?", en: "Agree to have this question recorded?" },
+  "floor.yes": { vi: "Có", en: "Yes" },
+  "floor.no": { vi: "Không", en: "No" },
+  "floor.name": { vi: "Tên người phát biểu", en: "Speaker's name" },
+  "floor.namePlaceholder": { vi: "Người dân", en: "Resident" },
+  "floor.topic": { vi: "Nội dung", en: "Topic" },
+  "floor.send": { vi: "Giơ tay", en: "Raise hand" },
+  "floor.cancel": { vi: "Hủy", en: "Cancel" },
+  "floor.backHint": { vi: "Nút Quay lại: đóng", en: "Back button: close" },
+  "floor.muted": { vi: "Chủ tọa đã tắt tiếng thôn mình", en: "The chair muted this hall" },
+  "floor.speaking": { vi: "Đang phát biểu", en: "Speaking" },
+  "pub.starting": { vi: "Máy quay của thôn: đang kết nối…", en: "This hall's camera: connecting…" },
+  "pub.retrying": { vi: "Máy quay của thôn: đang thử lại…", en: "This hall's camera: retrying…" },
+  "pub.replaced": { vi: "Một TV khác của thôn đang gửi hình và tiếng; TV này chỉ xem.",
+    en: "Another TV of this hall sends the camera and sound; this one only watches." },
+  "pub.media": { vi: "Không mở được máy quay hoặc micrô của thôn.", en: "Cannot open this hall's camera or microphone." },
+
+  // the floor, on the chair console
+  "meeting.open": { vi: "Bắt đầu cuộc họp", en: "Open the meeting" },
+  "meeting.close": { vi: "Kết thúc cuộc họp", en: "Close the meeting" },
+  "meeting.none": { vi: "Chưa có cuộc họp", en: "No meeting open" },
+  "meeting.since": { vi: "Cuộc họp từ {time}", en: "Meeting since {time}" },
+  "chair.floor": { vi: "Người đang phát biểu", en: "Speaking now" },
+  "chair.noFloor": { vi: "Chưa có ai phát biểu.", en: "Nobody has the floor." },
+  "chair.queue": { vi: "Danh sách giơ tay", en: "Raised hands" },
+  "chair.emptyQueue": { vi: "Chưa có ai giơ tay.", en: "No hands raised." },
+  "chair.grant": { vi: "Mời phát biểu", en: "Give the floor" },
+  "chair.withdraw": { vi: "Hủy", en: "Withdraw" },
+  "chair.up": { vi: "Chuyển lên", en: "Move up" },
+  "chair.down": { vi: "Chuyển xuống", en: "Move down" },
+  "chair.edit": { vi: "Sửa", en: "Edit" },
+  "chair.save": { vi: "Lưu", en: "Save" },
+  "chair.cancel": { vi: "Thôi", en: "Cancel" },
+  "chair.end": { vi: "Kết thúc phát biểu", en: "End the floor" },
+  "chair.mute": { vi: "Tắt tiếng", en: "Mute" },
+  "chair.unmute": { vi: "Bật tiếng", en: "Unmute" },
+  "chair.extend": { vi: "+1 phút", en: "+1 min" },
+  "chair.shortcuts": { vi: "Phím tắt: N — mời người tiếp theo · E — kết thúc phát biểu",
+    en: "Shortcuts: N — give the floor to the next · E — end the floor" },
+  "chair.cue": { vi: "{hall} giơ tay", en: "{hall} raised a hand" },
+  "chair.waited": { vi: "chờ {time}", en: "waiting {time}" },
+  "chair.left": { vi: "còn {time}", en: "{time} left" },
+  "chair.over": { vi: "quá giờ {time}", en: "over by {time}" },
+  "chair.offline": { vi: "thôn mất kết nối", en: "hall disconnected" },
+  "chair.gridWaiting": { vi: "Chưa có hình", en: "No picture" },
+  "consent.true": { vi: "Đồng ý ghi hình", en: "Agreed to recording" },
+  "consent.false": { vi: "Không đồng ý ghi hình", en: "Declined recording" },
+  "consent.null": { vi: "Chưa trả lời việc ghi hình", en: "Recording not answered yet" },
+  "hall.speaking": { vi: "Đang phát biểu", en: "Speaking" },
+  "hall.muted": { vi: "Đã tắt tiếng", en: "Muted" },
+  "hall.raised": { vi: "Đang giơ tay", en: "Hand raised" },
+
+  // errors the bridge answers on the socket (docs/protocol.md)
+  "wire.forbidden": { vi: "Không được phép làm việc này.", en: "Not allowed." },
+  "wire.not-found": { vi: "Mục này không còn nữa.", en: "That entry is gone." },
+  "wire.refused": { vi: "Không thực hiện được.", en: "Not possible now." },
+  "wire.bad-field": { vi: "Thông tin không hợp lệ.", en: "Invalid input." },
+  "wire.other": { vi: "Máy chủ từ chối.", en: "The server refused." },
+
   // errors, by the server's X-Error-Code or the browser's error name
   "err.missing-key": { vi: "Đường liên kết thiếu mã truy cập. Hãy mở đúng đường liên kết được cấp.",
     en: "The link has no access key. Open the link you were given." },
@@ -108,10 +174,17 @@ export function describeError(err) {
   return t("err.media");
 }
 
+/** Plain words for an `error` message of the socket. */
+export function describeWireError(code) {
+  return t(STRINGS["wire." + code] ? "wire." + code : "wire.other");
+}
+
 /** Fill every [data-i18n] element under `root`, and mark the document's language. */
 export function localize(root = document) {
   document.documentElement.lang = lang;
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   const title = root.querySelector("title[data-i18n]");
   if (title) document.title = title.textContent;
 }

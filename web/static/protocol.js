@@ -122,28 +122,57 @@ function makeHandle(pc, key, session, onState) {
 
 // The chair's camera goes out twice: full for the halls with a good link, light for the
 // weak ones. The bridge picks one per hall from that hall's reports (docs/protocol.md).
-const RENDITIONS = [
-  { maxBitrate: 2_000_000 },
-  { maxBitrate: 400_000, scaleResolutionDownBy: 2 },
-];
+// A hall's camera is only a small picture of its room: one 360p stream, so six halls
+// together stay within what a commune's uplink and the bridge carry.
+const PROFILES = {
+  chair: [{ maxBitrate: 2_000_000 }, { maxBitrate: 400_000, scaleResolutionDownBy: 2 }],
+  hall: [{ maxBitrate: 500_000 }],
+};
+const HALL_HEIGHT = 360;
 
 /**
- * Publish `stream` to the bridge via WHIP: video twice (full, then light), then audio.
+ * What a hall TV asks getUserMedia for: a 640×360 camera, and a microphone with the
+ * browser's echo canceller, noise suppression and gain control on, since the TV's own
+ * loudspeakers play the commune room a metre from it.
+ */
+export function hallCapture() {
+  return {
+    video: { width: { ideal: 640 }, height: { ideal: HALL_HEIGHT }, frameRate: { ideal: 25, max: 30 } },
+    audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+  };
+}
+
+function encodingsFor(profile, track, index) {
+  const base = { ...PROFILES[profile][index] };
+  if (profile === "hall") {
+    // A camera that ignores the `ideal` size still goes out at 360 lines.
+    const height = track.getSettings?.().height || HALL_HEIGHT;
+    if (height > HALL_HEIGHT) base.scaleResolutionDownBy = height / HALL_HEIGHT;
+  }
+  return [base];
+}
+
+/**
+ * Publish `stream` to the bridge via WHIP. Profile "chair" (the default): video twice
+ * (full, then light), then audio; profile "hall": one small video (≤500 kbps), then audio.
  * Resolves to a handle {pc, location, state, stop(), replaceTrack(track)}.
  * onState(connectionState) is called on every pc connection state change.
  * Throws ProtocolError (with .status and .code) when the server refuses.
  */
-export async function publishWhip({ key, stream, onState, signal, connection, iceServers = [] }) {
+export async function publishWhip({
+  key, stream, onState, signal, connection, iceServers = [], profile = "chair",
+}) {
   const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
   const video = stream.getVideoTracks()[0];
   const audio = stream.getAudioTracks()[0];
   const videoSenders = [];
   let lightTrack = null;
   if (video) {
-    lightTrack = video.clone();
-    [video, lightTrack].forEach((track, i) => {
+    const tracks = [video];
+    if (PROFILES[profile].length > 1) tracks.push(lightTrack = video.clone());
+    tracks.forEach((track, i) => {
       const tr = pc.addTransceiver(track, {
-        direction: "sendonly", streams: [stream], sendEncodings: [RENDITIONS[i]],
+        direction: "sendonly", streams: [stream], sendEncodings: encodingsFor(profile, track, i),
       });
       videoSenders.push(tr.sender);
     });
@@ -152,7 +181,7 @@ export async function publishWhip({ key, stream, onState, signal, connection, ic
     ? pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] }).sender
     : null;
   // Naming our socket lets the bridge tell this page, and only it, when another
-  // chair device takes the broadcast over.
+  // device with the same key takes the stream over.
   const extra = connection ? { "X-Connection": connection } : {};
   let session;
   try {
@@ -169,9 +198,10 @@ export async function publishWhip({ key, stream, onState, signal, connection, ic
   handle.replaceTrack = async (track) => {
     if (track.kind === "audio") { await audioSender?.replaceTrack(track); return; }
     if (!videoSenders.length) return;
+    await videoSenders[0].replaceTrack(track);
+    if (videoSenders.length < 2) return;
     const old = lightTrack;
     lightTrack = track.clone();
-    await videoSenders[0].replaceTrack(track);
     await videoSenders[1].replaceTrack(lightTrack);
     old?.stop();
   };
@@ -179,14 +209,37 @@ export async function publishWhip({ key, stream, onState, signal, connection, ic
 }
 
 /**
- * Watch the broadcast via WHEP. onTrack(track) fires for each received track before this resolves.
+ * The sections a WHEP offer asks for, in order, with the slot each one is (docs/protocol.md):
+ * "program" one video and one audio; "hall" (a hall TV) the chair's video and audio, then
+ * the speaking hall's; "chair" (the console) one video per hall in config order, then the
+ * speaking hall's audio.
+ */
+export function layoutSections(layout, halls = []) {
+  if (layout === "hall") {
+    return [["video", "chair-video"], ["audio", "chair-audio"], ["video", "floor-video"], ["audio", "floor-audio"]];
+  }
+  if (layout === "chair") {
+    return [...halls.map((id) => ["video", `hall-video:${id}`]), ["audio", "floor-audio"]];
+  }
+  return [["video", "program-video"], ["audio", "program-audio"]];
+}
+
+/**
+ * Watch via WHEP with the given layout (see layoutSections). onTrack(track, {slot, index, mid})
+ * fires for each received track before this resolves; the slot comes from the transceiver
+ * the track arrived on, so it never depends on the order tracks are announced in.
  * Resolves to a handle {pc, location, state, stop()}; throws ProtocolError when refused.
  */
-export async function watchWhep({ key, onTrack, onState, signal, connection, iceServers = [] }) {
+export async function watchWhep({
+  key, onTrack, onState, signal, connection, iceServers = [], layout = "program", halls = [],
+}) {
   const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addTransceiver("audio", { direction: "recvonly" });
-  pc.addEventListener("track", (ev) => onTrack?.(ev.track));
+  const sections = layoutSections(layout, halls);
+  const transceivers = sections.map(([kind]) => pc.addTransceiver(kind, { direction: "recvonly" }));
+  pc.addEventListener("track", (ev) => {
+    const index = transceivers.indexOf(ev.transceiver);
+    onTrack?.(ev.track, { slot: index >= 0 ? sections[index][1] : null, index, mid: ev.transceiver?.mid ?? null });
+  });
   const extra = connection ? { "X-Connection": connection } : {};
   const session = await negotiate("/whep", key, pc, signal, extra);
   return makeHandle(pc, key, session, onState);
@@ -228,11 +281,18 @@ const clamp = (value, low, high) => Math.min(high, Math.max(low, Number.isFinite
 
 const SOCKET_REFUSED = 4429;
 
+/** Copies the fields of `fields` that are set, so optional wire fields are left out, not null. */
+function present(fields) {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null));
+}
+
 /**
  * The state socket: pings every 10 s and reconnects forever with back-off.
- * onMessage(obj) gets each server message; onStatus("connecting"|"open"|"closed"|"refused").
- * Returns {close(), report(figures)}: `report` sends a hall TV's `report` message
- * (docs/protocol.md) while the socket is open, and drops it otherwise.
+ * onMessage(obj) gets each server message (errors included);
+ * onStatus("connecting"|"open"|"closed"|"refused").
+ * Returns {close(), report(figures), and one sender per floor command}. Each sender returns
+ * whether the message went out: a command while the socket is down is dropped, never queued,
+ * as a hand raised minutes late would surprise everyone.
  */
 export function openSocket({ key, onMessage, onStatus }) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -282,11 +342,16 @@ export function openSocket({ key, onMessage, onStatus }) {
     sock.onerror = () => {};
   }
 
+  function send(msg) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
   connect();
   return {
     report(f) {
-      if (!ws || ws.readyState !== WebSocket.OPEN) return;
-      ws.send(JSON.stringify({
+      send({
         type: "report",
         shown: f.shown,
         frames: Math.max(0, Math.floor(f.frames)),
@@ -298,8 +363,20 @@ export function openSocket({ key, onMessage, onStatus }) {
         jitter_ms: clamp(f.jitterMs, 0, 600000),
         rtt_ms: f.rttMs === null || f.rttMs === undefined ? null : clamp(f.rttMs, 0, 600000),
         bitrate_kbps: clamp(f.bitrateKbps, 0, 10000000),
-      }));
+      });
     },
+    // The floor (docs/protocol.md, "Client → server"). `hall` omitted: the key's own hall.
+    raiseHand: ({ hall, name, topic } = {}) => send({ type: "raise", ...present({ hall, name, topic }) }),
+    withdraw: (entry) => send({ type: "withdraw", entry }),
+    grant: (entry) => send({ type: "grant", entry }),
+    endFloor: () => send({ type: "end" }),
+    move: (entry, position) => send({ type: "move", entry, position }),
+    mute: (hall, muted) => send({ type: "mute", hall, muted: Boolean(muted) }),
+    extend: (seconds = 60) => send({ type: "extend", seconds }),
+    edit: (entry, { name, topic } = {}) => send({ type: "edit", entry, ...present({ name, topic }) }),
+    consent: (consent) => send({ type: "consent", consent: Boolean(consent) }),
+    openMeeting: (title = "") => send({ type: "open-meeting", ...present({ title: title || null }) }),
+    closeMeeting: () => send({ type: "close-meeting" }),
     close() {
       closed = true;
       clearTimeout(retryTimer);
