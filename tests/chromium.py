@@ -51,8 +51,11 @@ def url(server: TestServer, path: str) -> str:
     return str(server.make_url(path))
 
 
-async def open_page(browser: Any, address: str) -> Any:
+async def open_page(browser: Any, address: str, init_script: str | None = None) -> Any:
+    """`address` in a browser context of its own; `init_script` runs before the page's own."""
     context = await browser.new_context(viewport={"width": 960, "height": 540})
+    if init_script is not None:
+        await context.add_init_script(script=init_script)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

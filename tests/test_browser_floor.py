@@ -1,0 +1,148 @@
+"""The floor in real Chromium: a hall raises a hand with the remote alone, the chair gives it the
+floor, the commune sees and hears that hall, and the floor ends again.
+
+Every page runs in its own browser context with a camera of its own colour and a
+microphone of its own tone (tests/fake_devices.py), so what each page receives
+is checked by its content: whose colour, moving, and whose tone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from tests.chromium import open_page, url
+from tests.fake_devices import (
+    Device,
+    fake_devices,
+    wait_for_moving_picture,
+    wait_for_tone,
+)
+from web.config import Settings
+
+pytestmark = pytest.mark.browser
+
+CHAIR = Device((40, 170, 40), 440.0)
+THON_2 = Device((210, 40, 40), 1250.0)
+THON_5 = Device((40, 60, 210), 700.0)
+# A name that would run script if any page ever put it into HTML.
+NAME = '<img src=x onerror="window.__xss=1">'
+TOPIC = "Đường mới"
+
+
+async def focused(page: Any) -> str:
+    return str(await page.evaluate("document.activeElement ? document.activeElement.id : ''"))
+
+
+async def hall_page(
+    browser: Any, server: TestServer, settings: Settings, hall_id: str, device: Device
+) -> Any:
+    hall = next(h for h in settings.halls if h.id == hall_id)
+    page = await open_page(
+        browser, url(server, f"/hall/{hall.id}?key={hall.key}"), fake_devices(device)
+    )
+    # It watches the chair and sends its own camera and microphone from the start.
+    await page.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
+    await page.wait_for_function("() => window.hallStats.publishing === 'live'", timeout=30_000)
+    return page
+
+
+async def raise_hand_with_the_remote(tv: Any) -> None:
+    """Thôn 2's operator: a name and topic, entered and sent with the D-pad and OK only."""
+    await tv.wait_for_function("() => document.activeElement?.id === 'raise'", timeout=10_000)
+    await tv.keyboard.press("ArrowRight")
+    assert await focused(tv) == "details-open"
+    await tv.keyboard.press("Enter")
+    await tv.wait_for_selector("#details:not([hidden])")
+    assert await focused(tv) == "name"
+    # Back closes the dialog and leaves the hand down.
+    await tv.keyboard.press("Escape")
+    await tv.wait_for_selector("#details", state="hidden")
+    assert await tv.is_visible("#raise")
+    await tv.keyboard.press("ArrowRight")
+    await tv.keyboard.press("Enter")
+    await tv.wait_for_selector("#details:not([hidden])")
+    await tv.keyboard.type(NAME)
+    await tv.keyboard.press("ArrowDown")
+    assert await focused(tv) == "topic"
+    await tv.keyboard.type(TOPIC)
+    await tv.keyboard.press("Enter")  # OK in the last field sends
+    await tv.wait_for_selector("#queue-place:not([hidden])", timeout=10_000)
+    assert (await tv.text_content("#queue-place") or "").strip() == "Đã giơ tay — thứ tự 1"
+    assert await focused(tv) == "lower"
+
+
+async def test_a_hall_raises_by_remote_gets_the_floor_and_is_seen_and_heard_then_the_floor_ends(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    chair = await open_page(
+        browser, url(server, f"/chair?key={settings.keys.chair}"), fake_devices(CHAIR)
+    )
+    await chair.click("#start")
+    await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
+    # The meeting opens by itself when the chair goes live.
+    await chair.wait_for_selector("#meeting-close:not([hidden])", timeout=10_000)
+    thon2 = await hall_page(browser, server, settings, "thon-2", THON_2)
+    thon5 = await hall_page(browser, server, settings, "thon-5", THON_5)
+    # The chair's grid sees every publishing hall, floor or not: attendance at a glance.
+    await wait_for_moving_picture(chair, "#halls li[data-hall='thon-5'] video", THON_5)
+    await wait_for_moving_picture(chair, "#halls li[data-hall='thon-2'] video", THON_2)
+    # Nobody has the floor: the chair hears no hall, and Thôn 5 sees the chair large.
+    await wait_for_tone(chair, "#floor-audio", THON_2.tone_hz, present=False)
+    assert await thon5.evaluate("window.hallStats.layout") == "chair"
+    await wait_for_moving_picture(thon5, "#video", CHAIR)
+
+    await raise_hand_with_the_remote(thon2)
+    row = "#queue li[data-hall='thon-2']"
+    await chair.wait_for_selector(row, timeout=10_000)
+    assert await chair.text_content(f"{row} .q-name") == NAME
+    assert await chair.text_content(f"{row} .q-topic") == TOPIC
+    assert await chair.is_visible("#cue")
+    assert "Thôn 2 giơ tay" in (await chair.text_content("#cue") or "")
+    assert await chair.evaluate("window.chairStats.cues") == 1
+
+    await chair.click(f"{row} .q-grant")
+    # Thôn 2 is asked about recording, and answers with OK on the focused "Có".
+    await thon2.wait_for_selector("#consent:not([hidden])", timeout=10_000)
+    assert await focused(thon2) == "consent-yes"
+    await thon2.keyboard.press("Enter")
+    await chair.wait_for_selector("#floor-consent[data-consent=true]", timeout=10_000)
+    await thon2.wait_for_function("() => window.hallStats.layout === 'own'")
+    assert await thon2.is_visible("#own-floor")
+    assert "Đến lượt thôn mình" in (await thon2.text_content("#own-floor") or "")
+    assert ":" in (await thon2.text_content("#own-timer") or "")
+    await wait_for_moving_picture(thon2, "#preview", THON_2)
+    assert await focused(thon2) == "end"
+
+    # The chair sees and hears Thôn 2 ...
+    await chair.wait_for_selector("#floor[data-state=live][data-hall='thon-2']", timeout=10_000)
+    assert await chair.text_content("#floor-name") == NAME
+    await wait_for_tone(chair, "#floor-audio", THON_2.tone_hz, present=True)
+    # ... and so does Thôn 5: Thôn 2 large, named in the lower third, the chair inset.
+    await thon5.wait_for_function("() => window.hallStats.layout === 'floor'", timeout=10_000)
+    await wait_for_moving_picture(thon5, "#floor-video", THON_2)
+    await wait_for_tone(thon5, "#floor-video", THON_2.tone_hz, present=True)
+    await wait_for_moving_picture(thon5, "#video", CHAIR)
+    assert await thon5.is_visible("#lower-third")
+    assert await thon5.text_content("#lt-hall") == "Thôn 2"
+    assert await thon5.text_content("#lt-name") == NAME
+    assert await thon5.text_content("#lt-topic") == TOPIC
+    # A hall never gets its own sound back.
+    await wait_for_tone(thon2, "#floor-video", THON_2.tone_hz, present=False)
+
+    # E on the chair's keyboard ends the floor: Thôn 2 is heard and shown no more.
+    await chair.keyboard.press("e")
+    await chair.wait_for_selector("#floor[data-state=none]", timeout=10_000)
+    await thon5.wait_for_function("() => window.hallStats.layout === 'chair'", timeout=10_000)
+    assert not await thon5.is_visible("#lower-third")
+    await wait_for_tone(thon5, "#floor-video", THON_2.tone_hz, present=False)
+    await wait_for_tone(chair, "#floor-audio", THON_2.tone_hz, present=False)
+    await thon2.wait_for_function("() => window.hallStats.layout === 'chair'", timeout=10_000)
+    assert await thon2.is_visible("#raise")
+
+    for page in [chair, thon2, thon5]:
+        assert await page.evaluate("window.__xss") is None
+        assert await page.locator("#queue img, #lower-third img, #floor img").count() == 0
+        assert page.errors == []
