@@ -4,7 +4,7 @@
 // Every name, topic and hall name goes in as textContent, never as HTML.
 
 import { readFloor, floorClock, waited, speakerLines } from "./floor.js";
-import { t, describeWireError } from "./i18n.js";
+import { t, lang, describeWireError } from "./i18n.js";
 
 const CUE_MS = 5000;
 const NOTICE_MS = 8000;
@@ -163,7 +163,7 @@ export function floorView(ui, commands, dispatch) {
     ui.meetingClose.hidden = !open;
     const opened = s.meeting?.opened_at;
     ui.meetingState.textContent = !open ? t("meeting.none")
-      : t("meeting.since", { time: typeof opened === "number" ? new Date(opened * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "" });
+      : t("meeting.since", { time: typeof opened === "number" ? new Date(opened * 1000).toLocaleTimeString(lang === "en" ? "en-GB" : "vi-VN", { hour: "2-digit", minute: "2-digit", hour12: false }) : "" });
     ui.meetingState.dataset.open = String(open);
 
     const speaker = speakerLines(s.floor);
@@ -183,7 +183,7 @@ export function floorView(ui, commands, dispatch) {
     }
     renderQueue(s);
     ui.cue.hidden = !s.cue;
-    if (s.cue) ui.cue.textContent = "✋ " + s.cue.halls.map((hall) => t("chair.cue", { hall })).join(" · ");
+    if (s.cue) ui.cue.textContent = s.cue.halls.map((hall) => t("chair.cue", { hall })).join(" · ");
     ui.error.hidden = !s.notice;
     if (s.notice) ui.error.textContent = describeWireError(s.notice.code) + (s.notice.message ? " " + s.notice.message : "");
     tick(s);
