@@ -59,7 +59,7 @@ export function renderFloor(s, ui, nowMs) {
 
   // Only a hall's TV takes part, and only while a meeting is open to raise a hand in.
   const hallTv = s.layout === "hall" && s.ownHall !== null;
-  ui.bar.hidden = !hallTv || !s.meeting;
+  ui.bar.hidden = !hallTv || !s.mayRaise || !s.meeting;
   const hand = ownHand(s);
   ui.raise.hidden = mine || Boolean(hand);
   ui.detailsOpen.hidden = mine || Boolean(hand);

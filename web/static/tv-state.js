@@ -21,6 +21,7 @@ export const initialState = Object.freeze({
   iceServers: [], // STUN/TURN from the bridge's config, via welcome
   mayReport: false, // this key reports what the TV shows (a hall key)
   ownHall: null, // welcome.hall.id: the hall this TV stands in; null on /view
+  mayRaise: false, // the key has the `raise_hand` permission: the floor buttons show
   broadcast: null, // {live, video, audio, since} from the last state message; null: none yet
   // Each new `gen` drops the current WHEP session and makes a new one; `wait` is the
   // back-off step to wait first (null: at once).
@@ -88,6 +89,7 @@ function onWelcome(s, msg) {
     ...s, connection: msg.connection || null, iceServers: servers,
     instance: msg.instance || null, ownHall: msg.hall?.id ?? null,
     mayReport: Array.isArray(msg.permissions) && msg.permissions.includes("report_screen"),
+    mayRaise: Array.isArray(msg.permissions) && msg.permissions.includes("raise_hand"),
   };
   // A new instance is a restarted bridge: it has forgotten our sessions. The same
   // instance after a socket blip still serves them, and tearing down a working picture
