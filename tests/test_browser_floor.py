@@ -86,6 +86,8 @@ async def test_a_hall_raises_by_remote_gets_the_floor_and_is_seen_and_heard_then
     await chair.wait_for_selector("#meeting-close:not([hidden])", timeout=10_000)
     thon2 = await hall_page(browser, server, settings, "thon-2", THON_2)
     thon5 = await hall_page(browser, server, settings, "thon-5", THON_5)
+    board = await open_page(browser, url(server, f"/view?key={settings.keys.viewer}"))
+    await board.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
     # The chair's grid sees every publishing hall, floor or not: attendance at a glance.
     await wait_for_moving_picture(chair, "#halls li[data-hall='thon-5'] video", THON_5)
     await wait_for_moving_picture(chair, "#halls li[data-hall='thon-2'] video", THON_2)
@@ -129,6 +131,12 @@ async def test_a_hall_raises_by_remote_gets_the_floor_and_is_seen_and_heard_then
     assert await thon5.text_content("#lt-hall") == "Thôn 2"
     assert await thon5.text_content("#lt-name") == NAME
     assert await thon5.text_content("#lt-topic") == TOPIC
+    # The public board shows the program: Thôn 2, named, and hears it in the mix.
+    await wait_for_moving_picture(board, "#video", THON_2)
+    await wait_for_tone(board, "#video", THON_2.tone_hz, present=True)
+    assert await board.is_visible("#lower-third")
+    assert await board.text_content("#lt-name") == NAME
+    assert not await board.is_visible("#floor-bar")
     # A hall never gets its own sound back.
     await wait_for_tone(thon2, "#floor-video", THON_2.tone_hz, present=False)
 
@@ -141,8 +149,83 @@ async def test_a_hall_raises_by_remote_gets_the_floor_and_is_seen_and_heard_then
     await wait_for_tone(chair, "#floor-audio", THON_2.tone_hz, present=False)
     await thon2.wait_for_function("() => window.hallStats.layout === 'chair'", timeout=10_000)
     assert await thon2.is_visible("#raise")
+    await wait_for_moving_picture(board, "#video", CHAIR)
+    assert not await board.is_visible("#lower-third")
 
-    for page in [chair, thon2, thon5]:
+    for page in [chair, thon2, thon5, board]:
         assert await page.evaluate("window.__xss") is None
         assert await page.locator("#queue img, #lower-third img, #floor img").count() == 0
         assert page.errors == []
+
+
+# The TV's floor, from messages alone: tv-state.js's pure reducer, run in the page's own module.
+TV_FLOOR_SCENARIO = """async () => {
+    const tv = await import('/static/tv-state.js');
+    const { initialState, reduce, layoutOf, ownHand, publishing } = tv;
+    let s = { ...initialState, layout: 'hall' };
+    let at = 1000;
+    const seen = [];
+    const step = (event, ms = 10) => {
+        at += ms;
+        s = reduce(s, { at, ...event });
+        const hand = ownHand(s);
+        const name = event.type === 'message' ? event.msg.type
+            : event.type + (event.action ? ':' + event.action : '');
+        seen.push([name, layoutOf(s), hand ? hand.position : null, s.dialog, publishing(s)]);
+    };
+    const entry = (id, hall, position) =>
+        ({ id, hall, hall_name: hall, name: 'N', topic: '', raised_at: 1, position });
+    const state = (queue, floor) => ({ type: 'message', msg: { type: 'state', meeting: { id: 'm' },
+        queue, floor, muted: [], now: at / 1000 } });
+    const floor = (e, extra = {}) =>
+        ({ entry: e, hall: e.hall, deadline: 9e9, consent: null, live: true, muted: false,
+           ...extra });
+    step({ type: 'socket', status: 'open' });
+    step({ type: 'message', msg: { type: 'welcome', instance: 'A', connection: 'c',
+        ice_servers: [], hall: { id: 'thon-2', name: 'Thôn 2' },
+        permissions: ['publish', 'watch', 'raise_hand'] } });
+    step({ type: 'pub-up', gen: 1, pc: 'connecting' });
+    step({ type: 'pub-pc', gen: 1, state: 'connected' });
+    step(state([entry('e1', 'thon-4', 1), entry('e2', 'thon-2', 2)], null));
+    step(state([entry('e2', 'thon-2', 1)], floor(entry('e1', 'thon-4'))));
+    step(state([entry('e2', 'thon-2', 1)], floor(entry('e1', 'thon-4'), { live: false })));
+    step(state([], floor(entry('e2', 'thon-2'))));
+    step({ type: 'ui', action: 'consent' });
+    step(state([], floor(entry('e2', 'thon-2'))));
+    step(state([], floor(entry('e2', 'thon-2'), { consent: true })));
+    step(state([], null));
+    step({ type: 'ui', action: 'details' });
+    step({ type: 'ui', action: 'back' });
+    step({ type: 'pub-pc', gen: 1, state: 'failed' });
+    step({ type: 'message', msg: { type: 'replaced' } });
+    step({ type: 'pub-failed', gen: 2, code: 'network' });
+    return seen;
+}"""
+
+
+async def test_the_tv_lays_out_the_floor_and_asks_consent_once_from_messages_alone(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    hall = settings.halls[1]
+    tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
+    seen = [tuple(step) for step in await tv.evaluate(TV_FLOOR_SCENARIO)]
+    assert seen == [
+        ("socket", "chair", None, None, "off"),
+        ("welcome", "chair", None, None, "starting"),  # it publishes from the start
+        ("pub-up", "chair", None, None, "starting"),
+        ("pub-pc", "chair", None, None, "live"),
+        ("state", "chair", 2, None, "live"),  # hand raised, second in the queue
+        ("state", "floor", 1, None, "live"),  # Thôn 4 speaks: it large, the chair inset
+        ("state", "chair", 1, None, "live"),  # Thôn 4's stream dropped: the chair, not black
+        ("state", "own", None, "consent", "live"),  # our turn: asked about recording
+        ("ui:consent", "own", None, None, "live"),
+        ("state", "own", None, None, "live"),  # asked once per grant, not again
+        ("state", "own", None, None, "live"),
+        ("state", "chair", None, None, "live"),
+        ("ui:details", "chair", None, "details", "live"),
+        ("ui:back", "chair", None, None, "live"),
+        ("pub-pc", "chair", None, None, "retrying"),  # the camera's link failed: again
+        ("replaced", "chair", None, None, "replaced"),  # another TV of this hall took over
+        ("pub-failed", "chair", None, None, "replaced"),  # and this one stays quiet
+    ]
+    assert tv.errors == []
