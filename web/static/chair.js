@@ -259,6 +259,11 @@ ui.microphone.addEventListener("change", () => switchDevice("audio"));
 navigator.mediaDevices?.addEventListener("devicechange", () => { if (stream) listDevices(); });
 addEventListener("pagehide", () => { handle?.stop(); grid.stop(); });
 const socket = openSocket({ key, onMessage, onStatus: onSocketStatus });
+// A browser may hold back sound until the first click: the speaking hall must be heard.
+document.addEventListener("click", () => {
+  const audio = $("floor-audio");
+  if (audio.srcObject && audio.paused) audio.play().catch(() => {});
+});
 $("meeting-open").addEventListener("click", () => socket.openMeeting());
 $("meeting-close").addEventListener("click", () => socket.closeMeeting());
 $("floor-end").addEventListener("click", () => socket.endFloor());

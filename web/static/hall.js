@@ -238,9 +238,11 @@ const ACTIONS = {
     if (hand) act("lower", () => socket.withdraw(hand.id));
   },
   "details-open": () => act("details"),
-  "details-send": () => act("raise", () => socket.raiseHand({
-    name: ui.name.value.trim() || undefined, topic: ui.topic.value.trim() || undefined,
-  })),
+  "details-send": () => act("raise", () => {
+    socket.raiseHand({ name: ui.name.value.trim() || undefined, topic: ui.topic.value.trim() || undefined });
+    // The name is likely the same operator next time; the topic is not.
+    ui.topic.value = "";
+  }),
   "details-cancel": () => act("back"),
   end: () => act("end", () => socket.endFloor()),
   "consent-yes": () => act("consent", () => socket.consent(true)),
