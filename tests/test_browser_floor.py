@@ -229,3 +229,44 @@ async def test_the_tv_lays_out_the_floor_and_asks_consent_once_from_messages_alo
         ("pub-failed", "chair", None, None, "replaced"),  # and this one stays quiet
     ]
     assert tv.errors == []
+
+
+# The chair's floor panel, from messages alone: chair-floor.js's pure reducer.
+CHAIR_FLOOR_SCENARIO = """async () => {
+    const { initialFloor, reduceFloor, waiting } = await import('/static/chair-floor.js');
+    let s = initialFloor;
+    let at = 1000;
+    const seen = [];
+    const step = (event, ms = 10) => {
+        at += ms;
+        s = reduceFloor(s, { at, ...event });
+        seen.push([event.type, s.cues, s.cue ? s.cue.halls.join() : null,
+                   waiting(s).map((e) => e.id).join(), s.editing]);
+    };
+    const entry = (id, hall) => ({ id, hall, hall_name: 'Thôn ' + hall.slice(-1), name: 'N' });
+    const state = (queue, floor = null) =>
+        ({ type: 'state', msg: { type: 'state', meeting: { id: 'm' }, queue, floor, now: 1 } });
+    step(state([entry('e1', 'thon-1')]));
+    step(state([entry('e1', 'thon-1'), entry('e2', 'thon-2')]));
+    step({ type: 'edit', entry: 'e2' });
+    step(state([entry('e1', 'thon-1')], { entry: entry('e2', 'thon-2'), hall: 'thon-2' }));
+    step({ type: 'tick' }, 6000);
+    step(state([entry('e1', 'thon-1'), entry('e3', 'thon-3'), entry('e4', 'thon-4')]));
+    return seen;
+}"""
+
+
+async def test_the_chair_cues_only_hands_that_go_up_while_it_watches(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    board = await open_page(browser, url(server, f"/view?key={settings.keys.viewer}"))
+    seen = [tuple(step) for step in await board.evaluate(CHAIR_FLOOR_SCENARIO)]
+    assert seen == [
+        ("state", 0, None, "e1", None),  # already waiting when the console opened: no cue
+        ("state", 1, "Thôn 2", "e1,e2", None),
+        ("edit", 1, "Thôn 2", "e1,e2", "e2"),
+        ("state", 1, "Thôn 2", "e1", None),  # e2 got the floor: its edit form closes
+        ("tick", 1, None, "e1", None),
+        ("state", 3, "Thôn 3,Thôn 4", "e1,e3,e4", None),
+    ]
+    assert board.errors == []
