@@ -320,7 +320,7 @@ function enableSound() {
 localize();
 render(state);
 clock();
-setInterval(() => { clock(); dispatch({ type: "tick" }); renderFloor(state, ui, Date.now()); }, 1000);
+setInterval(() => { clock(); dispatch({ type: "tick" }); renderFloor(state, ui, Date.now(), true); }, 1000);
 setInterval(report, REPORT_EVERY_MS);
 watchFrames(video, "frame");
 watchFrames(ui.floorVideo, "floor-frame");

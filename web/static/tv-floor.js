@@ -34,8 +34,18 @@ export function focusScope(s, ui) {
   return ui.bar.hidden ? null : ui.bar;
 }
 
-/** Draw everything floor-related for state `s` at local time `nowMs`. */
-export function renderFloor(s, ui, nowMs) {
+let drawn = null; // the inputs of the last drawing
+
+/**
+ * Draw everything floor-related for state `s` at local time `nowMs`. The page renders on
+ * every video frame, so this does nothing unless its inputs changed, or `force` (the
+ * once-a-second clock) asks for the timer to move.
+ */
+export function renderFloor(s, ui, nowMs, force = false) {
+  const inputs = [s.floor, s.queue, s.meeting, s.dialog, s.notice, s.pub, s.pubPc, s.pubError,
+    s.pubAttempt, s.ownHall, s.mayRaise, s.layout];
+  if (!force && drawn && inputs.every((v, i) => v === drawn[i])) return;
+  drawn = inputs;
   const layout = layoutOf(s);
   document.body.dataset.layout = layout;
 
