@@ -180,3 +180,26 @@ async def wait_for_tone(
         await asyncio.sleep(0.2)
     word = "never heard" if present else "still heard"
     raise AssertionError(f"{selector}: {hz} Hz {word}; levels {levels[-4:]}")
+
+
+# Every element that shows text, and lies (partly) in the 5 % margin a TV's overscan crops.
+_OUTSIDE_OVERSCAN = """() => {
+  const mx = innerWidth * 0.05, my = innerHeight * 0.05;
+  const outside = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.getClientRects().length === 0) continue;
+    const text = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const style = getComputedStyle(el);
+    if (!text || style.visibility === "hidden" || style.opacity === "0") continue;
+    const r = el.getBoundingClientRect();
+    if (r.left < mx - 1 || r.top < my - 1 || r.right > innerWidth - mx + 1
+        || r.bottom > innerHeight - my + 1) outside.push(el.id || el.className || el.tagName);
+  }
+  return outside;
+}"""
+
+
+async def text_outside_overscan(page: Any) -> list[str]:
+    """What text `page` shows where a TV may crop it (should be nothing)."""
+    result: list[str] = await page.evaluate(_OUTSIDE_OVERSCAN)
+    return result

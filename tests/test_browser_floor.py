@@ -17,6 +17,7 @@ from tests.chromium import open_page, url
 from tests.fake_devices import (
     Device,
     fake_devices,
+    text_outside_overscan,
     wait_for_moving_picture,
     wait_for_tone,
 )
@@ -131,6 +132,9 @@ async def test_a_hall_raises_by_remote_gets_the_floor_and_is_seen_and_heard_then
     assert await thon5.text_content("#lt-hall") == "Thôn 2"
     assert await thon5.text_content("#lt-name") == NAME
     assert await thon5.text_content("#lt-topic") == TOPIC
+    # Nothing a person reads where a TV may crop it, in either hall's layout.
+    assert await text_outside_overscan(thon5) == []
+    assert await text_outside_overscan(thon2) == []
     # The public board shows the program: Thôn 2, named, and hears it in the mix.
     await wait_for_moving_picture(board, "#video", THON_2)
     await wait_for_tone(board, "#video", THON_2.tone_hz, present=True)
