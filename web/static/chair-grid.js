@@ -89,7 +89,8 @@ function info(hall, floor) {
  */
 export function createGrid({ list, audio, key }) {
   const cards = new Map(); // hall id → {li, video, info}
-  let ids = [];
+  let ids = []; // the hall ids the session's video sections stand for, in config order
+  let configured = false; // ids came from welcome.halls, the bridge's own order
   let link = null; // {iceServers, connection}, from welcome
   let gen = 0;
   let attempt = 0;
@@ -161,10 +162,16 @@ export function createGrid({ list, audio, key }) {
 
   return {
     stats,
-    connect(iceServers, connection) {
+    /** The welcome: ICE servers, our socket's id, and the halls in config order. */
+    connect(iceServers, connection, halls) {
       const first = link === null;
       link = { iceServers, connection };
-      if (first) restart(false);
+      const given = Array.isArray(halls) ? halls.map((h) => h.id) : [];
+      if (given.length && given.join() !== ids.join()) {
+        ids = given;
+        configured = true;
+        restart(false);
+      } else if (first) restart(false);
     },
     render(halls, floor) {
       if (!Array.isArray(halls) || halls.length === 0) return;
@@ -187,7 +194,8 @@ export function createGrid({ list, audio, key }) {
         for (const c of cards.values()) if (c.video.srcObject) c.video.play().catch(() => {});
       }
       // A different set of halls is a different layout: the bridge names slots by position.
-      if (nextIds.join() !== ids.join()) {
+      // The welcome's list is the bridge's config order; the state's is the fallback.
+      if (!configured && nextIds.join() !== ids.join()) {
         ids = nextIds;
         restart(false);
       }

@@ -215,7 +215,7 @@ function onMessage(msg) {
     instance = msg.instance || null;
     connection = msg.connection || null;
     iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
-    grid.connect(iceServers, connection);
+    grid.connect(iceServers, connection, msg.halls);
     // A restarted bridge has forgotten the grid's session.
     if (restarted) grid.rejoin();
   } else if (msg.type === "ice-servers") {
