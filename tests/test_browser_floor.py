@@ -95,6 +95,7 @@ async def test_a_hall_raises_by_remote_gets_the_floor_and_is_seen_and_heard_then
     # Nobody has the floor: the chair hears no hall, and Thôn 5 sees the chair large.
     await wait_for_tone(chair, "#floor-audio", THON_2.tone_hz, present=False)
     assert await thon5.evaluate("window.hallStats.layout") == "chair"
+    await wait_for_tone(thon5, "#floor-video", THON_2.tone_hz, present=False)
     await wait_for_moving_picture(thon5, "#video", CHAIR)
 
     await raise_hand_with_the_remote(thon2)
