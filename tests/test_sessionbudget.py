@@ -84,8 +84,8 @@ def test_the_viewer_key_never_takes_the_share_kept_for_halls_and_the_chair() -> 
     budget = SessionBudget(roomy, halls=6, max_sessions=40)
     viewer, hall = Identity("viewer"), Identity("hall", "thon-1")
     with contextlib.ExitStack() as held:
-        # 40 less chair 2, secretary 4 and four for each of six halls
-        kept = 2 + 4 + 6 * STREAM_QUOTA["hall"]
+        # 40 less what the chair, the secretary and each of six halls may hold
+        kept = STREAM_QUOTA["chair"] + STREAM_QUOTA["secretary"] + 6 * STREAM_QUOTA["hall"]
         for n in range(40 - kept):
             held.enter_context(budget.opening(viewer, f"10.0.0.{n}"))
         with pytest.raises(Busy):

@@ -20,8 +20,9 @@ from .limits import Limits
 
 # How many streams one key may hold at once. A TV that reloads briefly holds two;
 # the viewer key is shared by every public screen. One key can never fill the bridge.
-# A hall TV publishes its camera and watches: two streams, four while it reloads.
-STREAM_QUOTA = {"chair": 2, "secretary": 4, "viewer": 30, "hall": 4}
+# A hall TV, and the chair console, each publish a camera and watch: two streams, four
+# while a page reloads.
+STREAM_QUOTA = {"chair": 4, "secretary": 4, "viewer": 30, "hall": 4}
 RESERVED_ROLES = ("chair", "secretary", "hall")
 
 
