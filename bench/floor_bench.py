@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,11 @@ PROGRAM_VIEWERS = 10
 TINTS = [40 + 32 * i for i in range(HALLS)]  # chroma of each hall's clip
 MEASURING_TVS = (0, HALLS - 1)  # thon-1 and thon-6 decode their floor picture
 CPU_SECONDS = 20.0
+
+
+def _say(step: str) -> None:
+    """Progress on stderr: the report alone goes to stdout."""
+    print(f"floor bench: {step}", file=sys.stderr, flush=True)
 
 
 def _peer() -> RTCPeerConnection:
@@ -194,6 +200,7 @@ async def run(rounds: int) -> dict[str, Any]:
         port = free_port()
         config = write_config(Path(folder), port)
         bridge = await start_bridge(Path(folder), port)
+        _say("bridge up")
         base = f"http://127.0.0.1:{port}"
         peers: list[RTCPeerConnection] = []
         try:
@@ -204,6 +211,7 @@ async def run(rounds: int) -> dict[str, Any]:
                 halls = [Page(await http.ws_connect(f"{base}/ws?key={k}")) for k in hall_keys]
                 peers.append(await publish(http, base, keys["chair"], chair_clip, 440))
                 await chair.until(lambda s: s["broadcast"]["live"])
+                _say("chair live")
                 for i, key in enumerate(hall_keys):
                     peers.append(await publish(http, base, key, hall_clips[i], 500 + 60 * i))
                 tvs = [
@@ -222,10 +230,12 @@ async def run(rounds: int) -> dict[str, Any]:
                     for _ in range(PROGRAM_VIEWERS)
                 ]
                 watchers = [*tvs, grid, *program]
+                _say("everyone watching")
                 peers += [w.pc for w in watchers]
                 await asyncio.sleep(5)
 
                 switches = await floor_switches(chair, halls, tvs, rounds)
+                _say("switches timed")
 
                 # One hall on the floor; the bridge's CPU with everything running.
                 process = psutil.Process(bridge.pid)
@@ -234,14 +244,20 @@ async def run(rounds: int) -> dict[str, Any]:
                 await asyncio.sleep(CPU_SECONDS)
                 cpu = (_cpu(process) - cpu_before) / (time.monotonic() - wall_before) * 100
                 packets = sum(w.packets for w in watchers) - packets_before
+                _say("CPU measured")
                 for page in [chair, *halls]:
                     page.task.cancel()
                     await page.ws.close()
         finally:
-            for pc in peers:
-                await pc.close()
+            _say("closing")
+            await asyncio.gather(*(pc.close() for pc in peers), return_exceptions=True)
             bridge.terminate()
-            await bridge.wait()
+            try:
+                await asyncio.wait_for(bridge.wait(), 15)
+            except TimeoutError:
+                _say("the bridge did not stop on SIGTERM within 15 s; killed")
+                bridge.kill()
+                await bridge.wait()
     return {
         "switches_ms": switches,
         "cpu_percent": cpu,
