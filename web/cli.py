@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import ipaddress
 import logging
+import signal
 import ssl
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -167,7 +168,9 @@ async def _serve(
     """Serve until a signal, on the guarded listener (web/listener.py), not aiohttp's own."""
     runner = web.AppRunner(
         app,
-        handle_signals=True,
+        # Our own handlers: aiohttp's raise GracefulExit out of the loop, which leaves
+        # asyncio.run to destroy tasks still pending instead of closing the meeting.
+        handle_signals=False,
         access_log=None,
         keepalive_timeout=KEEPALIVE_TIMEOUT,
         shutdown_timeout=5.0,
@@ -177,9 +180,13 @@ async def _serve(
     site = GuardedSite(
         runner, settings.server.host, settings.server.port, guard, ssl_context=context
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     try:
         await site.start()
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
 
