@@ -104,11 +104,9 @@ class Relay:
 
     def _route(self, consumer: Consumer) -> None:
         slot = self._slots[consumer.id]
+        # The router leaves a consumer already following this source as it is.
         source = source_for(slot.name, consumer.kind, self.routing, slot.own_hall)
-        # Re-routing to the same source keeps the consumer as it is; a source whose
-        # producers changed is followed by the router itself.
-        if consumer.source != source or not consumer.renditions:
-            self.router.route(consumer, source)
+        self.router.route(consumer, source)
 
     # -- the program audio mix -----------------------------------------------------
 
