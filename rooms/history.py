@@ -1,0 +1,127 @@
+"""What one meeting left behind, read from its logged events: the read model that the
+minutes, the clips, the composite export and the question register are all built from.
+
+Pure: it only folds events (oldest first); the log stays the single source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from rooms.events import (
+    ConsentGiven,
+    EntryEdited,
+    Event,
+    FloorEnded,
+    FloorGranted,
+    MeetingClosed,
+    MeetingOpened,
+    ParticipantJoined,
+    ParticipantLeft,
+)
+
+CUT_REASONS = frozenset({"hall-dropped"})  # the hall went away mid-question
+
+
+@dataclass(frozen=True)
+class Question:
+    """One floor grant: a citizen's question, from the grant to the end of the floor."""
+
+    entry_id: str
+    hall_id: str
+    name: str
+    topic: str
+    raised_at: float
+    granted_at: float
+    ended_at: float | None = None  # None while the floor is still held
+    end_reason: str | None = None  # FloorEnded.reason
+    consent: bool | None = None  # None: the hall never answered, which counts as no
+
+    @property
+    def cut(self) -> bool:
+        return self.end_reason in CUT_REASONS
+
+    @property
+    def recordable(self) -> bool:
+        """A clip is kept only when the hall said yes."""
+        return self.consent is True
+
+
+@dataclass(frozen=True)
+class Presence:
+    """One stretch during which a hall had its page open."""
+
+    hall_id: str
+    joined_at: float
+    left_at: float | None = None
+
+
+@dataclass
+class MeetingHistory:
+    meeting_id: str = ""
+    title: str = ""
+    opened_at: float | None = None
+    closed_at: float | None = None
+    questions: list[Question] = field(default_factory=list)
+    presence: list[Presence] = field(default_factory=list)
+    _pages: dict[str, set[str]] = field(default_factory=dict, repr=False)  # hall → conn ids
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event]) -> MeetingHistory:
+        history = cls()
+        for event in events:
+            history.apply(event)
+        return history
+
+    def question(self, entry_id: str) -> Question | None:
+        return next((q for q in self.questions if q.entry_id == entry_id), None)
+
+    def apply(self, event: Event) -> None:
+        match event:
+            case MeetingOpened():
+                self.meeting_id, self.title, self.opened_at = (
+                    event.meeting_id,
+                    event.title,
+                    event.at,
+                )
+            case MeetingClosed():
+                self.closed_at = event.at
+                for hall_id in list(self._pages):
+                    self._left(hall_id, event.at)
+            case FloorGranted():
+                e = event.entry
+                self.questions.append(
+                    Question(
+                        e.id, e.hall_id, e.name, e.topic, e.raised_at, event.at, consent=e.consent
+                    )
+                )
+            case FloorEnded():
+                self._change(event.entry_id, ended_at=event.at, end_reason=event.reason)
+            case ConsentGiven():
+                self._change(event.entry_id, consent=event.consent)
+            case EntryEdited():
+                self._change(event.entry_id, name=event.name, topic=event.topic)
+            case ParticipantJoined() if event.hall_id is not None and event.role == "hall":
+                pages = self._pages.setdefault(event.hall_id, set())
+                if not pages:
+                    self.presence.append(Presence(event.hall_id, event.at))
+                pages.add(event.conn_id)
+            case ParticipantLeft() if event.hall_id is not None and event.role == "hall":
+                pages = self._pages.get(event.hall_id, set())
+                pages.discard(event.conn_id)
+                if not pages:
+                    self._left(event.hall_id, event.at)
+
+    def _change(self, entry_id: str, **changes: object) -> None:
+        for index, question in enumerate(self.questions):
+            if question.entry_id == entry_id:
+                self.questions[index] = replace(question, **changes)  # type: ignore[arg-type]
+
+    def _left(self, hall_id: str, at: float) -> None:
+        self._pages.pop(hall_id, None)
+        for index in range(len(self.presence) - 1, -1, -1):
+            span = self.presence[index]
+            if span.hall_id == hall_id and span.left_at is None:
+                self.presence[index] = replace(span, left_at=at)
+                return
