@@ -59,6 +59,7 @@ class PublishStarted(Command):
     video_codec: str | None
     audio_codec: str | None
     offered_at: float | None = None
+    screen: bool = False  # a shared screen (the slides), not the camera
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ MUTE = "mute"
 EXTEND_FLOOR = "extend_floor"
 EDIT_ENTRIES = "edit_entries"
 MANAGE_MEETING = "manage_meeting"  # open and close the meeting
+SHARE_SCREEN = "share_screen"  # publish slides beside the camera
 ANSWER_CONSENT = "answer_consent"  # the hall holding the floor agrees to be recorded, or not
 
 
@@ -59,6 +60,7 @@ ROLES: Mapping[str, Role] = MappingProxyType(
                     EXTEND_FLOOR,
                     EDIT_ENTRIES,
                     MANAGE_MEETING,
+                    SHARE_SCREEN,
                 }
             )
         ),

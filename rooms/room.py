@@ -52,10 +52,11 @@ from rooms.permissions import (
     RAISE_HAND,
     REPORT_SCREEN,
     SEE_HALLS,
+    SHARE_SCREEN,
     role,
 )
 from rooms.presence import FULL, LIGHT, RENDITIONS, Attachment, Presence
-from rooms.routing import CHAIR, Routing, hall_source
+from rooms.routing import CHAIR, SLIDES, Routing, hall_source
 from rooms.screen import NOT_REPORTING, LinkSample, Screen, Verdict
 from rooms.streams import Streams
 from rooms.turn import Turn
@@ -119,7 +120,8 @@ class Room:
 
     def routing(self) -> Routing:
         turn = self._floor.turn
-        return Routing(turn.hall_id if turn is not None else None, self._floor.muted)
+        hall = turn.hall_id if turn is not None else None
+        return Routing(hall, self._floor.muted, self._streams.is_live(SLIDES))
 
     def stream_live(self, source: str) -> bool:
         """Whether `source` ("chair", "hall:<id>") has a live publishing session."""
@@ -171,6 +173,7 @@ class Room:
             "queue": [self._entry_wire(e, i + 1) for i, e in enumerate(self._floor.queue)],
             "floor": self._floor_wire(),
             "muted": sorted(self._floor.muted),
+            "slides": self._streams.is_live(SLIDES),
             "now": now if now is not None else self._now,
         }
 
@@ -253,8 +256,10 @@ class Room:
             self._floor.apply(event)
 
     def _publish_started(self, cmd: PublishStarted, at: float) -> list[Event]:
-        hall = self._presence.hall_for(cmd.role, cmd.hall_id, needs=PUBLISH)
-        source = CHAIR if hall is None else hall_source(hall.id)
+        hall = self._presence.hall_for(
+            cmd.role, cmd.hall_id, needs=SHARE_SCREEN if cmd.screen else PUBLISH
+        )
+        source = SLIDES if cmd.screen else CHAIR if hall is None else hall_source(hall.id)
         self._streams.check_new(cmd.session_id)
         # The chair going live opens the meeting when the chair forgot to.
         opening = (

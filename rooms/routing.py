@@ -1,8 +1,8 @@
 """Which source feeds each received track (slot) of a watching session: the floor
 policy in media words. Pure: web/ asks it on every floor change and tells the bridge.
 
-Sources name one publisher's stream: "chair", "hall:<id>", "mix" (the program audio).
-None means the consumer is paused: it gets nothing.
+Sources name one publisher's stream: "chair", "hall:<id>", "slides" (the chair's shared
+screen), "mix" (the program audio). None means the consumer is paused: it gets nothing.
 """
 
 from __future__ import annotations
@@ -11,16 +11,19 @@ from dataclasses import dataclass
 
 CHAIR = "chair"
 MIX = "mix"
+SLIDES = "slides"
 _HALL_PREFIX = "hall:"
 _HALL_VIDEO_PREFIX = "hall-video:"
 
 
 @dataclass(frozen=True)
 class Routing:
-    """What routing needs to know of the room: who holds the floor, who is muted."""
+    """What routing needs to know of the room: who holds the floor, who is muted, and
+    whether the chair shares a screen."""
 
     floor_hall: str | None = None
     muted: frozenset[str] = frozenset()
+    slides: bool = False
 
 
 def hall_source(hall_id: str) -> str:
@@ -39,7 +42,12 @@ def source_for(slot: str, kind: str, view: Routing, own_hall: str | None) -> str
         return None  # a slot asked for the other kind of media is nobody's track
     floor = view.floor_hall
     if slot == "program-video":
-        return hall_source(floor) if floor is not None else CHAIR
+        # One picture: whoever speaks from a hall, else the slides being taught, else the chair.
+        if floor is not None:
+            return hall_source(floor)
+        return SLIDES if view.slides else CHAIR
+    if slot == "slides-video":
+        return SLIDES if view.slides else None
     if slot == "program-audio":
         return MIX
     if slot in ("chair-video", "chair-audio"):

@@ -428,6 +428,7 @@ def test_snapshot_shape() -> None:
         "queue": [],
         "floor": None,
         "muted": [],
+        "slides": False,
         "now": T0 + 1,
     }
     assert json.loads(json.dumps(snapshot)) == snapshot

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rooms import EndFloor, GrantFloor, MuteHall, RaiseHand, Routing, mix_inputs, source_for
+from rooms.commands import PublishStarted, PublishStopped
+from rooms.errors import NotPermitted
 from tests.floor_builders import floor_room
 from tests.room_builders import T0
 
@@ -12,6 +14,8 @@ NO_FLOOR = Routing()
 THON_2 = Routing("thon-2")
 THON_2_MUTED = Routing("thon-2", frozenset({"thon-2"}))
 OTHER_MUTED = Routing("thon-2", frozenset({"thon-3"}))
+SLIDES = Routing(slides=True)
+THON_2_OVER_SLIDES = Routing("thon-2", slides=True)
 
 
 @pytest.mark.parametrize(
@@ -39,6 +43,14 @@ OTHER_MUTED = Routing("thon-2", frozenset({"thon-3"}))
         ("hall-video:thon-1", "video", NO_FLOOR, None, "hall:thon-1"),
         ("hall-video:thon-2", "video", THON_2_MUTED, None, "hall:thon-2"),
         ("floor-audio", "audio", THON_2, None, "hall:thon-2"),
+        # slides: large on the program and in a TV's slides slot; a speaking hall comes first
+        ("program-video", "video", SLIDES, None, "slides"),
+        ("program-video", "video", THON_2_OVER_SLIDES, None, "hall:thon-2"),
+        ("slides-video", "video", SLIDES, "thon-1", "slides"),
+        ("slides-video", "video", THON_2_OVER_SLIDES, "thon-2", "slides"),
+        ("slides-video", "video", NO_FLOOR, "thon-1", None),
+        ("chair-video", "video", SLIDES, "thon-1", "chair"),
+        ("slides-video", "audio", SLIDES, "thon-1", None),
         # nonsense is nobody's track
         ("program-video", "audio", THON_2, None, None),
         ("floor-audio", "video", THON_2, "thon-1", None),
@@ -78,3 +90,16 @@ def test_the_rooms_routing_follows_grants_ends_and_mutes() -> None:
     room.handle(GrantFloor("chair", "e4"), at=T0 + 13)
     assert source_for("floor-audio", "audio", room.routing(), "thon-1") == "hall:thon-3"
     assert mix_inputs(room.routing()) == ("chair", "hall:thon-3")
+
+
+def test_only_the_chair_shares_a_screen_and_routing_follows_it_on_and_off() -> None:
+    room = floor_room()
+    with pytest.raises(NotPermitted):
+        room.handle(PublishStarted("h-screen", "hall", "thon-3", "VP8", None, screen=True), at=T0)
+    room.handle(PublishStarted("camera", "chair", None, "VP8", "opus"), at=T0 + 9)
+    room.handle(PublishStarted("screen", "chair", None, "VP8", None, screen=True), at=T0 + 10)
+    assert room.routing() == THON_2_OVER_SLIDES
+    assert room.snapshot()["slides"] is True
+    assert room.stream_live("chair")  # the camera goes on beside the slides
+    room.handle(PublishStopped("screen"), at=T0 + 11)
+    assert room.routing() == THON_2

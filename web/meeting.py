@@ -226,6 +226,8 @@ class Meeting:
         identity: Identity,
         connection: str | None = None,
         slots: list[str] | None = None,
+        *,
+        screen: bool = False,
     ) -> None:
         """A WHIP/WHEP session was answered: route a watching one's consumers now; it
         counts as watching, and a publishing one goes on air, once it connects."""
@@ -256,6 +258,7 @@ class Meeting:
                     codecs.get("video"),
                     codecs.get("audio"),
                     offered_at=session.created_at,
+                    screen=screen,
                 )
             )
 

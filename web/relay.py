@@ -44,14 +44,16 @@ def layout_for(kinds: Sequence[str], role: str, hall_ids: Sequence[str]) -> list
     videos, audios = kinds.count("video"), kinds.count("audio")
     if videos <= 1 and audios <= 1:
         return [f"program-{kind}" for kind in kinds]
-    if role == "hall" and list(kinds) == ["video", "audio", "video", "audio"]:
-        return ["chair-video", "chair-audio", "floor-video", "floor-audio"]
+    if role == "hall" and list(kinds[:4]) == ["video", "audio", "video", "audio"]:
+        tv = ["chair-video", "chair-audio", "floor-video", "floor-audio"]
+        if list(kinds[4:]) in ([], ["video"]):  # a fifth section carries the slides
+            return tv + ["slides-video"] * len(kinds[4:])
     if role == "chair" and audios <= 1 and 1 <= videos <= len(hall_ids):
         grid = iter(hall_ids)
         return [f"hall-video:{next(grid)}" if k == "video" else "floor-audio" for k in kinds]
     raise BadRequest(
         f"this key watches one video and one audio section (the program)"
-        f"{', or video, audio, video, audio (a hall TV)' if role == 'hall' else ''}"
+        f"{', or video, audio, video, audio[, video] (a hall TV)' if role == 'hall' else ''}"
         f"{', or one video per hall and one audio (the chair console)' if role == 'chair' else ''}"
         f"; the offer has {videos} video and {audios} audio",
         code="bad-sdp",

@@ -15,7 +15,7 @@ from multidict import CIMultiDict
 from bridge.candidates import trim_candidates
 from bridge.errors import SessionNotFound
 from bridge.offers import MAX_OFFER_BYTES, read_offer
-from rooms.permissions import PUBLISH, WATCH
+from rooms.permissions import PUBLISH, SHARE_SCREEN, WATCH
 
 from .auth import Identity
 from .errors import (
@@ -98,8 +98,10 @@ def _created(answer: str, prefix: str, session_id: str, links: list[str]) -> web
 async def _open(request: web.Request, prefix: str) -> web.Response:
     """Answer a WHIP or WHEP offer: check the key, then make the session, then reply."""
     identity = request.app[KEYRING].from_bearer(request)
-    if prefix == "whip" and not identity.may(PUBLISH):
-        raise Forbidden("this key may not publish")
+    # `?source=slides`: the chair's shared screen, published beside its camera.
+    screen = prefix == "whip" and request.query.get("source") == "slides"
+    if prefix == "whip" and not identity.may(SHARE_SCREEN if screen else PUBLISH):
+        raise Forbidden("this key may not share a screen" if screen else "this key may not publish")
     if prefix == "whep" and not identity.may(WATCH):
         raise Forbidden("this key may not watch")
     address = request.remote or "?"
@@ -116,15 +118,20 @@ async def _open(request: web.Request, prefix: str) -> web.Response:
         if prefix == "whip":
             # Everyone but the chair sends in the chair's codec, so no TV ever has to
             # negotiate anew when the floor changes hands.
-            codec = None if identity.role == "chair" else meeting.video_codec()
-            session = await bridge.publish(offer, label=label, video_codec=codec)
+            camera = identity.role == "chair" and not screen
+            codec = None if camera else meeting.video_codec()
+            session = await bridge.publish(
+                offer, label=f"{label}:slides" if screen else label, video_codec=codec
+            )
         else:
             kinds = [s.kind for s in read_offer(offer).sections]
             slots = layout_for(kinds, identity.role, [h.id for h in settings.halls])
             session = await bridge.subscribe(offer, label=label, video_codec=meeting.video_codec())
     budget.track(session, identity, address)
     try:
-        meeting.session_opened(session, identity, request.headers.get("X-Connection"), slots)
+        meeting.session_opened(
+            session, identity, request.headers.get("X-Connection"), slots, screen=screen
+        )
         return _created(session.answer, prefix, session.id, links)
     except BaseException:
         await session.close("the answer could not be sent")
