@@ -26,16 +26,14 @@ FAKE_DEVICES = """(() => {
   const media = navigator.mediaDevices;
   if (!media) return;
   let audio = null;
-  media.getUserMedia = async (constraints = {}) => {
-    const tracks = [];
-    if (constraints.video) {
+  const camera = (colour) => {
       const canvas = document.createElement("canvas");
       canvas.width = 640;
       canvas.height = 360;
       const g = canvas.getContext("2d");
       let x = 0;
       const draw = () => {
-        g.fillStyle = `rgb(${spec.colour.join(",")})`;
+        g.fillStyle = `rgb(${colour.join(",")})`;
         g.fillRect(0, 0, 640, 360);
         g.fillStyle = "#ffffff";
         g.fillRect(x, 0, 64, 360);
@@ -43,8 +41,13 @@ FAKE_DEVICES = """(() => {
       };
       draw();
       setInterval(draw, 40);
-      tracks.push(canvas.captureStream(25).getVideoTracks()[0]);
-    }
+      return canvas.captureStream(25).getVideoTracks()[0];
+  };
+  // A shared screen, when the spec names one: the same moving bar on its own colour.
+  if (spec.screen) media.getDisplayMedia = async () => new MediaStream([camera(spec.screen)]);
+  media.getUserMedia = async (constraints = {}) => {
+    const tracks = [];
+    if (constraints.video) tracks.push(camera(spec.colour));
     if (constraints.audio) {
       audio ??= new AudioContext();
       const osc = audio.createOscillator();
@@ -61,9 +64,13 @@ FAKE_DEVICES = """(() => {
 })();"""
 
 
-def fake_devices(device: Device) -> str:
-    """The init script that gives a page `device` as its camera and microphone."""
-    return FAKE_DEVICES % json.dumps({"colour": list(device.colour), "tone_hz": device.tone_hz})
+def fake_devices(device: Device, screen: Device | None = None) -> str:
+    """The init script that gives a page `device` as its camera and microphone, and
+    `screen`'s colour as the screen it shares."""
+    spec = {"colour": list(device.colour), "tone_hz": device.tone_hz}
+    if screen is not None:
+        spec["screen"] = list(screen.colour)
+    return FAKE_DEVICES % json.dumps(spec)
 
 
 # The mean colour of the picture without the white bar, and the column the bar is in.

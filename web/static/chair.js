@@ -5,6 +5,7 @@
 import { pageParams, publishWhip, openSocket, backoffDelay } from "./protocol.js";
 import { t, describeError, localize } from "./i18n.js";
 import { createGrid } from "./chair-grid.js";
+import { createSlides } from "./chair-slides.js";
 import { initialFloor, reduceFloor, floorView, shortcut, waiting, beep } from "./chair-floor.js";
 
 const { key } = pageParams();
@@ -252,6 +253,10 @@ function onSocketStatus(status) {
 
 localize();
 setPhase("off");
+createSlides({
+  share: $("share"), unshare: $("unshare"), showError,
+  context: () => ({ key, connection, iceServers }),
+});
 ui.start.addEventListener("click", startBroadcast);
 ui.stop.addEventListener("click", () => stopBroadcast());
 ui.camera.addEventListener("change", () => switchDevice("video"));

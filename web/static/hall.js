@@ -57,7 +57,8 @@ function render(s) {
     videoCodec: s.broadcast?.video ?? null, audioCodec: s.broadcast?.audio ?? null,
     soundBlocked: s.soundBlocked, audioTracks: s.audio === "none" ? 0 : 1, trouble: s.trouble,
     layout: layoutOf(s), floorHall: s.floor?.hall ?? null, floorFrames: s.floorFrames,
-    floorVideo: s.floorVideo, floorAudio: s.floorAudio, publishing: publishing(s),
+    floorVideo: s.floorVideo, floorAudio: s.floorAudio, slidesVideo: s.slidesVideo,
+    slides: s.slides, publishing: publishing(s),
     queuePlace: hand ? hand.position ?? null : null, dialog: s.dialog,
     meeting: s.meeting?.id ?? null,
   });
@@ -110,7 +111,8 @@ function stopSession() {
 
 // The chair's tracks (or the program's) play in #video, the speaking hall's in
 // #floor-video: both inside this page, where the browser's echo canceller hears them.
-const PLAYERS = { "floor-video": "floor", "floor-audio": "floor" };
+// The chair's shared screen plays in #slides-video (a picture only: no sound of its own).
+const PLAYERS = { "floor-video": "floor", "floor-audio": "floor", "slides-video": "slides" };
 
 async function startSession(gen) {
   const tracks = [];
@@ -133,12 +135,13 @@ async function startSession(gen) {
     dispatch({
       type: "session-up", gen, pc: h.state,
       video: of("chair-video", "program-video"), audio: of("chair-audio", "program-audio"),
-      floorVideo: of("floor-video"), floorAudio: of("floor-audio"),
+      floorVideo: of("floor-video"), floorAudio: of("floor-audio"), slidesVideo: of("slides-video"),
     });
-    const main = tracks.filter((tr) => PLAYERS[tr.slot] !== "floor").map((tr) => tr.track);
-    const floor = tracks.filter((tr) => PLAYERS[tr.slot] === "floor").map((tr) => tr.track);
-    video.srcObject = new MediaStream(main);
-    ui.floorVideo.srcObject = floor.length ? new MediaStream(floor) : null;
+    const player = (name) => tracks.filter((tr) => PLAYERS[tr.slot] === name).map((tr) => tr.track);
+    const stream = (list) => (list.length ? new MediaStream(list) : null);
+    video.srcObject = new MediaStream(player(undefined));
+    ui.floorVideo.srcObject = stream(player("floor"));
+    ui.slidesVideo.srcObject = stream(player("slides"));
     play();
   } catch (err) {
     if (gen === running) dispatch({ type: "session-failed", gen, status: err.status, code: err.code });
@@ -153,7 +156,7 @@ function watchTrack(track, slot, gen) {
 }
 
 async function play() {
-  for (const player of [video, ui.floorVideo]) {
+  for (const player of [video, ui.floorVideo, ui.slidesVideo]) {
     if (!player.srcObject) continue;
     player.muted = state.soundBlocked;
     try {

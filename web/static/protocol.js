@@ -127,6 +127,7 @@ function makeHandle(pc, key, session, onState) {
 const PROFILES = {
   chair: [{ maxBitrate: 2_000_000 }, { maxBitrate: 400_000, scaleResolutionDownBy: 2 }],
   hall: [{ maxBitrate: 500_000 }],
+  slides: [{ maxBitrate: 1_500_000 }], // a shared screen: sharp text matters more than motion
 };
 const HALL_HEIGHT = 360;
 
@@ -160,7 +161,7 @@ function encodingsFor(profile, track, index) {
  * Throws ProtocolError (with .status and .code) when the server refuses.
  */
 export async function publishWhip({
-  key, stream, onState, signal, connection, iceServers = [], profile = "chair",
+  key, stream, onState, signal, connection, iceServers = [], profile = "chair", source = null,
 }) {
   const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
   const video = stream.getVideoTracks()[0];
@@ -185,7 +186,9 @@ export async function publishWhip({
   const extra = connection ? { "X-Connection": connection } : {};
   let session;
   try {
-    session = await negotiate("/whip", key, pc, signal, extra);
+    // `source: "slides"` publishes the chair's shared screen beside its camera.
+    const path = source ? `/whip?source=${encodeURIComponent(source)}` : "/whip";
+    session = await negotiate(path, key, pc, signal, extra);
   } catch (err) {
     lightTrack?.stop();
     throw err;
@@ -211,12 +214,13 @@ export async function publishWhip({
 /**
  * The sections a WHEP offer asks for, in order, with the slot each one is (docs/protocol.md):
  * "program" one video and one audio; "hall" (a hall TV) the chair's video and audio, then
- * the speaking hall's; "chair" (the console) one video per hall in config order, then the
+ * the speaking hall's, then the slides; "chair" (the console) one video per hall in config order, then the
  * speaking hall's audio.
  */
 export function layoutSections(layout, halls = []) {
   if (layout === "hall") {
-    return [["video", "chair-video"], ["audio", "chair-audio"], ["video", "floor-video"], ["audio", "floor-audio"]];
+    return [["video", "chair-video"], ["audio", "chair-audio"], ["video", "floor-video"], ["audio", "floor-audio"],
+      ["video", "slides-video"]];
   }
   if (layout === "chair") {
     return [...halls.map((id) => ["video", `hall-video:${id}`]), ["audio", "floor-audio"]];

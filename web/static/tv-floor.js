@@ -11,7 +11,7 @@ const $ = (id) => document.getElementById(id);
 
 export function floorElements() {
   return {
-    floorVideo: $("floor-video"), preview: $("preview"),
+    floorVideo: $("floor-video"), slidesVideo: $("slides-video"), preview: $("preview"),
     lowerThird: $("lower-third"), ltHall: $("lt-hall"), ltName: $("lt-name"), ltTopic: $("lt-topic"),
     ownFloor: $("own-floor"), ownTimer: $("own-timer"), ownMuted: $("own-muted"),
     bar: $("floor-bar"), place: $("queue-place"), raise: $("raise"), lower: $("lower"),
@@ -43,7 +43,7 @@ let drawn = null; // the inputs of the last drawing
  */
 export function renderFloor(s, ui, nowMs, force = false) {
   const inputs = [s.floor, s.queue, s.meeting, s.dialog, s.notice, s.pub, s.pubPc, s.pubError,
-    s.pubAttempt, s.ownHall, s.mayRaise, s.layout];
+    s.pubAttempt, s.ownHall, s.mayRaise, s.layout, s.slides, s.slidesVideo];
   if (!force && drawn && inputs.every((v, i) => v === drawn[i])) return;
   drawn = inputs;
   const layout = layoutOf(s);

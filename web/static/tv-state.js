@@ -34,6 +34,8 @@ export const initialState = Object.freeze({
   audio: "none",
   floorVideo: "none", // the speaking hall's tracks (hall layout only)
   floorAudio: "none",
+  slidesVideo: "none", // the chair's shared screen (hall layout only)
+  slides: false, // the chair shares a screen now (state message)
   frames: 0,
   floorFrames: 0,
   lastFrameAt: 0,
@@ -68,7 +70,7 @@ function rejoin(s, immediate) {
     ...s,
     session: { gen: s.session.gen + 1, wait: immediate ? null : s.attempt },
     attempt: immediate ? 0 : s.attempt + 1,
-    pc: "none", video: "none", audio: "none", floorVideo: "none", floorAudio: "none",
+    pc: "none", video: "none", audio: "none", floorVideo: "none", floorAudio: "none", slidesVideo: "none",
     fresh: false, trouble: true,
   };
 }
@@ -105,7 +107,7 @@ function onWelcome(s, msg) {
 }
 
 function onState(s, msg, at) {
-  let next = { ...s, ...readFloor(msg, at) };
+  let next = { ...s, ...readFloor(msg, at), slides: msg.slides === true };
   const floor = next.floor;
   const mine = floor && s.ownHall !== null && floor.hall === s.ownHall;
   const entryId = floor?.entry?.id ?? null;
@@ -188,7 +190,7 @@ function onUi(s, event) {
 
 const SLOT_FIELDS = {
   "program-video": "video", "chair-video": "video", "program-audio": "audio", "chair-audio": "audio",
-  "floor-video": "floorVideo", "floor-audio": "floorAudio",
+  "floor-video": "floorVideo", "floor-audio": "floorAudio", "slides-video": "slidesVideo",
 };
 
 /** The next state after `event`. Pure: no DOM, no clock (events carry `at`), no I/O. */
@@ -205,6 +207,7 @@ export function reduce(s, event) {
         ...s, sessions: s.sessions + 1, fatal: null, session: { ...s.session, wait: null },
         pc: event.pc, pcSince: event.at, video: event.video, audio: event.audio,
         floorVideo: event.floorVideo || "none", floorAudio: event.floorAudio || "none",
+        slidesVideo: event.slidesVideo || "none",
       };
     case "session-failed":
       if (!current) return s;
@@ -266,16 +269,19 @@ export function view(s) {
 
 /**
  * How the screen is laid out: "program" (/view: one picture, the bridge picks it);
- * on a hall TV "chair" (the chair large), "floor" (another hall speaks: that hall large,
+ * on a hall TV "chair" (the chair large), "slides" (the chair's shared screen large, the
+ * chair inset), "floor" (another hall speaks: that hall large,
  * the chair inset) or "own" (this hall speaks: the chair large, our own camera inset).
  */
 export function layoutOf(s) {
   if (s.layout !== "hall") return "program";
   const floor = s.floor;
-  if (!floor) return "chair";
+  // The chair teaching from slides: they fill the screen, the chair in a corner.
+  const idle = s.slides && s.slidesVideo !== "none" ? "slides" : "chair";
+  if (!floor) return idle;
   if (floor.hall === s.ownHall) return "own";
   // The floor's hall dropped: the chair's picture rather than a black screen.
-  return floor.live === false ? "chair" : "floor";
+  return floor.live === false ? idle : "floor";
 }
 
 /** The publisher, named: off | starting | live | retrying | replaced. */
