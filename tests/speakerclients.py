@@ -41,7 +41,7 @@ def decode_url(url: str, seconds: float) -> tuple[np.ndarray, str]:
 def decode_bytes(data: bytes) -> np.ndarray:
     """Everything decodable in a stream's bytes (a cut-off last frame is left out)."""
     chunks: list[np.ndarray] = []
-    with contextlib.suppress(av.FFmpegError), av.open(io.BytesIO(data)) as container:
+    with contextlib.suppress(av.FFmpegError), av.open(io.BytesIO(data), "r") as container:
         for frame in container.decode(audio=0):
             chunks.append(_mono(frame))
     return np.concatenate(chunks) if chunks else np.zeros(0)

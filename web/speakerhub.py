@@ -121,6 +121,7 @@ class SpeakerHub:
         assert self.stream is not None
         self.listeners[listener.speaker_id].add(listener)
         self.stream.formats.add(listener.format)
+        self._look()  # the meeting as it is now, not as the last tick saw it
         self._store(self.watch.opened(listener.speaker_id, time.time()))
         logger.info("speaker %s: %s listener connected", listener.speaker_id, listener.format)
 
@@ -129,6 +130,7 @@ class SpeakerHub:
         if listener not in listeners:
             return
         listeners.discard(listener)
+        self._look()
         self._store(self.watch.closed(listener.speaker_id, time.time(), slow=listener.slow))
         if listener.slow:
             self.drops.warning(
@@ -214,6 +216,7 @@ class SpeakerHub:
             logger.error("speakers: history not written: %s", task.exception())
 
     def snapshot(self) -> dict[str, Any]:
+        self._look()
         for speaker_id, listeners in self.listeners.items():
             self.watch.clusters[speaker_id].backlog = sum(x.backlog() for x in listeners)
         return self.watch.snapshot(time.time())
