@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -39,7 +40,7 @@ def keys(settings: Settings) -> tuple[str, str]:
     return first.key, second.key
 
 
-async def panel(client: TestClient, settings: Settings) -> dict[str, dict[str, object]]:
+async def panel(client: TestClient, settings: Settings) -> dict[str, dict[str, Any]]:
     response = await client.get(f"/speakers?key={settings.keys.secretary}")
     assert response.status == 200
     body = await response.json()
