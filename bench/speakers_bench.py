@@ -49,12 +49,12 @@ LATENCY_TARGET = 2.0  # seconds
 
 
 class BurstTrack(AudioStreamTrack):
-    """A microphone, paced in real time, that is silent except while `on`; `onsets` keeps
+    """A microphone, paced in real time, that is silent except while `sounding`; `onsets` keeps
     the wall time of the first sample of each burst."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.on = False
+        self.sounding = False
         self.onsets: list[float] = []
         self._sent = 0
         self._began: float | None = None
@@ -66,11 +66,11 @@ class BurstTrack(AudioStreamTrack):
         delay = self._began + self._sent / RATE - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        if self.on and not self._was_on:
+        if self.sounding and not self._was_on:
             self.onsets.append(time.time())
-        self._was_on = self.on
+        self._was_on = self.sounding
         t = (self._sent + np.arange(SAMPLES)) / RATE
-        level = 0.3 * 32767 if self.on else 0.0
+        level = 0.3 * 32767 if self.sounding else 0.0
         wave = (level * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.int16)
         frame = AudioFrame.from_ndarray(wave.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = RATE
@@ -196,9 +196,9 @@ async def measure_latency(
     try:
         await asyncio.sleep(3.0)
         for _ in range(bursts):
-            microphone.on = True
+            microphone.sounding = True
             await asyncio.sleep(1.0)
-            microphone.on = False
+            microphone.sounding = False
             await asyncio.sleep(2.0)
         await asyncio.sleep(2.5)  # the last burst through
     finally:
