@@ -195,11 +195,12 @@ async def measure_latency(
     listener = Listener(http, url, keep=True)
     try:
         await asyncio.sleep(3.0)
-        for _ in range(bursts):
+        for n in range(bursts):
             microphone.sounding = True
             await asyncio.sleep(1.0)
             microphone.sounding = False
-            await asyncio.sleep(2.0)
+            # A different phase against the stream's 100 ms chunks for each burst.
+            await asyncio.sleep(2.0 + 0.1 * n / bursts)
         await asyncio.sleep(2.5)  # the last burst through
     finally:
         await listener.close()
