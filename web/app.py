@@ -11,7 +11,7 @@ from aiohttp import web
 from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
 
-from . import pages, whip, ws
+from . import pages, speakers, whip, ws
 from .admission import admission
 from .auth import KeyRing
 from .backoff import KeyBackoff
@@ -31,6 +31,7 @@ from .keys import (
     SETTINGS,
     SOCKET_SILENCE,
     SOCKETS,
+    SPEAKERS,
 )
 from .meeting import Meeting
 from .metrics import Metrics
@@ -38,6 +39,8 @@ from .peerpolicy import candidate_policy
 from .quietlog import detach, quiet_noisy_loggers
 from .sessionbudget import SessionBudget
 from .socketbudget import SocketBudget
+from .speakerhistory import AsyncSpeakerHistory
+from .speakerhub import SpeakerHub
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +163,13 @@ def create_app(
         await meeting.start()
         app[MEETING] = meeting
         app[METRICS] = Metrics(meeting, settings.keys.metrics)
+        history = await AsyncSpeakerHistory.open(settings.data_dir)
+        app[SPEAKERS] = SpeakerHub(settings.speakers, meeting, history)
+        await app[SPEAKERS].start()
+        app[METRICS].registry.register(speakers.SpeakerCollector(app[SPEAKERS]))
         yield
+        await app[SPEAKERS].close()
+        await history.close()
         await meeting.close()
         await bridge.close()
         await log.close()
@@ -169,5 +178,6 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     pages.add_routes(app)
     whip.add_routes(app)
+    speakers.add_routes(app)
     app.router.add_get("/ws", ws.websocket)
     return app

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
 from web.limits import Limits, read_limits
+from web.speakerconfig import SpeakerSettings, read_speakers, speaker_links
 from web.yamlcheck import (
     key_value,
     kind,
@@ -42,6 +43,8 @@ TOP_LEVEL_KEYS = (
     "turn",
     "limits",
     "floor",
+    "speakers",
+    "speaker_limits",
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -116,6 +119,7 @@ class Settings:
     turn: TurnConfig | None = None
     speaking_limit: int = SPEAKING_LIMIT_DEFAULT  # seconds
     limits: Limits = field(default_factory=Limits)
+    speakers: SpeakerSettings = field(default_factory=SpeakerSettings)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -139,6 +143,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     limits = read_limits(file, raw.get("limits"))
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
+    speakers = read_speakers(file, raw, data_dir, keys, hall_keys)
     return Settings(
         commune=commune,
         server=server,
@@ -147,10 +152,11 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         halls=tuple(HallConfig(h, name, hall_keys[h]) for h, name, _ in halls),
         ice_servers=ice_servers,
         config_file=file,
-        generated_keys=generated,
+        generated_keys=generated + speakers.generated_keys,
         turn=turn,
         speaking_limit=speaking_limit,
         limits=limits,
+        speakers=speakers,
     )
 
 
@@ -198,7 +204,7 @@ def join_links(settings: Settings, base_url: str) -> list[tuple[str, str]]:
         links.append(
             (f"hall {hall.id} ({hall.name})", f"{base}/hall/{hall.id}?key={key(hall.key)}")
         )
-    return links
+    return links + speaker_links(settings.speakers, base)
 
 
 def _server(file: str, raw: Mapping[str, object], base_dir: Path) -> ServerConfig:

@@ -15,6 +15,7 @@ from .meeting import Meeting
 from .metrics import Metrics
 from .sessionbudget import SessionBudget
 from .socketbudget import SocketBudget
+from .speakerhub import SpeakerHub
 
 SETTINGS = web.AppKey("settings", Settings)
 BRIDGE = web.AppKey("bridge", Bridge)
@@ -27,3 +28,4 @@ SOCKETS = web.AppKey("sockets", SocketBudget)  # page sockets per key and addres
 SESSIONS = web.AppKey("sessions", SessionBudget)  # media sessions per key, live and pending
 CANDIDATES = web.AppKey("candidates", CandidatePolicy)  # which ICE candidates are checked
 SOCKET_SILENCE = web.AppKey("socket_silence", float)  # seconds a page socket may say nothing
+SPEAKERS = web.AppKey("speakers", SpeakerHub)  # the loudspeaker clusters

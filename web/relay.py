@@ -72,6 +72,7 @@ class Relay:
         self._mixer: Mixer | None = None
         self._mix_producer: Producer | None = None
         self._stopping: asyncio.Future[None] | None = None
+        self._mix_holders: set[str] = set()  # outside listeners of the mix (loudspeakers)
 
     def watch(self, session: Session, slots: Sequence[str], own_hall: str | None) -> None:
         """Give a new watching session's consumers their slots and route them now."""
@@ -112,9 +113,20 @@ class Relay:
 
     # -- the program audio mix -----------------------------------------------------
 
+    def hold_mix(self, holder: str, held: bool) -> None:
+        """Keep the mix running for `holder` (e.g. the loudspeaker streams) while `held`."""
+        if held:
+            self._mix_holders.add(holder)
+        else:
+            self._mix_holders.discard(holder)
+        self._mix_as_needed()
+
     def _mix_as_needed(self) -> None:
-        """Mix only while some watching session has a program-audio slot."""
-        wanted = any(slot.name == "program-audio" for slot in self._slots.values())
+        """Mix only while some watching session has a program-audio slot, or someone
+        holds it."""
+        wanted = bool(self._mix_holders) or any(
+            slot.name == "program-audio" for slot in self._slots.values()
+        )
         if wanted and self._mixer is None:
             self._start_mix()
         elif not wanted and self._mixer is not None:
@@ -145,14 +157,15 @@ class Relay:
         await self._stop_mix()
 
     async def _stop_mix(self) -> None:
-        if self._mixer is not None:
+        # Forget this mix at once: one wanted again while it ends starts a new one.
+        mixer, producer = self._mixer, self._mix_producer
+        self._mixer, self._mix_producer = None, None
+        if mixer is not None:
             logger.info("program audio mix stopped: nobody listens")
         for consumer in self._mix_consumers:
             consumer.close()
         self._mix_consumers = []
-        if self._mixer is not None:
-            await self._mixer.close()
-            self._mixer = None
-        if self._mix_producer is not None:
-            self._mix_producer.close()
-            self._mix_producer = None
+        if mixer is not None:
+            await mixer.close()
+        if producer is not None:
+            producer.close()

@@ -389,3 +389,21 @@ export function openSocket({ key, onMessage, onStatus }) {
     },
   };
 }
+
+/**
+ * The loudspeaker clusters' state (docs/protocol.md, "Loudspeaker clusters"): GET /speakers.
+ * Resolves to the JSON body; throws ProtocolError (status 0 and code "network" when the
+ * bridge was unreachable).
+ */
+export async function fetchSpeakers(key, signal) {
+  let res;
+  try {
+    res = await fetch(`/speakers?key=${encodeURIComponent(key)}`, { cache: "no-store", signal });
+  } catch (err) {
+    throw new ProtocolError(String(err?.message || err), 0, "network");
+  }
+  if (!res.ok) {
+    throw new ProtocolError((await res.text()).trim(), res.status, res.headers.get("X-Error-Code") || "http");
+  }
+  return res.json();
+}
