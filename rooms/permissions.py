@@ -29,6 +29,8 @@ EXTEND_FLOOR = "extend_floor"
 EDIT_ENTRIES = "edit_entries"
 MANAGE_MEETING = "manage_meeting"  # open and close the meeting
 ANSWER_CONSENT = "answer_consent"  # the hall holding the floor agrees to be recorded, or not
+SCHEDULE = "schedule"  # plan meetings ahead: title, date and time, agenda
+MANAGE_ANNOUNCEMENTS = "manage_announcements"  # the public board's announcements
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,13 @@ ROLES: Mapping[str, Role] = MappingProxyType(
                     EXTEND_FLOOR,
                     EDIT_ENTRIES,
                     MANAGE_MEETING,
+                    SCHEDULE,
                 }
             )
         ),
-        "secretary": Role(frozenset({WATCH, SEE_HALLS, EDIT_ENTRIES})),
+        "secretary": Role(
+            frozenset({WATCH, SEE_HALLS, EDIT_ENTRIES, SCHEDULE, MANAGE_ANNOUNCEMENTS})
+        ),
         "viewer": Role(frozenset({WATCH}), counted_only=True),
         "hall": Role(
             frozenset({PUBLISH, WATCH, REPORT_SCREEN, RAISE_HAND, END_OWN_FLOOR, ANSWER_CONSENT}),
