@@ -217,3 +217,38 @@ async def wait_for_meeting(server: TestServer) -> Any:
     room = server.app[MEETING].room
     await wait_for(lambda: room.meeting is not None, 5, "the meeting")
     return room.meeting
+
+
+async def test_the_secretary_panel_refuses_a_file_that_is_no_picture_and_keeps_a_real_one(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    page = await open_page(browser, url(server, f"/secretary?key={settings.keys.secretary}"))
+    panel = "#announcements-panel"
+    await page.wait_for_selector(f"{panel} form", timeout=10_000)
+    await page.fill(f"{panel} .f-title", "Thông báo")
+    await page.set_input_files(
+        f"{panel} .f-image",
+        files=[{"name": "anh.jpg", "mimeType": "image/jpeg", "buffer": b"MZ not a picture" * 50}],
+    )
+    await page.click(f"{panel} button[type=submit]")
+    error = page.locator(f"{panel} .error")
+    await error.wait_for(state="visible", timeout=10_000)
+    assert "không phải là ảnh" in (await error.text_content() or "")
+    assert not (settings.data_dir / "announcements").exists() or not any(
+        (settings.data_dir / "announcements").iterdir()
+    )
+    assert await page.evaluate(f"document.querySelector('{panel}').dataset.count") == "0"
+
+    await page.set_input_files(
+        f"{panel} .f-image",
+        files=[{"name": "do.jpg", "mimeType": "image/jpeg", "buffer": red_jpeg()}],
+    )
+    await page.fill(f"{panel} .f-title", HOSTILE)
+    await page.click(f"{panel} button[type=submit]")
+    await page.wait_for_selector(f"{panel} li.panel-item", timeout=10_000)
+    assert await page.text_content(f"{panel} .p-title") == HOSTILE
+    await page.wait_for_function(
+        f"() => document.querySelector('{panel} .p-image')?.naturalWidth === 320", timeout=10_000
+    )
+    assert await page.evaluate("window.pwned === undefined")
+    assert page.errors == []

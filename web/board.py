@@ -49,14 +49,23 @@ class PublicAnswer:
         }
 
 
-# Where answered questions come from: the question register (the minutes' store). It
-# gets "now" and returns the answered ones; until it is wired in, there are none.
 AnswerSource = Callable[[float], Awaitable[list[PublicAnswer]]]
-ANSWERS: web.AppKey[AnswerSource] = web.AppKey("board_answers")
 
 
 async def no_answers(at: float) -> list[PublicAnswer]:
     return []
+
+
+class AnswerFeed:
+    """Where the board's answered questions come from: the question register (the minutes'
+    store) is plugged in as `source`, which gets "now" and returns the answered ones.
+    Until it is, there are none, and the board leaves that section out."""
+
+    def __init__(self) -> None:
+        self.source: AnswerSource = no_answers
+
+
+ANSWERS = web.AppKey("board_answers", AnswerFeed)
 
 
 def recent_answers(answers: list[PublicAnswer], at: float) -> list[dict[str, Any]]:
@@ -87,7 +96,7 @@ async def board_feed(request: web.Request) -> web.Response:
     app = request.app
     at = time.time()
     upcoming = app[SCHEDULE_BOOK].schedule.upcoming(at)[:MEETINGS_SHOWN]
-    answers = await app.get(ANSWERS, no_answers)(at)
+    answers = await app[ANSWERS].source(at)
     return web.json_response(
         {
             "announcements": board_wire(app[ANNOUNCEMENTS], at),
@@ -111,6 +120,7 @@ async def secretary_page(request: web.Request) -> web.FileResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    app[ANSWERS] = AnswerFeed()
     app.router.add_get("/board", board_page)
     app.router.add_get("/board/feed", board_feed)
     app.router.add_get("/secretary", secretary_page)
