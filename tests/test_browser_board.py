@@ -252,3 +252,69 @@ async def test_the_secretary_panel_refuses_a_file_that_is_no_picture_and_keeps_a
     )
     assert await page.evaluate("window.pwned === undefined")
     assert page.errors == []
+
+
+# Events in, the board's state out: board-state.js's pure reducer, in the page's own module.
+BOARD_SCENARIO = """async () => {
+    const { initialBoard, reduceBoard, boardView, slides, currentSlide, caption, SLIDE_MS } =
+        await import('/static/board-state.js');
+    let s = initialBoard;
+    let at = 1000;
+    const seen = [];
+    const step = (event, dt = 0) => {
+        at += dt;
+        s = reduceBoard(s, { at, ...event });
+        const c = caption(s);
+        seen.push([event.type, boardView(s), slides(s).map((x) => x.kind).join(','),
+                   currentSlide(s).kind, c.speaking ? c.hall + '|' + c.topic : '']);
+    };
+    const live = (liveNow, floor = null) => ({ type: 'message', msg: {
+        type: 'state',
+        broadcast: { live: liveNow, video_codec: 'VP8', audio_codec: 'opus', since: 5 },
+        meeting: { id: 'm1', title: 'Họp dân' }, queue: [], floor, muted: [], now: at / 1000 } });
+    step({ type: 'socket', status: 'open' });
+    step({ type: 'message', msg: { type: 'welcome', instance: 'i1', commune: 'Xã A' } });
+    step(live(false));
+    const two = [{ id: 'a1', title: 'A' }, { id: 'a2', title: 'B' }];
+    step({ type: 'feed', feed: { announcements: two, meetings: [], answers: [] } });
+    step({ type: 'tick' }, SLIDE_MS);
+    step({ type: 'feed', feed: { announcements: [{ id: 'a1', title: 'A' }],
+                                 meetings: [{ id: 's1', title: 'Họp', starts_at: 5 }],
+                                 answers: [{ topic: 'Đường', hall: 'Thôn 1', answer: 'Có' }] } });
+    step({ type: 'tick' }, SLIDE_MS);
+    step({ type: 'tick' }, SLIDE_MS);
+    step({ type: 'tick' }, SLIDE_MS);
+    step(live(true));
+    step({ type: 'session-up', gen: 1, pc: 'connected', video: 'live', audio: 'live' });
+    step({ type: 'frame' });
+    step(live(true, { hall: 'thon-1', entry: { hall_name: 'Thôn 1', name: '', topic: 'Điện' } }));
+    step(live(false));
+    step({ type: 'feed', feed: {} });
+    return seen;
+}"""
+
+
+async def test_the_board_names_what_it_shows_from_events_alone(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    board = await open_page(browser, url(server, f"/board?key={settings.keys.viewer}"))
+    seen = [tuple(step) for step in await board.evaluate(BOARD_SCENARIO)]
+    assert seen == [
+        ("socket", "board", "empty", "empty", ""),
+        ("message", "board", "empty", "empty", ""),
+        ("message", "board", "empty", "empty", ""),
+        ("feed", "board", "announcement,announcement", "announcement", ""),
+        ("tick", "board", "announcement,announcement", "announcement", ""),  # the second one
+        # No answers yet: no answers section; with one, it joins the rotation.
+        ("feed", "board", "announcement,meetings,answer", "meetings", ""),
+        ("tick", "board", "announcement,meetings,answer", "answer", ""),
+        ("tick", "board", "announcement,meetings,answer", "announcement", ""),
+        ("tick", "board", "announcement,meetings,answer", "meetings", ""),
+        ("message", "board", "announcement,meetings,answer", "meetings", ""),  # no picture yet
+        ("session-up", "board", "announcement,meetings,answer", "meetings", ""),
+        ("frame", "live", "announcement,meetings,answer", "meetings", ""),
+        ("message", "live", "announcement,meetings,answer", "meetings", "Thôn 1|Điện"),
+        ("message", "board", "announcement,meetings,answer", "meetings", ""),  # off air
+        ("feed", "board", "empty", "empty", ""),
+    ]
+    assert board.errors == []
