@@ -125,6 +125,7 @@ class Tick(Command):
 class OpenMeeting(Command):
     conn_id: str
     title: str = ""
+    agenda: str = ""  # several lines; often carried over from the schedule
 
 
 @dataclass(frozen=True)

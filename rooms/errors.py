@@ -8,7 +8,8 @@ RoomError                the room refused the command and changed nothing
 ├── DuplicateConnection  a connection or session id that is already in use
 ├── UnknownEntry         a queue entry id that never existed in this meeting
 ├── IllegalMove          allowed for the role, but not now (a withdrawn entry, no floor…)
-└── BadValue             a value the room cannot take (too long a name); names `field`
+├── BadValue             a value the room cannot take (too long a name); names `field`
+└── UnknownScheduled     a scheduled meeting id that is not (or no longer) planned
 """
 
 from __future__ import annotations
@@ -54,3 +55,7 @@ class BadValue(RoomError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class UnknownScheduled(RoomError):
+    pass

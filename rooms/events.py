@@ -72,6 +72,7 @@ class RenditionSwitched(Event):
 class MeetingOpened(Event):
     meeting_id: str
     title: str
+    agenda: str = ""  # added later: older logs lack it (rooms/wire.py fills the default)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from rooms.events import (
     MeetingClosed,
     MeetingOpened,
 )
+from rooms.schedule import clean_agenda
 from rooms.turn import Turn
 
 SPEAKING_LIMIT = 180  # seconds, the default of three minutes
@@ -51,6 +52,7 @@ class Meeting:
     id: str
     title: str
     opened_at: float
+    agenda: str = ""
 
 
 class Floor:
@@ -78,10 +80,11 @@ class Floor:
 
     # -- decisions: check, then say what happens; nothing here changes the state --------
 
-    def open(self, title: str, at: float) -> list[Event]:
+    def open(self, title: str, at: float, agenda: str = "") -> list[Event]:
         if self.meeting is not None:
             raise IllegalMove(f"meeting {self.meeting.id} is already open")
-        return [MeetingOpened(self._new_meeting_id(at), clean_title(title), at=at)]
+        title, agenda = clean_title(title), clean_agenda(agenda)
+        return [MeetingOpened(self._new_meeting_id(at), title, agenda, at=at)]
 
     def close(self, by: str, at: float) -> list[Event]:
         meeting = self._open_meeting()
@@ -186,7 +189,7 @@ class Floor:
         match event:
             case MeetingOpened():
                 self._reset()
-                self.meeting = Meeting(event.meeting_id, event.title, event.at)
+                self.meeting = Meeting(event.meeting_id, event.title, event.at, event.agenda)
                 self._last_meeting_id = event.meeting_id
             case MeetingClosed():
                 self._reset()

@@ -61,6 +61,7 @@ class Presence:
 class MeetingHistory:
     meeting_id: str = ""
     title: str = ""
+    agenda: str = ""
     opened_at: float | None = None
     closed_at: float | None = None
     questions: list[Question] = field(default_factory=list)
@@ -85,6 +86,7 @@ class MeetingHistory:
                     event.title,
                     event.at,
                 )
+                self.agenda = event.agenda
             case MeetingClosed():
                 self.closed_at = event.at
                 for hall_id in list(self._pages):

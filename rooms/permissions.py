@@ -30,6 +30,8 @@ EDIT_ENTRIES = "edit_entries"
 MANAGE_MEETING = "manage_meeting"  # open and close the meeting
 SHARE_SCREEN = "share_screen"  # publish slides beside the camera
 ANSWER_CONSENT = "answer_consent"  # the hall holding the floor agrees to be recorded, or not
+SCHEDULE = "schedule"  # plan meetings ahead: title, date and time, agenda
+MANAGE_ANNOUNCEMENTS = "manage_announcements"  # the public board's announcements
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,13 @@ ROLES: Mapping[str, Role] = MappingProxyType(
                     EDIT_ENTRIES,
                     MANAGE_MEETING,
                     SHARE_SCREEN,
+                    SCHEDULE,
                 }
             )
         ),
-        "secretary": Role(frozenset({WATCH, SEE_HALLS, EDIT_ENTRIES})),
+        "secretary": Role(
+            frozenset({WATCH, SEE_HALLS, EDIT_ENTRIES, SCHEDULE, MANAGE_ANNOUNCEMENTS})
+        ),
         "viewer": Role(frozenset({WATCH}), counted_only=True),
         "hall": Role(
             frozenset({PUBLISH, WATCH, REPORT_SCREEN, RAISE_HAND, END_OWN_FLOOR, ANSWER_CONSENT}),

@@ -169,7 +169,12 @@ class Room:
             ],
             "meeting": None
             if meeting is None
-            else {"id": meeting.id, "title": meeting.title, "opened_at": meeting.opened_at},
+            else {
+                "id": meeting.id,
+                "title": meeting.title,
+                "opened_at": meeting.opened_at,
+                "agenda": meeting.agenda,
+            },
             "queue": [self._entry_wire(e, i + 1) for i, e in enumerate(self._floor.queue)],
             "floor": self._floor_wire(),
             "muted": sorted(self._floor.muted),
@@ -285,7 +290,7 @@ class Room:
         match cmd:
             case OpenMeeting():
                 self._sender(cmd.conn_id, MANAGE_MEETING)
-                return floor.open(cmd.title, at)
+                return floor.open(cmd.title, at, cmd.agenda)
             case CloseMeeting():
                 return floor.close(self._sender(cmd.conn_id, MANAGE_MEETING).role, at)
             case RaiseHand():

@@ -8,7 +8,7 @@ Renaming a field here breaks every stored meeting: add fields, never rename.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -84,13 +84,16 @@ def event_to_wire(event: Event) -> dict[str, Any]:
 
 def event_from_wire(wire: Mapping[str, Any]) -> Event:
     """The event `event_to_wire` made; WireError when `wire` is not one. Fields it does
-    not know (written by a newer version) are ignored."""
+    not know (written by a newer version) are ignored; a field added later with a
+    default may be missing (written by an older version)."""
     cls = PERSISTED.get(str(wire.get("type")))
     if cls is None:
         raise WireError(f"unknown event type {str(wire.get('type'))[:40]!r}")
     values: dict[str, Any] = {}
     try:
         for f in fields(cls):
+            if f.name not in wire and f.default is not MISSING:
+                continue
             value = wire[f.name]
             values[f.name] = Entry.from_wire(value) if f.name == "entry" else value
     except (KeyError, TypeError, ValueError) as exc:

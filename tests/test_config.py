@@ -328,6 +328,7 @@ def test_join_links_url_encode_keys(tmp_path: Path) -> None:
     )
     assert links["secretary"] == f"https://192.0.2.2:8443/view?key={settings.keys.secretary}"
     assert links["viewer"] == f"https://192.0.2.2:8443/view?key={settings.keys.viewer}"
+    assert links["board"] == f"https://192.0.2.2:8443/board?key={settings.keys.viewer}"
     assert links["metrics"] == f"https://192.0.2.2:8443/metrics?key={settings.keys.metrics}"
     hall_key = settings.halls[0].key
     assert links["hall thon-1 (Thôn 1)"] == f"https://192.0.2.2:8443/hall/thon-1?key={hall_key}"

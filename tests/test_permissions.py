@@ -30,10 +30,17 @@ def test_each_role_has_exactly_its_permissions() -> None:
             "see_halls",
             "raise_hand",
             "edit_entries",
+            "schedule",
         }
         | FLOOR_CONTROL
     )
-    assert permissions_for("secretary") == {"watch", "see_halls", "edit_entries"}
+    assert permissions_for("secretary") == {
+        "watch",
+        "see_halls",
+        "edit_entries",
+        "schedule",
+        "manage_announcements",
+    }
     assert permissions_for("viewer") == {"watch"}
     assert permissions_for("hall") == {
         "publish",

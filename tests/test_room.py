@@ -424,7 +424,7 @@ def test_snapshot_shape() -> None:
                 "rendition": None,
             },
         ],
-        "meeting": {"id": "m-20251128-170000", "title": "", "opened_at": T0},
+        "meeting": {"id": "m-20251128-170000", "title": "", "opened_at": T0, "agenda": ""},
         "queue": [],
         "floor": None,
         "muted": [],

@@ -51,7 +51,10 @@ ENTRY_WIRE = {
 }
 
 SHAPES: list[tuple[Event, dict[str, Any]]] = [
-    (MeetingOpened("m-1", "Họp", at=AT), {"meeting_id": "m-1", "title": "Họp"}),
+    (
+        MeetingOpened("m-1", "Họp", "1. Đường\n2. Trường", at=AT),
+        {"meeting_id": "m-1", "title": "Họp", "agenda": "1. Đường\n2. Trường"},
+    ),
     (MeetingClosed("m-1", at=AT), {"meeting_id": "m-1"}),
     (
         ParticipantJoined("c1", "hall", "thon-2", at=AT),
@@ -153,3 +156,13 @@ def test_what_is_not_a_stored_event_is_a_wire_error(wire: dict[str, Any]) -> Non
 def test_fields_a_newer_version_added_are_ignored() -> None:
     wire = event_to_wire(HallMuted("thon-4", True, at=AT)) | {"why": "noise"}
     assert event_from_wire(wire) == HallMuted("thon-4", True, at=AT)
+
+
+def test_a_meeting_opened_before_agendas_existed_reads_back_with_an_empty_agenda() -> None:
+    old = {"type": "meeting-opened", "at": AT, "meeting_id": "m-1", "title": "Họp"}
+    assert event_from_wire(old) == MeetingOpened("m-1", "Họp", "", at=AT)
+
+
+def test_a_field_without_a_default_must_still_be_there() -> None:
+    with pytest.raises(WireError):
+        event_from_wire({"type": "meeting-opened", "at": AT, "title": "Họp"})

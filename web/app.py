@@ -10,8 +10,9 @@ from aiohttp import web
 
 from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
+from rooms.errors import BadValue, UnknownScheduled
 
-from . import pages, speakers, whip, ws
+from . import announcements, board, pages, schedule, speakers, whip, ws
 from .admission import admission
 from .auth import KeyRing
 from .backoff import KeyBackoff
@@ -65,6 +66,11 @@ _TITLES = {
 def _as_web_error(exc: Exception) -> WebError | None:
     if isinstance(exc, WebError):
         return exc
+    # The room's refusals of a plain HTTP request (the schedule's endpoints).
+    if isinstance(exc, UnknownScheduled):
+        return NotFound(str(exc))
+    if isinstance(exc, BadValue):
+        return BadRequest(f"{exc.field}: {exc}", code="bad-field")
     for kind, make in _BRIDGE_ERRORS.items():
         if isinstance(exc, kind):
             return make(str(exc))
@@ -180,4 +186,8 @@ def create_app(
     whip.add_routes(app)
     speakers.add_routes(app)
     app.router.add_get("/ws", ws.websocket)
+    # After the meeting's lifecycle: the schedule adds the next meeting to its state.
+    schedule.add_routes(app)
+    announcements.add_routes(app)
+    board.add_routes(app)
     return app

@@ -198,6 +198,7 @@ def join_links(settings: Settings, base_url: str) -> list[tuple[str, str]]:
         ("chair", f"{base}/chair?key={key(settings.keys.chair)}"),
         ("secretary", f"{base}/view?key={key(settings.keys.secretary)}"),
         ("viewer", f"{base}/view?key={key(settings.keys.viewer)}"),
+        ("board", f"{base}/board?key={key(settings.keys.viewer)}"),  # the public screen
         ("metrics", f"{base}/metrics?key={key(settings.keys.metrics)}"),
     ]
     for hall in settings.halls:

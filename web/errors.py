@@ -7,6 +7,7 @@ WebError                 an HTTP answer with a status and a stable code
 ├── NotFound             404 not-found
 ├── MethodNotAllowed     405 no-trickle
 ├── NotAcceptable        406 codec-unsupported
+├── PayloadTooLarge      413 too-large (an announcement's image over 5 MB)
 ├── TooManyRequests      429 too-many-wrong-keys (with Retry-After)
 └── Busy                 503 busy (Retry-After when it is the connection reserve)
 ConfigError              a bad config.yaml: one line naming file, key and problem
@@ -85,6 +86,11 @@ class MethodNotAllowed(WebError):
 class NotAcceptable(WebError):
     status = 406
     code = "codec-unsupported"
+
+
+class PayloadTooLarge(WebError):
+    status = 413
+    code = "too-large"
 
 
 class UnsupportedMediaType(WebError):

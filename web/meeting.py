@@ -13,6 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bridge.bridge import Bridge
@@ -81,6 +82,10 @@ class Meeting:
         self._writes: set[asyncio.Task[int]] = set()
         # Refused attempts (a hall sending grant) are logged, at most 12 lines a minute.
         self.refused = RateLimitedLog(logger, per_minute=12)
+        # Other web/ modules add a part to every page's state (name -> part(now)), and
+        # hear every command's events (the schedule marks a planned meeting held).
+        self.state_parts: dict[str, Callable[[float], Any]] = {}
+        self.watchers: list[Callable[[list[Event]], None]] = []
         bridge.on("sessionclose", self._on_session_close)
         bridge.on("incompatible", self._on_incompatible)
 
@@ -143,6 +148,8 @@ class Meeting:
             task = asyncio.ensure_future(self.log.append(meeting_id, kept))
             self._writes.add(task)
             task.add_done_callback(self._written)
+        for watcher in self.watchers:
+            watcher(events)
         for event in events:
             line = describe(event)
             if line:
@@ -212,8 +219,10 @@ class Meeting:
 
     def state_for(self, client: Client) -> dict[str, Any]:
         identity = client.identity
-        snapshot = self.room.snapshot_for(identity.role, identity.hall_id, time.time())
-        return {"type": "state", **snapshot}
+        now = time.time()
+        snapshot = self.room.snapshot_for(identity.role, identity.hall_id, now)
+        parts = {name: part(now) for name, part in self.state_parts.items()}
+        return {"type": "state", **snapshot, **parts}
 
     def broadcast_state(self) -> None:
         self.pages.broadcast(self.state_for)

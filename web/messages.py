@@ -154,9 +154,10 @@ class ConsentMessage(Message, tag="consent", frozen=True):
 
 class OpenMeetingMessage(Message, tag="open-meeting", frozen=True):
     title: Text = ""
+    agenda: Annotated[str, msgspec.Meta(max_length=4000)] = ""  # the room allows 2000
 
     def command(self, conn_id: str) -> Command:
-        return OpenMeeting(conn_id, self.title)
+        return OpenMeeting(conn_id, self.title, self.agenda)
 
 
 class CloseMeetingMessage(Message, tag="close-meeting", frozen=True):

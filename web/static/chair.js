@@ -7,6 +7,7 @@ import { t, describeError, localize } from "./i18n.js";
 import { createGrid } from "./chair-grid.js";
 import { createSlides } from "./chair-slides.js";
 import { initialFloor, reduceFloor, floorView, shortcut, waiting, beep } from "./chair-floor.js";
+import { mountSchedulePanel, createStartOffer } from "./schedule-panel.js";
 
 const { key } = pageParams();
 const $ = (id) => document.getElementById(id);
@@ -232,6 +233,7 @@ function onMessage(msg) {
     floorEvent({ type: "error", msg });
   } else if (msg.type === "state") {
     floorEvent({ type: "state", msg });
+    startOffer.update(msg);
     grid.render(msg.halls, floorMarks(floorState));
     // The first snapshot after the socket came back tells whether the bridge restarted
     // under us: then it no longer has our stream, though our pc may not have noticed yet.
@@ -270,6 +272,11 @@ document.addEventListener("click", () => {
   if (audio.srcObject && audio.paused) audio.play().catch(() => {});
 });
 $("meeting-open").addEventListener("click", () => socket.openMeeting());
+// A planned meeting's time has come: one press opens it with its title and agenda.
+const startOffer = createStartOffer({
+  box: $("start-offer"), title: $("start-title"), when: $("start-when"), button: $("start-meeting"),
+}, (title, agenda) => socket.openMeeting(title, agenda));
+mountSchedulePanel($("schedule-panel"), { key });
 $("meeting-close").addEventListener("click", () => socket.closeMeeting());
 $("floor-end").addEventListener("click", () => socket.endFloor());
 $("floor-extend").addEventListener("click", () => socket.extend(60));

@@ -12,7 +12,8 @@ import {
   pageParams, watchWhep, publishWhip, hallCapture, openSocket, backoffDelay, readLinkStats,
 } from "./protocol.js";
 import { t, lang, describeError, localize } from "./i18n.js";
-import { initialState, reduce, view, layoutOf, publishing, ownHand } from "./tv-state.js";
+import { initialState, reduce, view, layoutOf, publishing, ownHand, upcoming } from "./tv-state.js";
+import { formatWhen } from "./when.js";
 import { floorElements, renderFloor, focusScope } from "./tv-floor.js";
 import { installRemote, isOk } from "./remote.js";
 
@@ -30,6 +31,7 @@ const ui = {
   status: $("status"), statusText: $("status-text"), statusDetail: $("status-detail"),
   prompt: $("sound-prompt"), commune: $("commune"), hallName: $("hall-name"),
   time: $("clock-time"), date: $("clock-date"), ...floorElements(),
+  next: $("next-meeting"), nextTitle: $("next-title"), nextWhen: $("next-when"),
 };
 
 // A hall's own page watches the chair and the speaking hall apart; /view the program.
@@ -60,8 +62,9 @@ function render(s) {
     floorVideo: s.floorVideo, floorAudio: s.floorAudio, slidesVideo: s.slidesVideo,
     slides: s.slides, publishing: publishing(s),
     queuePlace: hand ? hand.position ?? null : null, dialog: s.dialog,
-    meeting: s.meeting?.id ?? null,
+    meeting: s.meeting?.id ?? null, nextMeeting: upcoming(s)?.title ?? null,
   });
+  renderNext(upcoming(s));
   renderFloor(s, ui, Date.now());
   ui.prompt.hidden = !s.soundBlocked;
   const detail = name === "error" ? `${describeError(s.fatal)} ${t("tv.retrying")}`
@@ -74,6 +77,13 @@ function render(s) {
   if (name !== "live") ui.statusText.textContent = t("tv." + name);
   ui.statusDetail.textContent = detail;
   ui.statusDetail.hidden = !detail;
+}
+
+// Between meetings the waiting screen says what comes next, and when (Vietnam time).
+function renderNext(next) {
+  ui.next.hidden = !next;
+  ui.nextTitle.textContent = next ? next.title : "";
+  ui.nextWhen.textContent = next ? formatWhen(next.starts_at, lang) : "";
 }
 
 // ---- effects: the I/O a state change asks for ----

@@ -158,6 +158,53 @@ const STRINGS = {
   "err.insecure": { vi: "Phải mở trang qua https để dùng máy quay và micrô.",
     en: "The page must be opened over https to use the camera and microphone." },
   "err.media": { vi: "Không mở được máy quay hoặc micrô.", en: "Could not open the camera or microphone." },
+  "err.not-an-image": { vi: "Tệp này không phải là ảnh (JPEG, PNG, GIF hoặc WebP).",
+    en: "This file is not a picture (JPEG, PNG, GIF or WebP)." },
+  "err.too-large": { vi: "Ảnh quá lớn: tối đa 5 MB.", en: "The picture is too large: 5 MB at most." },
+  "err.bad-image": { vi: "Ảnh bị hỏng, không đọc được.", en: "The picture is damaged and cannot be read." },
+  "err.bad-field": { vi: "Thông tin chưa hợp lệ: {detail}", en: "Invalid input: {detail}" },
+
+  "secretary.title": { vi: "Trang thư ký", en: "Secretary" },
+  // the meeting schedule (chair console, secretary page, hall TVs)
+  "next.title": { vi: "Cuộc họp tiếp theo", en: "Next meeting" },
+  "schedule.heading": { vi: "Lịch họp", en: "Meeting schedule" },
+  "schedule.title": { vi: "Tên cuộc họp", en: "Meeting title" },
+  "schedule.when": { vi: "Ngày giờ", en: "Date and time" },
+  "schedule.agenda": { vi: "Chương trình họp", en: "Agenda" },
+  "schedule.add": { vi: "Thêm lịch họp", en: "Add a meeting" },
+  "schedule.empty": { vi: "Chưa có lịch họp.", en: "No meetings planned." },
+  "schedule.due": { vi: "Đến giờ họp", en: "Time for the meeting" },
+  "schedule.start": { vi: "Bắt đầu cuộc họp", en: "Start the meeting" },
+  "panel.save": { vi: "Lưu", en: "Save" },
+  "panel.edit": { vi: "Sửa", en: "Edit" },
+  "panel.remove": { vi: "Xóa", en: "Remove" },
+  "panel.cancel": { vi: "Thôi", en: "Cancel" },
+  "panel.saved": { vi: "Đã lưu.", en: "Saved." },
+
+  // the board's announcements (secretary page)
+  "ann.heading": { vi: "Thông báo trên bảng tin", en: "Board announcements" },
+  "ann.title": { vi: "Tiêu đề", en: "Title" },
+  "ann.text": { vi: "Nội dung", en: "Text" },
+  "ann.image": { vi: "Hình ảnh (không bắt buộc, tối đa 5 MB)", en: "Picture (optional, 5 MB at most)" },
+  "ann.starts": { vi: "Hiện từ", en: "Show from" },
+  "ann.ends": { vi: "Hiện đến", en: "Show until" },
+  "ann.add": { vi: "Thêm thông báo", en: "Add an announcement" },
+  "ann.removeImage": { vi: "Bỏ hình", en: "Remove the picture" },
+  "ann.empty": { vi: "Chưa có thông báo.", en: "No announcements." },
+  "ann.showing": { vi: "Đang hiện trên bảng tin", en: "On the board now" },
+  "ann.notShowing": { vi: "Không hiện lúc này", en: "Not on the board now" },
+
+  // the public board: Vietnamese first, English beneath
+  "board.title": { vi: "Bảng tin điện tử", en: "Public bulletin board" },
+  "board.live": { vi: "Trực tiếp", en: "Live" },
+  "board.speaking": { vi: "Đang phát biểu", en: "Speaking" },
+  "board.chair": { vi: "Chủ tọa cuộc họp", en: "The chair" },
+  "board.announcement": { vi: "Thông báo", en: "Announcement" },
+  "board.upcoming": { vi: "Lịch họp sắp tới", en: "Upcoming meetings" },
+  "board.answers": { vi: "Ý kiến người dân đã được trả lời", en: "Citizens' questions answered" },
+  "board.answer": { vi: "Trả lời", en: "Answer" },
+  "board.empty": { vi: "Chưa có thông báo mới", en: "No news yet" },
+  "board.connecting": { vi: "Đang kết nối…", en: "Connecting…" },
 };
 
 export const lang = pageParams().lang;
@@ -190,4 +237,12 @@ export function localize(root = document) {
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   const title = root.querySelector("title[data-i18n]");
   if (title) document.title = title.textContent;
+}
+
+/** The string for `key` in both languages, Vietnamese first: for the public board. */
+export function bilingual(key, vars = {}) {
+  const entry = STRINGS[key];
+  if (!entry) return [key, key];
+  const fill = (text) => text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+  return [fill(entry.vi), fill(entry.en)];
 }

@@ -379,7 +379,7 @@ export function openSocket({ key, onMessage, onStatus }) {
     extend: (seconds = 60) => send({ type: "extend", seconds }),
     edit: (entry, { name, topic } = {}) => send({ type: "edit", entry, ...present({ name, topic }) }),
     consent: (consent) => send({ type: "consent", consent: Boolean(consent) }),
-    openMeeting: (title = "") => send({ type: "open-meeting", ...present({ title: title || null }) }),
+    openMeeting: (title = "", agenda = "") => send({ type: "open-meeting", ...present({ title: title || null, agenda: agenda || null }) }),
     closeMeeting: () => send({ type: "close-meeting" }),
     close() {
       closed = true;
@@ -407,3 +407,63 @@ export async function fetchSpeakers(key, signal) {
   }
   return res.json();
 }
+
+// ---- the schedule, the announcements and the public board (docs/protocol.md) ----
+
+/** One plain HTTP call with the key in the query; the parsed JSON, or null for 204. */
+async function call(method, path, key, body) {
+  const url = new URL(path, location.href);
+  url.searchParams.set("key", key);
+  const init = { method, cache: "no-store" };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { "Content-Type": "application/json" };
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new ProtocolError(String(err?.message || err), 0, "network");
+  }
+  if (!res.ok) {
+    const text = (await res.text()).trim();
+    throw new ProtocolError(text || res.statusText, res.status, res.headers.get("X-Error-Code") || "http-" + res.status);
+  }
+  return res.status === 204 ? null : res.json();
+}
+
+/** The planned meetings still to come: {meetings: [{id, title, starts_at, agenda, due}], now}. */
+export const listSchedule = (key) => call("GET", "/schedule", key);
+/** Plan a meeting: {title, starts_at (Unix seconds), agenda}. */
+export const planMeeting = (key, meeting) => call("POST", "/schedule", key, meeting);
+/** Change some fields of a planned meeting. */
+export const editPlannedMeeting = (key, id, fields) => call("PATCH", `/schedule/${encodeURIComponent(id)}`, key, fields);
+export const removePlannedMeeting = (key, id) => call("DELETE", `/schedule/${encodeURIComponent(id)}`, key);
+
+/** Every announcement, newest first: {announcements: [...], now}. */
+export const listAnnouncements = (key) => call("GET", "/announcements", key);
+/**
+ * Create (id null) or change an announcement. `fields`: title, text, starts_at and
+ * ends_at (Unix seconds, or "" for none), image (a File), remove_image (true).
+ */
+export function saveAnnouncement(key, id, fields) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (value instanceof Blob) form.append(name, value, value.name || "image");
+    else form.append(name, value === true ? "1" : String(value));
+  }
+  return id ? call("PATCH", `/announcements/${encodeURIComponent(id)}`, key, form)
+    : call("POST", "/announcements", key, form);
+}
+export const removeAnnouncement = (key, id) => call("DELETE", `/announcements/${encodeURIComponent(id)}`, key);
+/** A picture link from an announcement, with the key it is fetched with. */
+export function announcementImageUrl(link, key) {
+  const url = new URL(link, location.href);
+  url.searchParams.set("key", key);
+  return url.pathname + url.search;
+}
+
+/** What the public board rotates through: {announcements, meetings, answers, now}. */
+export const boardFeed = (key) => call("GET", "/board/feed", key);

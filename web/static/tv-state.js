@@ -63,6 +63,7 @@ export const initialState = Object.freeze({
   dialog: null, // null | "consent" | "details"
   consentAsked: null, // the floor entry we last asked about: ask once per grant
   notice: null, // {code, message, until}: an error the bridge answered, shown briefly
+  nextMeeting: null, // {id, title, starts_at, agenda, due} planned next, from the state messages
 });
 
 function rejoin(s, immediate) {
@@ -108,6 +109,7 @@ function onWelcome(s, msg) {
 
 function onState(s, msg, at) {
   let next = { ...s, ...readFloor(msg, at), slides: msg.slides === true };
+  if ("next_meeting" in msg) next.nextMeeting = msg.next_meeting || null;
   const floor = next.floor;
   const mine = floor && s.ownHall !== null && floor.hall === s.ownHall;
   const entryId = floor?.entry?.id ?? null;
@@ -297,4 +299,9 @@ export function ownHand(s) {
   if (s.ownHall === null) return null;
   const entries = waitingEntries(s.queue, s.floor, s.ownHall);
   return entries.length ? entries[0] : null;
+}
+
+/** The planned meeting a TV announces while it waits between meetings, or null. */
+export function upcoming(s) {
+  return view(s) === "waiting" && !s.meeting ? s.nextMeeting : null;
 }
