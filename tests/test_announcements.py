@@ -205,3 +205,28 @@ async def test_an_announcement_is_shown_only_between_its_start_and_end_and_can_b
     assert await shown() == ["Sau"]
     missing = await client.delete(f"/announcements/{current_id}?key={settings.keys.secretary}")
     assert missing.status == 404
+
+
+async def test_a_transparent_png_stays_a_png_without_its_text_chunks(
+    client: TestClient, settings: Settings
+) -> None:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "secret author")
+    info.add_text("GPS", "21.0285,105.8542")
+    out = io.BytesIO()
+    Image.new("RGBA", (200, 100), (0, 128, 0, 128)).save(out, "PNG", pnginfo=info)
+    assert b"secret author" in out.getvalue()
+    response = await create(client, settings, form(out.getvalue(), "logo.png", title="Logo"))
+    assert response.status == 201, await response.text()
+    link = (await response.json())["image"]
+    assert link.endswith(".png")
+    served = await client.get(f"{link}?key={settings.keys.viewer}")
+    body = await served.read()
+    assert served.headers["Content-Type"] == "image/png"
+    assert b"secret author" not in body and b"21.0285" not in body
+    picture = Image.open(io.BytesIO(body))
+    assert picture.mode == "RGBA" and picture.text == {}  # type: ignore[attr-defined]
+    pixel: Any = picture.getpixel((10, 10))
+    assert pixel == (0, 128, 0, 128)

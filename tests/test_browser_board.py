@@ -318,3 +318,20 @@ async def test_the_board_names_what_it_shows_from_events_alone(
         ("feed", "board", "empty", "empty", ""),
     ]
     assert board.errors == []
+
+
+async def test_going_on_air_at_a_planned_meetings_time_opens_that_meeting(
+    browser: Any, server: TestServer, settings: Settings
+) -> None:
+    async with ClientSession() as http:
+        address = url(server, f"/schedule?key={settings.keys.secretary}")
+        body = {"title": "Tập huấn nông dân", "starts_at": time.time() + 120, "agenda": "Lúa"}
+        async with http.post(address, json=body) as response:
+            assert response.status == 201
+    chair = await open_page(browser, url(server, f"/chair?key={settings.keys.chair}"))
+    await chair.wait_for_selector("#start-offer:not([hidden])", timeout=15_000)
+    await chair.click("#start")  # the broadcast, not the offer's own button
+    await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
+    meeting = await wait_for_meeting(server)
+    assert (meeting.title, meeting.agenda) == ("Tập huấn nông dân", "Lúa")
+    assert chair.errors == []

@@ -259,7 +259,13 @@ createSlides({
   share: $("share"), unshare: $("unshare"), showError,
   context: () => ({ key, connection, iceServers }),
 });
-ui.start.addEventListener("click", startBroadcast);
+ui.start.addEventListener("click", () => {
+  // Going on air opens a meeting by itself; at a planned meeting's time, open that one,
+  // so its title and agenda reach the log rather than an untitled meeting.
+  const planned = startOffer.pending();
+  if (planned) socket.openMeeting(planned.title, planned.agenda);
+  startBroadcast();
+});
 ui.stop.addEventListener("click", () => stopBroadcast());
 ui.camera.addEventListener("change", () => switchDevice("video"));
 ui.microphone.addEventListener("change", () => switchDevice("audio"));

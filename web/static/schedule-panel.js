@@ -147,6 +147,10 @@ export function createStartOffer({ box, title, when, button }, onStart) {
     if (offered) onStart(title.value, offered.agenda || "");
   });
   return {
+    /** The meeting on offer, as the chair would start it now: {title, agenda}, or null. */
+    pending() {
+      return offered ? { title: title.value, agenda: offered.agenda || "" } : null;
+    },
     update(msg) {
       const next = msg.next_meeting;
       const show = !msg.meeting && next && next.due ? next : null;
