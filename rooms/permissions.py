@@ -29,6 +29,7 @@ EXTEND_FLOOR = "extend_floor"
 EDIT_ENTRIES = "edit_entries"
 MANAGE_MEETING = "manage_meeting"  # open and close the meeting
 ANSWER_CONSENT = "answer_consent"  # the hall holding the floor agrees to be recorded, or not
+RECORD = "record"  # start and stop recording the meeting
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ ROLES: Mapping[str, Role] = MappingProxyType(
                     EXTEND_FLOOR,
                     EDIT_ENTRIES,
                     MANAGE_MEETING,
+                    RECORD,
                 }
             )
         ),

@@ -27,8 +27,11 @@ from rooms.commands import (
     PublishStarted,
     PublishStopped,
     RaiseHand,
+    RecordingFailed,
     RenditionChanged,
     ScreenReported,
+    StartRecording,
+    StopRecording,
     Tick,
     WithdrawHand,
 )
@@ -50,11 +53,13 @@ from rooms.permissions import (
     PUBLISH,
     RAISE_FOR_ANY_HALL,
     RAISE_HAND,
+    RECORD,
     REPORT_SCREEN,
     SEE_HALLS,
     role,
 )
 from rooms.presence import FULL, LIGHT, RENDITIONS, Attachment, Presence
+from rooms.recording import Recording
 from rooms.routing import CHAIR, Routing, hall_source
 from rooms.screen import NOT_REPORTING, LinkSample, Screen, Verdict
 from rooms.streams import Streams
@@ -87,6 +92,7 @@ class Room:
         self._presence = Presence(commune, halls)
         self._streams = Streams()
         self._floor = Floor(speaking_limit)
+        self._recording = Recording()
         self._screens = {hall_id: Screen() for hall_id in self._presence.halls}
         self._verdicts: dict[str, Verdict] = dict.fromkeys(self._presence.halls, NOT_REPORTING)
         self._crowd_told: tuple[int, float | None] = (0, None)  # last ViewerCount, and when
@@ -116,6 +122,10 @@ class Room:
     @property
     def muted(self) -> frozenset[str]:
         return self._floor.muted
+
+    @property
+    def recording(self) -> Recording:
+        return self._recording
 
     def routing(self) -> Routing:
         turn = self._floor.turn
@@ -172,6 +182,7 @@ class Room:
             "floor": self._floor_wire(),
             "muted": sorted(self._floor.muted),
             "now": now if now is not None else self._now,
+            "recording": self._recording.to_wire(),
         }
 
     def snapshot_for(
@@ -226,8 +237,11 @@ class Room:
                 events = self._screen_reported(command, at)
             case Tick():
                 events = []
+            case StartRecording() | StopRecording() | RecordingFailed():
+                events = self._recording_command(command, at)
             case _:
                 events = self._floor_command(command, at)
+        events = self._recording.before_close(events)
         self._now = at
         self._record(events)
         # Time, streams and pages may each have moved the floor, the crowd or a screen.
@@ -251,6 +265,7 @@ class Room:
     def _record(self, events: Iterable[Event]) -> None:
         for event in events:
             self._floor.apply(event)
+            self._recording.apply(event)
 
     def _publish_started(self, cmd: PublishStarted, at: float) -> list[Event]:
         hall = self._presence.hall_for(cmd.role, cmd.hall_id, needs=PUBLISH)
@@ -331,6 +346,19 @@ class Room:
                 who = self._sender(cmd.conn_id, ANSWER_CONSENT)
                 return floor.consent(who.hall_id or "", cmd.consent, at)
         raise TypeError(f"not a room command: {cmd!r}")
+
+    def _recording_command(self, cmd: Command, at: float) -> list[Event]:
+        match cmd:
+            case StartRecording():
+                who = self._sender(cmd.conn_id, RECORD)
+                meeting_open = self._floor.meeting is not None
+                return self._recording.start(cmd.recording_id, who.role, meeting_open, at)
+            case StopRecording():
+                self._sender(cmd.conn_id, RECORD)
+                return self._recording.stop(at)
+            case RecordingFailed():  # from web/, not a page: no sender to check
+                return self._recording.failed(cmd.recording_id, cmd.reason, at)
+        raise TypeError(f"not a recording command: {cmd!r}")
 
     # -- what time, streams and pages change by themselves ------------------------------
 

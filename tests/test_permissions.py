@@ -30,6 +30,7 @@ def test_each_role_has_exactly_its_permissions() -> None:
             "see_halls",
             "raise_hand",
             "edit_entries",
+            "record",
         }
         | FLOOR_CONTROL
     )

@@ -429,6 +429,7 @@ def test_snapshot_shape() -> None:
         "floor": None,
         "muted": [],
         "now": T0 + 1,
+        "recording": None,
     }
     assert json.loads(json.dumps(snapshot)) == snapshot
     assert room.snapshot(now=T0 + 7)["now"] == T0 + 7
