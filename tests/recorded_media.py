@@ -87,14 +87,17 @@ def decode_file(path: Path, picture: Picture | None = None) -> Decoded:
                 except av.FFmpegError:
                     continue
                 for frame in frames:
-                    t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                    if not isinstance(frame, av.VideoFrame | av.AudioFrame):
+                        continue
+                    base = frame.time_base or fractions.Fraction(1, 1000)
+                    t = float(frame.pts * base) if frame.pts is not None else 0.0
                     if isinstance(frame, av.VideoFrame):
                         pic = picture or Picture(frame.width, frame.height)
                         luma = luma_of(frame)
                         after = decoded.pictures[-1][1] if decoded.pictures else None
                         verdict = pic.judge(luma, after)
                         decoded.pictures.append((t, verdict.number, verdict.damage))
-                    elif isinstance(frame, av.AudioFrame):
+                    else:
                         array = frame.to_ndarray()
                         channels = len(frame.layout.channels)
                         mono = array[0] if frame.format.is_planar else array.reshape(-1)[::channels]
