@@ -25,6 +25,7 @@ STOPPED, MEETING_CLOSED, DISK_FULL, ERROR, INTERRUPTED = (
     "interrupted",
 )
 FAILURES = frozenset({DISK_FULL, ERROR, INTERRUPTED})  # what web/ may report of a recorder
+AUTO = ""  # the conn_id of a start the config asks for when a meeting opens: no page
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")  # it names a folder
 
 
@@ -40,6 +41,15 @@ class Recording:
 
     def __init__(self) -> None:
         self.running: Running | None = None
+        self.stopped: RecordingStopped | None = None  # the last stop, until the next start
+
+    def stopped_wire(self) -> dict[str, Any] | None:
+        """The snapshot's `recording_stopped`: how the last recording ended, so the chair
+        console can say that the disk was full."""
+        stop = self.stopped
+        if stop is None:
+            return None
+        return {"id": stop.recording_id, "reason": stop.reason, "at": stop.at}
 
     def to_wire(self) -> dict[str, Any] | None:
         """The snapshot's `recording`: null while nothing is recorded."""
@@ -86,9 +96,11 @@ class Recording:
         match event:
             case RecordingStarted():
                 self.running = Running(event.recording_id, event.at, event.by)
+                self.stopped = None
             case RecordingStopped() if (
                 self.running is not None and self.running.recording_id == event.recording_id
             ):
                 self.running = None
+                self.stopped = event
             case MeetingClosed():
                 self.running = None

@@ -59,7 +59,7 @@ from rooms.permissions import (
     role,
 )
 from rooms.presence import FULL, LIGHT, RENDITIONS, Attachment, Presence
-from rooms.recording import Recording
+from rooms.recording import AUTO, Recording
 from rooms.routing import CHAIR, Routing, hall_source
 from rooms.screen import NOT_REPORTING, LinkSample, Screen, Verdict
 from rooms.streams import Streams
@@ -183,6 +183,7 @@ class Room:
             "muted": sorted(self._floor.muted),
             "now": now if now is not None else self._now,
             "recording": self._recording.to_wire(),
+            "recording_stopped": self._recording.stopped_wire(),
         }
 
     def snapshot_for(
@@ -350,9 +351,9 @@ class Room:
     def _recording_command(self, cmd: Command, at: float) -> list[Event]:
         match cmd:
             case StartRecording():
-                who = self._sender(cmd.conn_id, RECORD)
+                by = "auto" if cmd.conn_id == AUTO else self._sender(cmd.conn_id, RECORD).role
                 meeting_open = self._floor.meeting is not None
-                return self._recording.start(cmd.recording_id, who.role, meeting_open, at)
+                return self._recording.start(cmd.recording_id, by, meeting_open, at)
             case StopRecording():
                 self._sender(cmd.conn_id, RECORD)
                 return self._recording.stop(at)

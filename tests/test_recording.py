@@ -19,6 +19,7 @@ from rooms import (
 from rooms.commands import RecordingFailed, StartRecording, StopRecording
 from rooms.events import MeetingClosed, RecordingStarted, RecordingStopped
 from rooms.history import MeetingHistory, RecordingSpan
+from rooms.recording import AUTO
 from tests.room_builders import T0, new_room
 
 
@@ -136,3 +137,18 @@ def test_history_lists_each_recording_span_with_why_it_stopped() -> None:
         RecordingSpan("r1", T0, T0 + 30, "stopped"),
         RecordingSpan("r2", T0 + 40),
     ]
+
+
+def test_the_config_may_start_a_recording_without_a_page() -> None:
+    room = open_room()
+    events = room.handle(StartRecording(AUTO, "r1"), at=T0 + 1)
+    assert events == [RecordingStarted("r1", "auto", at=T0 + 1)]
+
+
+def test_the_snapshot_says_why_the_last_recording_stopped_until_the_next_starts() -> None:
+    room = open_room()
+    room.handle(StartRecording("c", "r1"), at=T0 + 1)
+    room.handle(RecordingFailed("r1", "disk-full"), at=T0 + 2)
+    assert room.snapshot()["recording_stopped"] == {"id": "r1", "reason": "disk-full", "at": T0 + 2}
+    room.handle(StartRecording("c", "r2"), at=T0 + 3)
+    assert room.snapshot()["recording_stopped"] is None

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
 from web.limits import Limits, read_limits
+from web.recordconfig import RecordingConfig, read_recording
 from web.yamlcheck import (
     key_value,
     kind,
@@ -42,6 +43,7 @@ TOP_LEVEL_KEYS = (
     "turn",
     "limits",
     "floor",
+    "recording",
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -116,6 +118,7 @@ class Settings:
     turn: TurnConfig | None = None
     speaking_limit: int = SPEAKING_LIMIT_DEFAULT  # seconds
     limits: Limits = field(default_factory=Limits)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -137,6 +140,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     turn = _turn(file, raw.get("turn"))
     speaking_limit = _speaking_limit(file, raw.get("floor"))
     limits = read_limits(file, raw.get("limits"))
+    recording = read_recording(file, raw.get("recording"))
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
     return Settings(
@@ -151,6 +155,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         turn=turn,
         speaking_limit=speaking_limit,
         limits=limits,
+        recording=recording,
     )
 
 
