@@ -11,7 +11,7 @@ from aiohttp import web
 from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
 
-from . import pages, whip, ws
+from . import notice, pages, whip, ws
 from .admission import admission
 from .auth import KeyRing
 from .backoff import KeyBackoff
@@ -170,4 +170,5 @@ def create_app(
     pages.add_routes(app)
     whip.add_routes(app)
     app.router.add_get("/ws", ws.websocket)
+    notice.add_routes(app, settings.data_dir)
     return app

@@ -15,6 +15,7 @@ import { t, lang, describeError, localize } from "./i18n.js";
 import { initialState, reduce, view, layoutOf, publishing, ownHand } from "./tv-state.js";
 import { floorElements, renderFloor, focusScope } from "./tv-floor.js";
 import { installRemote, isOk } from "./remote.js";
+import { renderNotice, playNotice } from "./recording.js";
 
 export { initialState, reduce, view };
 
@@ -29,7 +30,7 @@ const video = $("video");
 const ui = {
   status: $("status"), statusText: $("status-text"), statusDetail: $("status-detail"),
   prompt: $("sound-prompt"), commune: $("commune"), hallName: $("hall-name"),
-  time: $("clock-time"), date: $("clock-date"), ...floorElements(),
+  time: $("clock-time"), date: $("clock-date"), recording: $("recording"), ...floorElements(),
 };
 
 // A hall's own page watches the chair and the speaking hall apart; /view the program.
@@ -59,8 +60,9 @@ function render(s) {
     layout: layoutOf(s), floorHall: s.floor?.hall ?? null, floorFrames: s.floorFrames,
     floorVideo: s.floorVideo, floorAudio: s.floorAudio, publishing: publishing(s),
     queuePlace: hand ? hand.position ?? null : null, dialog: s.dialog,
-    meeting: s.meeting?.id ?? null,
+    meeting: s.meeting?.id ?? null, recording: s.rec.recording?.id ?? null, chimes: s.rec.chimes,
   });
+  renderNotice(ui.recording, s.rec);
   renderFloor(s, ui, Date.now());
   ui.prompt.hidden = !s.soundBlocked;
   const detail = name === "error" ? `${describeError(s.fatal)} ${t("tv.retrying")}`
@@ -98,6 +100,7 @@ function effects(prev, next) {
     }
   }
   if (prev.soundBlocked && !next.soundBlocked) play();
+  if (next.rec.chimes > prev.rec.chimes) playNotice();
 }
 
 function stopSession() {

@@ -3,6 +3,7 @@
 // next state comes out. What the TV says is named by `view`, its picture layout by `layoutOf`.
 
 import { readFloor, waitingEntries } from "./floor.js";
+import { initialRecording, reduceRecording } from "./recording.js";
 
 // ICE often recovers from a short blip by itself; the bridge has no ICE restart.
 const DISCONNECT_GRACE_MS = 5000;
@@ -61,6 +62,7 @@ export const initialState = Object.freeze({
   dialog: null, // null | "consent" | "details"
   consentAsked: null, // the floor entry we last asked about: ask once per grant
   notice: null, // {code, message, until}: an error the bridge answered, shown briefly
+  rec: initialRecording, // whether the meeting is recorded, and starts to announce
 });
 
 function rejoin(s, immediate) {
@@ -105,7 +107,7 @@ function onWelcome(s, msg) {
 }
 
 function onState(s, msg, at) {
-  let next = { ...s, ...readFloor(msg, at) };
+  let next = { ...s, ...readFloor(msg, at), rec: reduceRecording(s.rec, msg, at) };
   const floor = next.floor;
   const mine = floor && s.ownHall !== null && floor.hall === s.ownHall;
   const entryId = floor?.entry?.id ?? null;
