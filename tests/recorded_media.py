@@ -57,9 +57,10 @@ def video_packets(
 
 @dataclass
 class Decoded:
-    """A recorded file's pictures (pts s, stamped number, damage) and sound (pts s, samples)."""
+    """A recorded file's pictures (pts s, stamped number, damage, stamped send time in ms
+    mod 2**40) and sound (pts s, samples)."""
 
-    pictures: list[tuple[float, int, float]] = field(default_factory=list)
+    pictures: list[tuple[float, int, float, int]] = field(default_factory=list)
     sound: list[tuple[float, np.ndarray]] = field(default_factory=list)
     codecs: dict[str, str] = field(default_factory=dict)
 
@@ -69,7 +70,7 @@ class Decoded:
 
     @property
     def last_pts(self) -> float:
-        times = [t for t, _, _ in self.pictures] + [t for t, _ in self.sound]
+        times = [p[0] for p in self.pictures] + [t for t, _ in self.sound]
         return max(times, default=0.0)
 
 
@@ -96,7 +97,7 @@ def decode_file(path: Path, picture: Picture | None = None) -> Decoded:
                         luma = luma_of(frame)
                         after = decoded.pictures[-1][1] if decoded.pictures else None
                         verdict = pic.judge(luma, after)
-                        decoded.pictures.append((t, verdict.number, verdict.damage))
+                        decoded.pictures.append((t, verdict.number, verdict.damage, verdict.sent_ms))
                     else:
                         array = frame.to_ndarray()
                         channels = len(frame.layout.channels)

@@ -50,8 +50,8 @@ async def test_chair_file_holds_the_stamped_pictures_and_tone_on_the_wall_clock(
     assert Recording.load(info.folder) == info
     chair = decode_file(info.folder / "chair.mkv", picture)
     assert chair.codecs == {"video": codec, "audio": "opus"}
-    assert [n for _, n, _ in chair.pictures] == list(range(500, 530))
-    assert max(damage for _, _, damage in chair.pictures) < 32  # every picture intact
+    assert [n for _, n, _, _ in chair.pictures] == list(range(500, 530))
+    assert max(damage for _, _, damage, _ in chair.pictures) < 32  # every picture intact
     # Media time t is wall time started_at + t: the first frame sits at 1.0 s.
     assert chair.pictures[0][0] == pytest.approx(1.0, abs=0.01)
     assert chair.pictures[-1][0] == pytest.approx(1.0 + 29 / FPS, abs=0.01)
@@ -75,9 +75,9 @@ async def test_lost_and_reordered_packets_cost_pictures_not_a_broken_one(tmp_pat
     feed(recorder, "floor-video", shuffled, recorder.info.started_at)
     info = await recorder.stop("stopped", time.time())
     floor = decode_file(info.folder / "floor.mkv", picture)
-    numbers = [n for _, n, _ in floor.pictures]
+    numbers = [n for _, n, _, _ in floor.pictures]
     assert numbers[:5] == [0, 1, 2, 3, 4]
-    assert max(damage for _, _, damage in floor.pictures) < 32  # no damaged picture written
+    assert max(damage for _, _, damage, _ in floor.pictures) < 32  # no damaged picture written
     assert len(numbers) < 40  # the rest of the group after the loss waited for a keyframe
     assert info.tracks["floor"] == {"video": "vp8", "audio": "opus"}
 
@@ -112,5 +112,5 @@ async def test_the_writer_thread_keeps_up_while_packets_arrive_live(tmp_path: Pa
     await asyncio.sleep(0.6)
     assert (recorder.info.folder / "chair.mkv").stat().st_size > 0
     info = await recorder.stop("stopped", time.time())
-    numbers = [n for _, n, _ in decode_file(info.folder / "chair.mkv", picture).pictures]
+    numbers = [n for _, n, _, _ in decode_file(info.folder / "chair.mkv", picture).pictures]
     assert numbers == list(range(15))
