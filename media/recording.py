@@ -5,6 +5,7 @@ timeline.jsonl and recording.json. The recorder writes it; export and the pages 
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 RECORDINGS = "recordings"  # under data_dir
 INFO = "recording.json"
+PAD = 4096  # recording.json is padded to a multiple of this (see Recording.save)
 CHAIR_FILE, FLOOR_FILE, PROGRAM_FILE, TIMELINE = (
     "chair.mkv",
     "floor.mkv",
@@ -75,11 +77,27 @@ class Recording:
 
     @staticmethod
     def save(info: RecordingInfo) -> None:
-        """Write recording.json whole or not at all: a crash mid-write leaves the old one."""
+        """Write recording.json whole or not at all: a crash mid-write leaves the old one.
+        On a full disk the new one is written over the old in place instead (it is padded
+        to PAD bytes, so that needs no new space): the disk filling up is exactly when the
+        recording must still be marked "failed"."""
         info.folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(info.to_json(), ensure_ascii=False).encode()
+        text += b" " * (-len(text) % PAD)  # spaces after the object: still the same JSON
+        path = info.folder / INFO
         temporary = info.folder / (INFO + ".tmp")
-        temporary.write_text(json.dumps(info.to_json(), ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, info.folder / INFO)
+        try:
+            temporary.write_bytes(text)
+            os.replace(temporary, path)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.exists():
+                raise
+            if len(text) > path.stat().st_size:
+                raise
+            with path.open("r+b") as file:
+                file.write(text)
+                file.truncate(len(text))
 
 
 def recordings_of(data_dir: Path, meeting_id: str) -> list[RecordingInfo]:
