@@ -31,6 +31,7 @@ from .recording import (
     COMPLETE,
     FAILED,
     FLOOR_FILE,
+    INTERRUPTED,
     PROGRAM_FILE,
     TIMELINE,
     Recording,
@@ -140,7 +141,7 @@ class Recorder:
             self._task = None
         if not self._finished:
             self._finished = True
-            state = COMPLETE if self.failure is None else FAILED
+            state = FAILED if self.failure else INTERRUPTED if reason == INTERRUPTED else COMPLETE
             info = replace(self.info, stopped_at=at, state=state, reason=self.failure or reason)
             try:
                 await self._loop.run_in_executor(self._pool, self._finish, info)

@@ -21,6 +21,7 @@ from tests.tones import tone_share
 from web.app import create_app
 from web.config import Settings, load_settings
 from web.errors import ConfigError
+from web.eventlog import EventLog
 from web.notice import chime
 
 
@@ -138,3 +139,29 @@ def test_a_recording_a_dead_bridge_left_is_listed_as_interrupted(tmp_path: Path)
     assert listed[1].stopped_at == pytest.approx((folder / "chair.mkv").stat().st_mtime, abs=1)
     assert json.loads((folder / "recording.json").read_text())["state"] == "interrupted"
     assert mark_interrupted(tmp_path) == []  # once
+
+
+async def test_a_bridge_that_stops_while_recording_logs_it_interrupted_and_closes_the_files(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    settings = settings_with(tmp_path, {"min_free_gib": 0})
+    client = await aiohttp_client(create_app(settings))
+    page = await chair_page(client, settings)
+    await page.send(type="open-meeting")
+    await wait_for(lambda: page.state.get("meeting") is not None, 5, "the meeting")
+    await page.send(type="record-start")
+    await wait_for(lambda: bool(page.state.get("recording")), 5, "the recording")
+    meeting_id, recording_id = page.state["meeting"]["id"], page.state["recording"]["id"]
+    await page.close()
+    await client.close()  # the app's cleanup: what SIGTERM and Ctrl+C run
+    info = Recording.load(Recording.folder(settings.data_dir, meeting_id, recording_id))
+    assert (info.state, info.reason) == ("interrupted", "interrupted")
+    log = EventLog(settings.data_dir)
+    try:
+        kinds = [
+            (e.event.__class__.__name__, getattr(e.event, "reason", None))
+            for e in log.events(meeting_id)
+        ]
+    finally:
+        log.close()
+    assert kinds[-1] == ("RecordingStopped", "interrupted")

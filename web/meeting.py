@@ -104,13 +104,13 @@ class Meeting:
             logger.error("the event log could not be written: %s", task.exception())
 
     async def close(self) -> None:
+        await self.recordings.close()  # first: its stop is logged too
         await asyncio.gather(*self._writes, return_exceptions=True)
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
-        await self.recordings.close()
         await self.relay.close()
 
     async def _tick(self) -> None:

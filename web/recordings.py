@@ -104,9 +104,13 @@ class Recordings:
             self._auto_start()
 
     async def close(self) -> None:
+        """The bridge stops: a running recording ends, logged as interrupted (the chair did
+        not stop it), with its files closed cleanly."""
         if self.recorder is not None:
+            self._failed(self.recorder.info.recording_id, INTERRUPTED)
+        if self.recorder is not None:  # the room refused: stop it all the same
             self._release()
-            await self.recorder.stop("stopped", time.time())
+            self._spawn(self._end(self.recorder, INTERRUPTED, time.time()))
             self.recorder = None
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -132,6 +136,7 @@ class Recordings:
                 video if kind == "video" else OPUS,
                 max_queue_packets=RECORDER_QUEUE_PACKETS,
                 max_queue_delay=RECORDER_QUEUE_DELAY,
+                replay=False,  # a squeezed replay would be pictures from before, at the wrong time
             )
             for slot, (_, kind) in SLOTS.items()
         }
