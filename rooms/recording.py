@@ -9,10 +9,11 @@ so replaying the log rebuilds whether a recording was running.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rooms.commands import Command, RecordingFailed, StartRecording, StopRecording
 from rooms.errors import BadValue, IllegalMove
 from rooms.events import Event, MeetingClosed, RecordingStarted, RecordingStopped
 
@@ -57,6 +58,21 @@ class Recording:
         return None if running is None else {"id": running.recording_id, "since": running.since}
 
     # -- decisions ----------------------------------------------------------------------
+
+    def handle(
+        self, cmd: Command, role_of: Callable[[str], str], meeting_open: bool, at: float
+    ) -> list[Event]:
+        """`role_of(conn_id)`: the sender's role, or NotPermitted when it may not record."""
+        match cmd:
+            case StartRecording():
+                by = "auto" if cmd.conn_id == AUTO else role_of(cmd.conn_id)
+                return self.start(cmd.recording_id, by, meeting_open, at)
+            case StopRecording():
+                role_of(cmd.conn_id)
+                return self.stop(at)
+            case RecordingFailed():  # from web/, not a page: no sender to check
+                return self.failed(cmd.recording_id, cmd.reason, at)
+        raise TypeError(f"not a recording command: {cmd!r}")
 
     def start(self, recording_id: str, by: str, meeting_open: bool, at: float) -> list[Event]:
         if not _SAFE_ID.match(recording_id):

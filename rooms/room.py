@@ -59,7 +59,7 @@ from rooms.permissions import (
     role,
 )
 from rooms.presence import FULL, LIGHT, RENDITIONS, Attachment, Presence
-from rooms.recording import AUTO, Recording
+from rooms.recording import Recording
 from rooms.routing import CHAIR, Routing, hall_source
 from rooms.screen import NOT_REPORTING, LinkSample, Screen, Verdict
 from rooms.streams import Streams
@@ -239,7 +239,9 @@ class Room:
             case Tick():
                 events = []
             case StartRecording() | StopRecording() | RecordingFailed():
-                events = self._recording_command(command, at)
+                events = self._recording.handle(
+                    command, self._recorder, self.meeting is not None, at
+                )
             case _:
                 events = self._floor_command(command, at)
         events = self._recording.before_close(events)
@@ -348,19 +350,6 @@ class Room:
                 return floor.consent(who.hall_id or "", cmd.consent, at)
         raise TypeError(f"not a room command: {cmd!r}")
 
-    def _recording_command(self, cmd: Command, at: float) -> list[Event]:
-        match cmd:
-            case StartRecording():
-                by = "auto" if cmd.conn_id == AUTO else self._sender(cmd.conn_id, RECORD).role
-                meeting_open = self._floor.meeting is not None
-                return self._recording.start(cmd.recording_id, by, meeting_open, at)
-            case StopRecording():
-                self._sender(cmd.conn_id, RECORD)
-                return self._recording.stop(at)
-            case RecordingFailed():  # from web/, not a page: no sender to check
-                return self._recording.failed(cmd.recording_id, cmd.reason, at)
-        raise TypeError(f"not a recording command: {cmd!r}")
-
     # -- what time, streams and pages change by themselves ------------------------------
 
     def _watch_floor_stream(self, at: float) -> list[Event]:
@@ -403,6 +392,9 @@ class Room:
         if not who.may(needs):
             raise NotPermitted(f"role {who.role!r} may not {needs.replace('_', ' ')}")
         return who
+
+    def _recorder(self, conn_id: str) -> str:
+        return self._sender(conn_id, RECORD).role
 
     def _entry_wire(self, entry: Entry, position: int | None) -> dict[str, Any]:
         hall = self._presence.halls.get(entry.hall_id)
