@@ -97,7 +97,9 @@ def decode_file(path: Path, picture: Picture | None = None) -> Decoded:
                         luma = luma_of(frame)
                         after = decoded.pictures[-1][1] if decoded.pictures else None
                         verdict = pic.judge(luma, after)
-                        decoded.pictures.append((t, verdict.number, verdict.damage, verdict.sent_ms))
+                        decoded.pictures.append(
+                            (t, verdict.number, verdict.damage, verdict.sent_ms)
+                        )
                     else:
                         array = frame.to_ndarray()
                         channels = len(frame.layout.channels)
