@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 CLUSTER_MS = 1000
 OPEN_WITHOUT_VIDEO = 2.0  # seconds of sound after which a file opens with no picture
 MAX_WAITING = 500  # frames held while the layout is not known
-SYNC_EVERY = 1.0  # seconds between two timeline lines of one stream
+SYNC_EVERY = 0.5  # seconds between two timeline lines of one stream (the contract: ≥ 1 a second)
 MS = fractions.Fraction(1, 1000)
 MUXER_OPTIONS = {
     "cluster_time_limit": str(CLUSTER_MS),

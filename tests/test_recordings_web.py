@@ -165,3 +165,22 @@ async def test_a_bridge_that_stops_while_recording_logs_it_interrupted_and_close
     finally:
         log.close()
     assert kinds[-1] == ("RecordingStopped", "interrupted")
+
+
+async def test_a_recordings_folder_that_cannot_be_made_stops_the_recording_with_an_error(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    settings = settings_with(tmp_path, {"min_free_gib": 0})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "recordings").write_text("not a folder")  # root ignores modes
+    client = await aiohttp_client(create_app(settings))
+    page = await chair_page(client, settings)
+    try:
+        await page.send(type="open-meeting")
+        await wait_for(lambda: page.state.get("meeting") is not None, 5, "the meeting")
+        await page.send(type="record-start")
+        await wait_for(lambda: page.state.get("recording_stopped") is not None, 5, "the failure")
+        assert page.state["recording_stopped"]["reason"] == "error"
+        assert page.state["recording"] is None and page.state["meeting"] is not None
+    finally:
+        await page.close()
