@@ -67,7 +67,10 @@ class Consumer(Emitter):
         *,
         max_queue_packets: int | None = None,
         max_queue_delay: float = MAX_QUEUE_DELAY,
+        replay: bool = True,
     ) -> None:
+        """`replay`: start a picture at once from the producer's replay, squeezed (a TV);
+        without, wait for a fresh keyframe (the recorder: it keeps time faithfully)."""
         super().__init__()
         self.id = uuid.uuid4().hex
         self.kind = kind
@@ -91,6 +94,7 @@ class Consumer(Emitter):
         self._event_loop = asyncio.get_event_loop()
         self._max_packets = max_queue_packets or MAX_QUEUE_PACKETS.get(kind, 100)
         self._max_delay = max_queue_delay
+        self._replay = replay
         # (packet, when queued, timestamp adjustment for replayed frames, starts a new
         # numbering offset: the first packet after a skip or a change of publisher)
         self._queue: deque[tuple[RtpPacket, float, int, bool]] = deque()
@@ -245,7 +249,7 @@ class Consumer(Emitter):
         """
         if self.producer is None or self.kind != "video":
             return
-        packets, reaches_live = self.producer.replay
+        packets, reaches_live = self.producer.replay if self._replay else ([], False)
         if packets:
             frames = list(dict.fromkeys(p.timestamp for p in packets))
             newest = frames[-1]

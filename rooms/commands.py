@@ -200,3 +200,28 @@ class AnswerConsent(Command):
 
     conn_id: str
     consent: bool
+
+
+# -- recording ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartRecording(Command):
+    """Start recording the meeting; web/ makes `recording_id` (the room has no randomness)."""
+
+    conn_id: str
+    recording_id: str
+
+
+@dataclass(frozen=True)
+class StopRecording(Command):
+    conn_id: str
+
+
+@dataclass(frozen=True)
+class RecordingFailed(Command):
+    """From web/, no page: the recorder of `recording_id` stopped by itself (`reason`:
+    "disk-full", "error", or "interrupted" when a restart finds it was running)."""
+
+    recording_id: str
+    reason: str

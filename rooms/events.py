@@ -202,3 +202,23 @@ class StreamSuperseded(Event):
 class StreamEnded(Event):
     source: str
     session_id: str
+
+
+# -- recording (persisted) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordingStarted(Event):
+    """Recording `recording_id` (its folder's name) began; `by` is the role that started it."""
+
+    recording_id: str
+    by: str
+
+
+@dataclass(frozen=True)
+class RecordingStopped(Event):
+    """`reason`: "stopped" (the chair), "meeting-closed", "disk-full", "error" (the recorder
+    could not write), "interrupted" (the bridge died while it ran; found at restart)."""
+
+    recording_id: str
+    reason: str

@@ -19,6 +19,8 @@ from rooms.events import (
     MeetingOpened,
     ParticipantJoined,
     ParticipantLeft,
+    RecordingStarted,
+    RecordingStopped,
 )
 
 CUT_REASONS = frozenset({"hall-dropped"})  # the hall went away mid-question
@@ -57,6 +59,16 @@ class Presence:
     left_at: float | None = None
 
 
+@dataclass(frozen=True)
+class RecordingSpan:
+    """One recording of the meeting (its folder under data_dir/recordings/<meeting_id>/)."""
+
+    recording_id: str
+    started_at: float
+    stopped_at: float | None = None  # None: still running, or the log ends before its stop
+    reason: str | None = None  # RecordingStopped.reason
+
+
 @dataclass
 class MeetingHistory:
     meeting_id: str = ""
@@ -66,6 +78,7 @@ class MeetingHistory:
     closed_at: float | None = None
     questions: list[Question] = field(default_factory=list)
     presence: list[Presence] = field(default_factory=list)
+    recordings: list[RecordingSpan] = field(default_factory=list)
     _pages: dict[str, set[str]] = field(default_factory=dict, repr=False)  # hall → conn ids
 
     @classmethod
@@ -104,6 +117,14 @@ class MeetingHistory:
                 self._change(event.entry_id, consent=event.consent)
             case EntryEdited():
                 self._change(event.entry_id, name=event.name, topic=event.topic)
+            case RecordingStarted():
+                self.recordings.append(RecordingSpan(event.recording_id, event.at))
+            case RecordingStopped():
+                for index, span in enumerate(self.recordings):
+                    if span.recording_id == event.recording_id and span.stopped_at is None:
+                        self.recordings[index] = replace(
+                            span, stopped_at=event.at, reason=event.reason
+                        )
             case ParticipantJoined() if event.hall_id is not None and event.role == "hall":
                 pages = self._pages.setdefault(event.hall_id, set())
                 if not pages:

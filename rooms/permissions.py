@@ -32,6 +32,7 @@ SHARE_SCREEN = "share_screen"  # publish slides beside the camera
 ANSWER_CONSENT = "answer_consent"  # the hall holding the floor agrees to be recorded, or not
 SCHEDULE = "schedule"  # plan meetings ahead: title, date and time, agenda
 MANAGE_ANNOUNCEMENTS = "manage_announcements"  # the public board's announcements
+RECORD = "record"  # start and stop recording the meeting
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ ROLES: Mapping[str, Role] = MappingProxyType(
                     MANAGE_MEETING,
                     SHARE_SCREEN,
                     SCHEDULE,
+                    RECORD,
                 }
             )
         ),

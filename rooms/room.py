@@ -27,8 +27,11 @@ from rooms.commands import (
     PublishStarted,
     PublishStopped,
     RaiseHand,
+    RecordingFailed,
     RenditionChanged,
     ScreenReported,
+    StartRecording,
+    StopRecording,
     Tick,
     WithdrawHand,
 )
@@ -50,12 +53,14 @@ from rooms.permissions import (
     PUBLISH,
     RAISE_FOR_ANY_HALL,
     RAISE_HAND,
+    RECORD,
     REPORT_SCREEN,
     SEE_HALLS,
     SHARE_SCREEN,
     role,
 )
 from rooms.presence import FULL, LIGHT, RENDITIONS, Attachment, Presence
+from rooms.recording import Recording
 from rooms.routing import CHAIR, SLIDES, Routing, hall_source
 from rooms.screen import NOT_REPORTING, LinkSample, Screen, Verdict
 from rooms.streams import Streams
@@ -88,6 +93,7 @@ class Room:
         self._presence = Presence(commune, halls)
         self._streams = Streams()
         self._floor = Floor(speaking_limit)
+        self._recording = Recording()
         self._screens = {hall_id: Screen() for hall_id in self._presence.halls}
         self._verdicts: dict[str, Verdict] = dict.fromkeys(self._presence.halls, NOT_REPORTING)
         self._crowd_told: tuple[int, float | None] = (0, None)  # last ViewerCount, and when
@@ -117,6 +123,10 @@ class Room:
     @property
     def muted(self) -> frozenset[str]:
         return self._floor.muted
+
+    @property
+    def recording(self) -> Recording:
+        return self._recording
 
     def routing(self) -> Routing:
         turn = self._floor.turn
@@ -180,6 +190,8 @@ class Room:
             "muted": sorted(self._floor.muted),
             "slides": self._streams.is_live(SLIDES),
             "now": now if now is not None else self._now,
+            "recording": self._recording.to_wire(),
+            "recording_stopped": self._recording.stopped_wire(),
         }
 
     def snapshot_for(
@@ -234,8 +246,13 @@ class Room:
                 events = self._screen_reported(command, at)
             case Tick():
                 events = []
+            case StartRecording() | StopRecording() | RecordingFailed():
+                events = self._recording.handle(
+                    command, self._recorder, self.meeting is not None, at
+                )
             case _:
                 events = self._floor_command(command, at)
+        events = self._recording.before_close(events)
         self._now = at
         self._record(events)
         # Time, streams and pages may each have moved the floor, the crowd or a screen.
@@ -259,6 +276,7 @@ class Room:
     def _record(self, events: Iterable[Event]) -> None:
         for event in events:
             self._floor.apply(event)
+            self._recording.apply(event)
 
     def _publish_started(self, cmd: PublishStarted, at: float) -> list[Event]:
         hall = self._presence.hall_for(
@@ -384,6 +402,9 @@ class Room:
         if not who.may(needs):
             raise NotPermitted(f"role {who.role!r} may not {needs.replace('_', ' ')}")
         return who
+
+    def _recorder(self, conn_id: str) -> str:
+        return self._sender(conn_id, RECORD).role
 
     def _entry_wire(self, entry: Entry, position: int | None) -> dict[str, Any]:
         hall = self._presence.halls.get(entry.hall_id)

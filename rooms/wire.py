@@ -30,6 +30,8 @@ from rooms.events import (
     MeetingOpened,
     ParticipantJoined,
     ParticipantLeft,
+    RecordingStarted,
+    RecordingStopped,
     StreamEnded,
     StreamLive,
     ViewerCount,
@@ -55,6 +57,8 @@ PERSISTED: Mapping[str, type[Event]] = MappingProxyType(
         "floor-overtime": FloorOvertime,
         "stream-live": StreamLive,
         "stream-ended": StreamEnded,
+        "recording-started": RecordingStarted,
+        "recording-stopped": RecordingStopped,
     }
 )
 _TYPE_OF: Mapping[type[Event], str] = MappingProxyType({v: k for k, v in PERSISTED.items()})

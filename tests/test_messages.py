@@ -99,6 +99,8 @@ def test_every_message_type_of_the_protocol_has_a_schema() -> None:
         "consent",
         "open-meeting",
         "close-meeting",
+        "record-start",
+        "record-stop",
     }
 
 

@@ -31,6 +31,7 @@ def test_each_role_has_exactly_its_permissions() -> None:
             "raise_hand",
             "edit_entries",
             "schedule",
+            "record",
         }
         | FLOOR_CONTROL
     )

@@ -430,6 +430,8 @@ def test_snapshot_shape() -> None:
         "muted": [],
         "slides": False,
         "now": T0 + 1,
+        "recording": None,
+        "recording_stopped": None,
     }
     assert json.loads(json.dumps(snapshot)) == snapshot
     assert room.snapshot(now=T0 + 7)["now"] == T0 + 7

@@ -37,6 +37,7 @@ from rooms import (
     event_to_wire,
     is_persisted,
 )
+from rooms.events import RecordingStarted, RecordingStopped
 from rooms.wire import PERSISTED
 
 AT = 1764400100.0
@@ -87,6 +88,8 @@ SHAPES: list[tuple[Event, dict[str, Any]]] = [
         {"source": "hall:thon-2", "session_id": "s2", "replaced": "s1"},
     ),
     (StreamEnded("chair", "s1", at=AT), {"source": "chair", "session_id": "s1"}),
+    (RecordingStarted("r1", "chair", at=AT), {"recording_id": "r1", "by": "chair"}),
+    (RecordingStopped("r1", "disk-full", at=AT), {"recording_id": "r1", "reason": "disk-full"}),
 ]
 
 
@@ -121,6 +124,8 @@ def test_every_persisted_type_is_pinned_here() -> None:
         "floor-overtime",
         "stream-live",
         "stream-ended",
+        "recording-started",
+        "recording-stopped",
     ]
 
 

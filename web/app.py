@@ -12,7 +12,7 @@ from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
 from rooms.errors import BadValue, UnknownScheduled
 
-from . import announcements, board, pages, schedule, speakers, whip, ws
+from . import announcements, board, notice, pages, schedule, speakers, whip, ws
 from .admission import admission
 from .auth import KeyRing
 from .backoff import KeyBackoff
@@ -190,4 +190,5 @@ def create_app(
     schedule.add_routes(app)
     announcements.add_routes(app)
     board.add_routes(app)
+    notice.add_routes(app, settings.data_dir)
     return app

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
 from web.limits import Limits, read_limits
+from web.recordconfig import RecordingConfig, read_recording
 from web.speakerconfig import SpeakerSettings, read_speakers, speaker_links
 from web.yamlcheck import (
     key_value,
@@ -45,6 +46,7 @@ TOP_LEVEL_KEYS = (
     "floor",
     "speakers",
     "speaker_limits",
+    "recording",
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -120,6 +122,7 @@ class Settings:
     speaking_limit: int = SPEAKING_LIMIT_DEFAULT  # seconds
     limits: Limits = field(default_factory=Limits)
     speakers: SpeakerSettings = field(default_factory=SpeakerSettings)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -141,6 +144,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     turn = _turn(file, raw.get("turn"))
     speaking_limit = _speaking_limit(file, raw.get("floor"))
     limits = read_limits(file, raw.get("limits"))
+    recording = read_recording(file, raw.get("recording"))
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
     speakers = read_speakers(file, raw, data_dir, keys, hall_keys)
@@ -157,6 +161,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         speaking_limit=speaking_limit,
         limits=limits,
         speakers=speakers,
+        recording=recording,
     )
 
 

@@ -46,6 +46,7 @@ from .config import Settings
 from .eventlog import AsyncEventLog
 from .fanout import Client, Fanout
 from .quietlog import RateLimitedLog
+from .recordings import Recordings
 from .relay import Relay
 from .sessions import Sessions
 from .turn import ice_servers_for
@@ -77,6 +78,7 @@ class Meeting:
         self.pages = Fanout()
         self.sessions = Sessions()
         self.relay = Relay(bridge)
+        self.recordings = Recordings(self)
         self._rejoin_sent: set[str] = set()  # sockets told to rejoin since the codec changed
         self._ticker: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[int]] = set()
@@ -97,6 +99,7 @@ class Meeting:
             self.room.replay(events)
             logger.info("meeting %s resumed from its log (%d events)", meeting_id, len(events))
             self.relay.apply(self.room.routing())
+        await self.recordings.resume()
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._tick())
 
@@ -106,6 +109,7 @@ class Meeting:
             logger.error("the event log could not be written: %s", task.exception())
 
     async def close(self) -> None:
+        await self.recordings.close()  # first: its stop is logged too
         await asyncio.gather(*self._writes, return_exceptions=True)
         if self._ticker is not None:
             self._ticker.cancel()
@@ -138,6 +142,7 @@ class Meeting:
 
     def handle(self, command: Command) -> list[Event]:
         """Apply one command: log its events, carry them out, and tell every page."""
+        self.recordings.check(command)  # a full disk refuses a recording before the room
         events = self.room.handle(command, at=time.time())
         if not events:
             return events
@@ -161,6 +166,7 @@ class Meeting:
 
     def _carry_out(self, event: Event) -> None:
         """The bridge effects of one event; routing is re-applied after every command."""
+        self.recordings.carry_out(event)
         if isinstance(event, StreamLive):
             session = self.bridge.sessions.get(event.session_id)
             if session is not None:

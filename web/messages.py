@@ -28,8 +28,10 @@ from rooms import (
     ScreenReported,
     WithdrawHand,
 )
+from rooms.commands import StartRecording, StopRecording
 
 from .errors import MessageError
+from .recordings import new_recording_id
 
 # Generous bounds: they only keep nonsense (a 100000-fps TV, a 60 kB name) out of the
 # room and its log. The room has its own, tighter limits on names (60) and topics (120).
@@ -165,6 +167,17 @@ class CloseMeetingMessage(Message, tag="close-meeting", frozen=True):
         return CloseMeeting(conn_id)
 
 
+class RecordStartMessage(Message, tag="record-start", frozen=True):
+    def command(self, conn_id: str) -> Command:
+        # The id names the recording's folder; the room makes no randomness, so web/ does.
+        return StartRecording(conn_id, new_recording_id())
+
+
+class RecordStopMessage(Message, tag="record-stop", frozen=True):
+    def command(self, conn_id: str) -> Command:
+        return StopRecording(conn_id)
+
+
 AnyMessage = (
     PingMessage
     | ReportMessage
@@ -179,6 +192,8 @@ AnyMessage = (
     | ConsentMessage
     | OpenMeetingMessage
     | CloseMeetingMessage
+    | RecordStartMessage
+    | RecordStopMessage
 )
 TYPES = frozenset(
     msgspec.inspect.type_info(cls).tag  # type: ignore[attr-defined]

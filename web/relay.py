@@ -82,6 +82,16 @@ class Relay:
             self._route(consumer)
         self._mix_as_needed()
 
+    def attach(self, consumers: Sequence[Consumer], slots: Sequence[str]) -> None:
+        """Route consumers of no session (the recorder's) by slot, like a watching session's."""
+        for consumer, name in zip(consumers, slots, strict=True):
+            self.router.add_consumer(consumer)
+            self._slots[consumer.id] = Slot(name, None)
+            consumer.once("close", lambda c=consumer: self._unwatch(c))
+            self._route(consumer)
+            consumer.start()
+        self._mix_as_needed()
+
     def _unwatch(self, consumer: Consumer) -> None:
         self._slots.pop(consumer.id, None)
         self._mix_as_needed()

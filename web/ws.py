@@ -56,6 +56,8 @@ def _reply(meeting: Meeting, client: Client, raw: str) -> dict[str, Any] | None:
                 exc,
             )
         return error.to_wire()
+    except MessageError as exc:  # refused at the edge: a recording with too little disk
+        return exc.to_wire()
     return None
 
 

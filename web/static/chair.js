@@ -6,6 +6,7 @@ import { pageParams, publishWhip, openSocket, backoffDelay } from "./protocol.js
 import { t, describeError, localize } from "./i18n.js";
 import { createGrid } from "./chair-grid.js";
 import { createSlides } from "./chair-slides.js";
+import { initialRecording, reduceRecording, renderRecordingPanel } from "./recording.js";
 import { initialFloor, reduceFloor, floorView, shortcut, waiting, beep } from "./chair-floor.js";
 import { mountSchedulePanel, createStartOffer } from "./schedule-panel.js";
 
@@ -210,7 +211,12 @@ function floorMarks(s) {
   };
 }
 
+let recording = initialRecording;
+const recUi = { start: $("rec-start"), stop: $("rec-stop"), notice: $("recording"), problem: $("rec-problem") };
+
 function onMessage(msg) {
+  recording = reduceRecording(recording, msg, Date.now());
+  renderRecordingPanel(recUi, recording, Boolean(msg.type === "state" ? msg.meeting : floorState.meeting));
   if (msg.type === "welcome") {
     ui.commune.textContent = msg.commune ? "· " + msg.commune : "";
     const restarted = instance !== null && msg.instance !== instance;
@@ -284,6 +290,8 @@ const startOffer = createStartOffer({
 }, (title, agenda) => socket.openMeeting(title, agenda));
 mountSchedulePanel($("schedule-panel"), { key });
 $("meeting-close").addEventListener("click", () => socket.closeMeeting());
+recUi.start.addEventListener("click", () => socket.recordStart());
+recUi.stop.addEventListener("click", () => socket.recordStop());
 $("floor-end").addEventListener("click", () => socket.endFloor());
 $("floor-extend").addEventListener("click", () => socket.extend(60));
 $("floor-mute").addEventListener("click", () => {

@@ -16,6 +16,7 @@ import { initialState, reduce, view, layoutOf, publishing, ownHand, upcoming } f
 import { formatWhen } from "./when.js";
 import { floorElements, renderFloor, focusScope } from "./tv-floor.js";
 import { installRemote, isOk } from "./remote.js";
+import { renderNotice, playNotice } from "./recording.js";
 
 export { initialState, reduce, view };
 
@@ -30,7 +31,7 @@ const video = $("video");
 const ui = {
   status: $("status"), statusText: $("status-text"), statusDetail: $("status-detail"),
   prompt: $("sound-prompt"), commune: $("commune"), hallName: $("hall-name"),
-  time: $("clock-time"), date: $("clock-date"), ...floorElements(),
+  time: $("clock-time"), date: $("clock-date"), recording: $("recording"), ...floorElements(),
   next: $("next-meeting"), nextTitle: $("next-title"), nextWhen: $("next-when"),
 };
 
@@ -63,8 +64,10 @@ function render(s) {
     slides: s.slides, publishing: publishing(s),
     queuePlace: hand ? hand.position ?? null : null, dialog: s.dialog,
     meeting: s.meeting?.id ?? null, nextMeeting: upcoming(s)?.title ?? null,
+    recording: s.rec.recording?.id ?? null, chimes: s.rec.chimes,
   });
   renderNext(upcoming(s));
+  renderNotice(ui.recording, s.rec);
   renderFloor(s, ui, Date.now());
   ui.prompt.hidden = !s.soundBlocked;
   const detail = name === "error" ? `${describeError(s.fatal)} ${t("tv.retrying")}`
@@ -109,6 +112,7 @@ function effects(prev, next) {
     }
   }
   if (prev.soundBlocked && !next.soundBlocked) play();
+  if (next.rec.chimes > prev.rec.chimes) playNotice();
 }
 
 function stopSession() {

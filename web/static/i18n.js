@@ -205,6 +205,17 @@ const STRINGS = {
   "board.answer": { vi: "Trả lời", en: "Answer" },
   "board.empty": { vi: "Chưa có thông báo mới", en: "No news yet" },
   "board.connecting": { vi: "Đang kết nối…", en: "Connecting…" },
+
+  // recording (web/static/recording.js)
+  "rec.notice": { vi: "Cuộc họp đang được ghi hình", en: "This meeting is being recorded" },
+  "rec.start": { vi: "Bắt đầu ghi hình", en: "Start recording" },
+  "rec.stop": { vi: "Dừng ghi hình", en: "Stop recording" },
+  "rec.failed.disk-full": { vi: "Ghi hình đã dừng: ổ đĩa đầy. Cuộc họp vẫn tiếp tục.",
+    en: "Recording stopped: the disk is full. The meeting goes on." },
+  "rec.failed.error": { vi: "Ghi hình đã dừng vì lỗi ghi tệp. Cuộc họp vẫn tiếp tục.",
+    en: "Recording stopped: the files could not be written. The meeting goes on." },
+  "rec.failed.interrupted": { vi: "Bản ghi trước bị gián đoạn khi máy chủ khởi động lại.",
+    en: "The last recording was interrupted when the bridge restarted." },
 };
 
 export const lang = pageParams().lang;

@@ -381,6 +381,8 @@ export function openSocket({ key, onMessage, onStatus }) {
     consent: (consent) => send({ type: "consent", consent: Boolean(consent) }),
     openMeeting: (title = "", agenda = "") => send({ type: "open-meeting", ...present({ title: title || null, agenda: agenda || null }) }),
     closeMeeting: () => send({ type: "close-meeting" }),
+    recordStart: () => send({ type: "record-start" }),
+    recordStop: () => send({ type: "record-stop" }),
     close() {
       closed = true;
       clearTimeout(retryTimer);

@@ -3,6 +3,7 @@
 // next state comes out. What the TV says is named by `view`, its picture layout by `layoutOf`.
 
 import { readFloor, waitingEntries } from "./floor.js";
+import { initialRecording, reduceRecording } from "./recording.js";
 
 // ICE often recovers from a short blip by itself; the bridge has no ICE restart.
 const DISCONNECT_GRACE_MS = 5000;
@@ -64,6 +65,7 @@ export const initialState = Object.freeze({
   consentAsked: null, // the floor entry we last asked about: ask once per grant
   notice: null, // {code, message, until}: an error the bridge answered, shown briefly
   nextMeeting: null, // {id, title, starts_at, agenda, due} planned next, from the state messages
+  rec: initialRecording, // whether the meeting is recorded, and starts to announce
 });
 
 function rejoin(s, immediate) {
@@ -108,7 +110,7 @@ function onWelcome(s, msg) {
 }
 
 function onState(s, msg, at) {
-  let next = { ...s, ...readFloor(msg, at), slides: msg.slides === true };
+  let next = { ...s, ...readFloor(msg, at), slides: msg.slides === true, rec: reduceRecording(s.rec, msg, at) };
   if ("next_meeting" in msg) next.nextMeeting = msg.next_meeting || null;
   const floor = next.floor;
   const mine = floor && s.ownHall !== null && floor.hall === s.ownHall;

@@ -1,0 +1,184 @@
+"""RTP packets of one recorded track back into whole frames, stamped with recording time.
+
+Packets come as the bridge forwarded them: a retransmission may arrive late and out of
+order. A frame leaves once all its packets are here, in order; a hole that stays open
+for HOLD seconds is loss, and the video waits for the next keyframe rather than write a
+picture the player would show broken. Opus needs no assembly: one packet, one frame.
+
+Pure: the recorder's thread drives it, passing each packet's arrival (wall) time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .depayload import depayloader, is_keyframe
+
+logger = logging.getLogger(__name__)
+
+HOLD = 0.5  # seconds a hole may wait for its retransmission before it counts as lost
+MAX_PENDING = 3000  # packets: beyond this the track is hopelessly behind; start afresh
+# A track whose RTP clock runs this far ahead of arrival, or falls this far behind, is
+# re-anchored on the wall clock: a new source, or a sender whose clock drifts.
+AHEAD, BEHIND = 0.05, 0.5
+
+
+@dataclass(frozen=True)
+class Frame:
+    data: bytes
+    pts: float  # seconds since the recording started
+    wall: float  # when its first packet arrived (unix s)
+    keyframe: bool
+
+
+class Unwrapper:
+    """Turns a wrapping counter (16-bit sequence numbers, 32-bit timestamps) into a line."""
+
+    def __init__(self, bits: int) -> None:
+        self._modulo = 1 << bits
+        self._last: int | None = None
+        self._value = 0
+
+    def __call__(self, raw: int) -> int:
+        if self._last is None:
+            self._last, self._value = raw, raw
+            return raw
+        step = (raw - self._last) % self._modulo
+        if step >= self._modulo // 2:
+            step -= self._modulo  # an older one: answered without moving the reference
+        value = self._value + step
+        if step > 0:
+            self._last, self._value = raw, value
+        return value
+
+
+class Clock:
+    """One track's RTP timestamps → seconds since `started_at`, anchored on arrival time."""
+
+    def __init__(self, clock_rate: int, started_at: float) -> None:
+        self._rate = clock_rate
+        self._started_at = started_at
+        self._unwrap = Unwrapper(32)
+        self._anchor: tuple[int, float] | None = None  # (unwrapped timestamp, seconds)
+        self.reanchored = 0
+
+    def at(self, timestamp: int, wall: float) -> float:
+        ts = self._unwrap(timestamp)
+        arrival = wall - self._started_at
+        if self._anchor is not None:
+            t = self._anchor[1] + (ts - self._anchor[0]) / self._rate
+            if arrival - BEHIND <= t <= arrival + AHEAD:
+                return t
+            self.reanchored += 1
+        self._anchor = (ts, arrival)
+        return arrival
+
+
+class Framer:
+    """Packets in (`push`), whole frames out (`frames`), for one track."""
+
+    def __init__(self, kind: str, codec: str, clock: Clock) -> None:
+        self.kind = kind
+        self.codec = codec
+        self._depay = depayloader(codec) if kind == "video" else None
+        self._clock = clock
+        self._seq = Unwrapper(16)
+        # unwrapped sequence number → (timestamp, marker, payload, wall)
+        self._pending: dict[int, tuple[int, bool, bytes, float]] = {}
+        self._next: int | None = None  # the sequence number the next frame starts at
+        self.need_keyframe = kind == "video"
+        self.keyframe_wanted = False  # set on loss; the recorder asks the sender and clears it
+        self.frames_out = 0
+        self.frames_lost = 0
+        self.packets_late = 0
+
+    def push(self, seq: int, timestamp: int, marker: bool, payload: bytes, wall: float) -> None:
+        number = self._seq(seq)
+        if self._next is not None and number < self._next:
+            self.packets_late += 1  # its frame is gone already, written or given up
+            return
+        self._pending[number] = (timestamp, marker, payload, wall)
+        if len(self._pending) > MAX_PENDING:
+            self._pending.clear()
+            self._next = None
+            self._lost()
+
+    def frames(self, now: float) -> list[Frame]:
+        """Every frame that is complete, or whose holes waited long enough, in order."""
+        out: list[Frame] = []
+        pending = self._pending
+        while pending:
+            start = self._next if self._next is not None else min(pending)
+            if start not in pending:
+                oldest = min(pending)
+                if now - pending[oldest][3] < HOLD:
+                    break  # the hole before it may still be filled
+                self._lost()
+                self._next = oldest
+                continue
+            run = self._run(start)
+            if run is None:  # incomplete: its last packets are missing so far
+                if now - pending[start][3] < HOLD or max(pending) <= start:
+                    break
+                self._drop_frame(start)
+                continue
+            frame = self._frame(run)
+            self._next = run[-1] + 1
+            for number in run:
+                del pending[number]
+            if frame is not None:
+                out.append(frame)
+        return out
+
+    # -- one frame ---------------------------------------------------------------------
+
+    def _run(self, start: int) -> list[int] | None:
+        """The sequence numbers of the whole frame starting at `start`; None if incomplete."""
+        if self.kind == "audio":
+            return [start]
+        timestamp = self._pending[start][0]
+        run: list[int] = []
+        number = start
+        while number in self._pending:
+            ts, marker, _, _ = self._pending[number]
+            if ts != timestamp:
+                return run  # a new frame began: the marker was lost, the frame was not
+            run.append(number)
+            if marker:
+                return run
+            number += 1
+        return None
+
+    def _frame(self, run: list[int]) -> Frame | None:
+        timestamp, _, _, wall = self._pending[run[0]]
+        try:
+            if self._depay is None:
+                data = self._pending[run[0]][2]
+            else:
+                data = b"".join(self._depay(self._pending[n][2]) for n in run)
+        except ValueError:  # a payload aiortc could not parse: costs this frame
+            self._lost()
+            return None
+        keyframe = self.kind == "audio" or is_keyframe(self.codec, data)
+        if self.need_keyframe and not keyframe:
+            return None
+        self.need_keyframe = False
+        self.frames_out += 1
+        return Frame(data, self._clock.at(timestamp, wall), wall, keyframe)
+
+    def _drop_frame(self, start: int) -> None:
+        timestamp = self._pending[start][0]
+        number = start
+        while number in self._pending and self._pending[number][0] == timestamp:
+            del self._pending[number]
+            number += 1
+        # Its missing packets, should they still come, are late now; we need a keyframe.
+        self._next = min(self._pending) if self._pending else number
+        self._lost()
+
+    def _lost(self) -> None:
+        self.frames_lost += 1
+        if self.kind == "video":
+            self.need_keyframe = True
+            self.keyframe_wanted = True

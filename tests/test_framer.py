@@ -1,0 +1,46 @@
+"""Frames from RTP for the recorder (media/framer.py): counters that wrap, one clock anchored
+on arrival, and frames that leave only whole and in order."""
+
+from __future__ import annotations
+
+from media.framer import HOLD, Clock, Framer, Unwrapper
+
+
+def test_unwrapping_follows_sequence_numbers_across_the_wrap_and_back() -> None:
+    unwrap = Unwrapper(16)
+    assert [unwrap(n) for n in (65534, 65535, 0, 1)] == [65534, 65535, 65536, 65537]
+    assert unwrap(65535) == 65535  # a late one from before the wrap
+    assert unwrap(2) == 65538
+
+
+def test_the_clock_runs_on_rtp_time_from_the_first_arrival() -> None:
+    clock = Clock(90000, started_at=1000.0)
+    assert clock.at(0, wall=1002.0) == 2.0
+    # 1 s of RTP time later, arriving 30 ms late: media time keeps the sender's spacing.
+    assert clock.at(90000, wall=1003.03) == 3.0
+    assert clock.reanchored == 0
+
+
+def test_the_clock_reanchors_on_a_jump_such_as_a_new_source() -> None:
+    clock = Clock(48000, started_at=0.0)
+    clock.at(1000, wall=10.0)
+    assert clock.at(1000 + 48000 * 60, wall=11.0) == 11.0  # an RTP jump of a minute
+    assert clock.reanchored == 1
+
+
+def test_audio_packets_leave_in_order_after_a_swap() -> None:
+    framer = Framer("audio", "opus", Clock(48000, 0.0))
+    framer.push(11, 960, False, b"b", 1.02)
+    framer.push(10, 0, False, b"a", 1.0)
+    assert [f.data for f in framer.frames(now=1.03)] == [b"a", b"b"]
+
+
+def test_a_hole_waits_for_its_retransmission_then_counts_as_lost() -> None:
+    framer = Framer("audio", "opus", Clock(48000, 0.0))
+    framer.push(1, 0, False, b"a", 1.0)
+    framer.push(3, 1920, False, b"c", 1.04)
+    assert [f.data for f in framer.frames(now=1.05)] == [b"a"]  # 2 may still come
+    assert [f.data for f in framer.frames(now=1.05 + HOLD)] == [b"c"]
+    assert framer.frames_lost == 1
+    framer.push(2, 960, False, b"b", 1.7)  # too late: its turn is gone
+    assert framer.frames(now=2.0) == [] and framer.packets_late == 1

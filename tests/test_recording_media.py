@@ -1,0 +1,163 @@
+"""Recording a meeting with real aiortc peers: a chair and a hall given the floor, then
+every file read back with PyAV. Pictures carry their frame number and send time, each
+publisher its own tone, so the checks say whose picture and voice landed where, and when."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from media.recording import Recording, recordings_of
+from tests.edge import chair_live, http_signal
+from tests.floorpeers import NUMBERS_PER_SOURCE, start_tone_publisher, start_watcher
+from tests.peers import Publisher, wait_for
+from tests.pictures import TIME_BITS, Picture
+from tests.recorded_media import Decoded, decode_file
+from tests.test_floor_media import Page
+from tests.tones import tone_share
+from web.config import Settings
+
+pytestmark = pytest.mark.asyncio
+
+CHAIR_HZ, THON2_HZ = 440.0, 660.0
+CHAIR, THON2 = 0, 2  # whose picture: frame number // NUMBERS_PER_SOURCE
+PICTURE = Picture(320, 240)  # what floorpeers' cameras send
+
+
+def sources(decoded: Decoded, since: float = 0.0, until: float = 1e9) -> set[int]:
+    return {n // NUMBERS_PER_SOURCE for t, n, d, _ in decoded.pictures if since <= t <= until}
+
+
+def within_clock(errors: list[float]) -> bool:
+    """Media time matches the send time within 100 ms: the send-to-bridge delay of a loaded
+    test machine (encoding included) is the rest, so a rare late picture may pass it."""
+    errors = sorted(errors)
+    return (
+        bool(errors) and errors[len(errors) // 2] < 0.05 and errors[int(len(errors) * 0.95)] < 0.1
+    )
+
+
+def clock_errors(decoded: Decoded, started_at: float, skip_before: float) -> list[float]:
+    """How far each picture's media time (as wall time) is from the time stamped in it when it
+    was sent, skipping the first second of each run (a group replayed to start the picture)."""
+    modulo = 1 << TIME_BITS
+    return [
+        abs(((started_at + t) * 1000 - sent_ms + modulo / 2) % modulo - modulo / 2) / 1000
+        for t, _, _, sent_ms in decoded.pictures
+        if t >= skip_before
+    ]
+
+
+async def test_recording_a_chair_and_a_hall_on_the_floor_keeps_each_picture_and_voice(
+    client: TestClient, settings: Settings
+) -> None:
+    thon2 = settings.halls[1]
+    publishers: list[Publisher] = []
+    pages: list[Page] = []
+    try:
+        chair_page = Page(await client.ws_connect(f"/ws?key={settings.keys.chair}"))
+        thon2_page = Page(await client.ws_connect(f"/ws?key={thon2.key}"))
+        pages += [chair_page, thon2_page]
+        publishers.append(
+            await start_tone_publisher(
+                http_signal(client, "/whip", settings.keys.chair), CHAIR_HZ, CHAIR
+            )
+        )
+        await wait_for(lambda: chair_live(client), 15, "the chair live")
+        publishers.append(
+            await start_tone_publisher(http_signal(client, "/whip", thon2.key), THON2_HZ, THON2)
+        )
+        await thon2_page.send(type="record-start")  # a hall may not
+        await wait_for(lambda: bool(thon2_page.errors), 5, "the hall's refusal")
+        assert thon2_page.errors[0]["code"] == "forbidden"
+        await chair_page.send(type="record-start")
+        await wait_for(lambda: bool(chair_page.state.get("recording")), 5, "the recording")
+        recording = chair_page.state["recording"]
+        await asyncio.sleep(2.5)
+        await thon2_page.send(type="raise", topic="Đường mới")
+        await wait_for(lambda: bool(chair_page.state.get("queue")), 5, "the raised hand")
+        await chair_page.send(type="grant", entry=chair_page.state["queue"][0]["id"])
+        await wait_for(lambda: chair_page.state.get("floor") is not None, 5, "the floor")
+        granted_at = chair_page.state["floor"]["granted_at"]
+        await asyncio.sleep(3.0)
+        await chair_page.send(type="end")
+        await wait_for(lambda: chair_page.state.get("floor") is None, 5, "the floor to end")
+        ended_at = time.time()
+        await asyncio.sleep(1.5)
+        await chair_page.send(type="record-stop")
+        await wait_for(lambda: chair_page.state.get("recording") is None, 5, "the stop")
+        folder = Recording.folder(
+            settings.data_dir, chair_page.state["meeting"]["id"], recording["id"]
+        )
+        await wait_for(lambda: Recording.load(folder).state == "complete", 10, "the files closed")
+        assert chair_page.errors == []
+    finally:
+        for page in pages:
+            await page.close()
+        for publisher in publishers:
+            await publisher.close()
+
+    info = Recording.load(folder)
+    assert recordings_of(settings.data_dir, info.meeting_id) == [info]
+    assert info.started_at == recording["since"]
+    assert info.tracks == {
+        "chair": {"video": "vp8", "audio": "opus"},
+        "floor": {"video": "vp8", "audio": "opus"},
+        "program": {"audio": "opus"},
+    }
+    grant, end = granted_at - info.started_at, ended_at - info.started_at
+    assert info.stopped_at is not None
+    length = info.stopped_at - info.started_at
+
+    chair = decode_file(folder / "chair.mkv", PICTURE)
+    assert sources(chair) == {CHAIR}
+    assert all(damage < 32 for _, _, damage, _ in chair.pictures)  # every picture intact
+    assert len(chair.pictures) >= 0.8 * 10 * length  # 10 fps, from start to stop
+    assert chair.pictures[-1][0] > length - 1.0
+    assert within_clock(clock_errors(chair, info.started_at, chair.pictures[0][0] + 1.0))
+    assert tone_share(chair.samples_between(0.5, length - 0.5), CHAIR_HZ) > 0.5
+
+    floor = decode_file(folder / "floor.mkv", PICTURE)
+    assert sources(floor) == {THON2}
+    assert all(damage < 32 for _, _, damage, _ in floor.pictures)
+    # The hall's turn on the recording's clock: from the logged grant to the end.
+    first, last = floor.pictures[0][0], floor.pictures[-1][0]
+    assert grant - 0.1 <= first <= grant + 0.5, (first, grant)
+    assert end - 1.0 <= last <= end + 0.1, (last, end)
+    assert within_clock(clock_errors(floor, info.started_at, first + 1.0))
+    assert tone_share(floor.samples_between(grant + 0.5, end - 0.5), THON2_HZ) > 0.5
+
+    program = decode_file(folder / "program.mka")
+    assert program.codecs == {"audio": "opus"}
+    before = program.samples_between(0.5, grant - 0.2)
+    during = program.samples_between(grant + 0.5, end - 0.5)
+    assert tone_share(before, CHAIR_HZ) > 0.5 and tone_share(before, THON2_HZ) < 0.05
+    assert tone_share(during, CHAIR_HZ) > 0.2 and tone_share(during, THON2_HZ) > 0.2
+
+    timeline = (folder / "timeline.jsonl").read_text().splitlines()
+    assert len(timeline) >= length  # at least one sync point a second
+
+
+async def test_a_watching_tv_keeps_its_picture_while_the_recorder_starts_and_stops(
+    client: TestClient, settings: Settings, live_chair: Publisher
+) -> None:
+    """The recorder's consumers are extra subscribers: a TV's picture goes on."""
+    hall = settings.halls[0]
+    chair_page = Page(await client.ws_connect(f"/ws?key={settings.keys.chair}"))
+    tv = await start_watcher(http_signal(client, "/whep", hall.key), ["video", "audio"])
+    try:
+        await wait_for(lambda: len(tv.tracks[0].numbers) > 5, 15, "the TV's picture")
+        await chair_page.send(type="record-start")
+        await wait_for(lambda: bool(chair_page.state.get("recording")), 5, "the recording")
+        await asyncio.sleep(1.5)
+        await chair_page.send(type="record-stop")
+        await wait_for(lambda: chair_page.state.get("recording") is None, 5, "the stop")
+        seen = len(tv.tracks[0].numbers)
+        await wait_for(lambda: len(tv.tracks[0].numbers) > seen + 5, 10, "pictures after")
+        assert all(intact for _, _, intact in tv.tracks[0].numbers[-5:])
+    finally:
+        await chair_page.close()
+        await tv.close()
