@@ -32,6 +32,7 @@ def test_each_role_has_exactly_its_permissions() -> None:
             "edit_entries",
             "schedule",
             "record",
+            "share_screen",
         }
         | FLOOR_CONTROL
     )
