@@ -15,10 +15,13 @@ from rooms.events import (
     Event,
     FloorEnded,
     FloorGranted,
+    LinkQuality,
     MeetingClosed,
     MeetingOpened,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
+    QuestionStatusSet,
 )
 
 CUT_REASONS = frozenset({"hall-dropped"})  # the hall went away mid-question
@@ -37,6 +40,8 @@ class Question:
     ended_at: float | None = None  # None while the floor is still held
     end_reason: str | None = None  # FloorEnded.reason
     consent: bool | None = None  # None: the hall never answered, which counts as no
+    status: str = "open"  # rooms.minutes.STATUSES
+    answer: str = ""
 
     @property
     def cut(self) -> bool:
@@ -57,6 +62,16 @@ class Presence:
     left_at: float | None = None
 
 
+@dataclass(frozen=True)
+class Note:
+    """One line of the secretary's notes."""
+
+    note_id: str
+    text: str
+    by: str
+    at: float
+
+
 @dataclass
 class MeetingHistory:
     meeting_id: str = ""
@@ -65,6 +80,8 @@ class MeetingHistory:
     closed_at: float | None = None
     questions: list[Question] = field(default_factory=list)
     presence: list[Presence] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    links: dict[str, LinkQuality] = field(default_factory=dict)  # hall id → its summary
     _pages: dict[str, set[str]] = field(default_factory=dict, repr=False)  # hall → conn ids
 
     @classmethod
@@ -102,6 +119,12 @@ class MeetingHistory:
                 self._change(event.entry_id, consent=event.consent)
             case EntryEdited():
                 self._change(event.entry_id, name=event.name, topic=event.topic)
+            case QuestionStatusSet():
+                self._change(event.entry_id, status=event.status, answer=event.answer)
+            case NoteAdded():
+                self.notes.append(Note(event.note_id, event.text, event.by, event.at))
+            case LinkQuality():
+                self.links[event.hall_id] = event
             case ParticipantJoined() if event.hall_id is not None and event.role == "hall":
                 pages = self._pages.setdefault(event.hall_id, set())
                 if not pages:

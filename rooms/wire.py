@@ -26,10 +26,13 @@ from rooms.events import (
     HallMuted,
     HandRaised,
     HandWithdrawn,
+    LinkQuality,
     MeetingClosed,
     MeetingOpened,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
+    QuestionStatusSet,
     StreamEnded,
     StreamLive,
     ViewerCount,
@@ -55,6 +58,9 @@ PERSISTED: Mapping[str, type[Event]] = MappingProxyType(
         "floor-overtime": FloorOvertime,
         "stream-live": StreamLive,
         "stream-ended": StreamEnded,
+        "note-added": NoteAdded,
+        "question-status-set": QuestionStatusSet,
+        "link-quality": LinkQuality,
     }
 )
 _TYPE_OF: Mapping[type[Event], str] = MappingProxyType({v: k for k, v in PERSISTED.items()})
