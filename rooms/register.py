@@ -53,9 +53,15 @@ class DuePolicy:
 
     def state(self, status: str, granted_at: float, at: float) -> str:
         """settled, overdue, due-today or pending: what the register page marks."""
-        if status in SETTLED:
-            return SETTLED_STATE
-        left = self.days_left(granted_at, at)
-        if left < 0:
-            return OVERDUE
-        return DUE_TODAY if left == 0 else PENDING
+        return standing(status, self.due(granted_at), at)
+
+
+def standing(status: str, due: date, at: float) -> str:
+    """The state of a question with a due date already set (a register row keeps the
+    date it got when asked, even if the config's due_days changed since)."""
+    if status in SETTLED:
+        return SETTLED_STATE
+    left = (due - local_date(at)).days
+    if left < 0:
+        return OVERDUE
+    return DUE_TODAY if left == 0 else PENDING

@@ -11,7 +11,7 @@ from aiohttp import web
 from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
 
-from . import pages, whip, ws
+from . import pages, records, whip, ws
 from .admission import admission
 from .auth import KeyRing
 from .backoff import KeyBackoff
@@ -169,5 +169,6 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     pages.add_routes(app)
     whip.add_routes(app)
+    records.add_routes(app)
     app.router.add_get("/ws", ws.websocket)
     return app

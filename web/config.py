@@ -19,6 +19,8 @@ from urllib.parse import quote
 from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
 from web.limits import Limits, read_limits
+from web.recordsconfig import SECTIONS as RECORDS_SECTIONS
+from web.recordsconfig import RecordsConfig, read_records
 from web.yamlcheck import (
     key_value,
     kind,
@@ -42,6 +44,7 @@ TOP_LEVEL_KEYS = (
     "turn",
     "limits",
     "floor",
+    *RECORDS_SECTIONS,
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -116,6 +119,7 @@ class Settings:
     turn: TurnConfig | None = None
     speaking_limit: int = SPEAKING_LIMIT_DEFAULT  # seconds
     limits: Limits = field(default_factory=Limits)
+    records: RecordsConfig = field(default_factory=RecordsConfig)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -137,6 +141,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     turn = _turn(file, raw.get("turn"))
     speaking_limit = _speaking_limit(file, raw.get("floor"))
     limits = read_limits(file, raw.get("limits"))
+    records = read_records(file, raw)
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
     return Settings(
@@ -151,6 +156,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         turn=turn,
         speaking_limit=speaking_limit,
         limits=limits,
+        records=records,
     )
 
 
@@ -190,7 +196,7 @@ def join_links(settings: Settings, base_url: str) -> list[tuple[str, str]]:
 
     links = [
         ("chair", f"{base}/chair?key={key(settings.keys.chair)}"),
-        ("secretary", f"{base}/view?key={key(settings.keys.secretary)}"),
+        ("secretary", f"{base}/secretary?key={key(settings.keys.secretary)}"),
         ("viewer", f"{base}/view?key={key(settings.keys.viewer)}"),
         ("metrics", f"{base}/metrics?key={key(settings.keys.metrics)}"),
     ]

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bridge.bridge import Bridge
@@ -79,6 +80,9 @@ class Meeting:
         self._rejoin_sent: set[str] = set()  # sockets told to rejoin since the codec changed
         self._ticker: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[int]] = set()
+        # Called with (meeting id, persisted events) after each logged command: the
+        # question register keeps itself up to date this way (web/register.py).
+        self.followers: list[Callable[[str, list[Event]], None]] = []
         # Refused attempts (a hall sending grant) are logged, at most 12 lines a minute.
         self.refused = RateLimitedLog(logger, per_minute=12)
         bridge.on("sessionclose", self._on_session_close)
@@ -143,6 +147,8 @@ class Meeting:
             task = asyncio.ensure_future(self.log.append(meeting_id, kept))
             self._writes.add(task)
             task.add_done_callback(self._written)
+            for follow in self.followers:
+                follow(meeting_id, kept)
         for event in events:
             line = describe(event)
             if line:

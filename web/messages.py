@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from rooms import (
+    AddNote,
     AnswerConsent,
     CloseMeeting,
     Command,
@@ -26,6 +27,7 @@ from rooms import (
     OpenMeeting,
     RaiseHand,
     ScreenReported,
+    SetQuestionStatus,
     WithdrawHand,
 )
 
@@ -164,6 +166,26 @@ class CloseMeetingMessage(Message, tag="close-meeting", frozen=True):
         return CloseMeeting(conn_id)
 
 
+# The minutes (rooms/minutes.py bounds notes and answers at 2000 characters).
+LongText = Annotated[str, msgspec.Meta(max_length=4000)]
+
+
+class NoteAddMessage(Message, tag="note-add", frozen=True):
+    text: LongText
+
+    def command(self, conn_id: str) -> Command:
+        return AddNote(conn_id, self.text)
+
+
+class QuestionStatusMessage(Message, tag="question-status", frozen=True):
+    entry: EntryId
+    status: Annotated[str, msgspec.Meta(max_length=40)]
+    answer: LongText = ""
+
+    def command(self, conn_id: str) -> Command:
+        return SetQuestionStatus(conn_id, self.entry, self.status, self.answer)
+
+
 AnyMessage = (
     PingMessage
     | ReportMessage
@@ -178,6 +200,8 @@ AnyMessage = (
     | ConsentMessage
     | OpenMeetingMessage
     | CloseMeetingMessage
+    | NoteAddMessage
+    | QuestionStatusMessage
 )
 TYPES = frozenset(
     msgspec.inspect.type_info(cls).tag  # type: ignore[attr-defined]
