@@ -4,6 +4,7 @@ after it closed, exported without formulas, and surviving restarts."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -15,11 +16,14 @@ import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient
 
-from rooms import Entry, FloorGranted, MeetingOpened, QuestionStatusSet
+from rooms import Entry, FloorGranted, MeetingClosed, MeetingOpened, QuestionStatusSet
 from rooms.register import DuePolicy
 from tests.peers import wait_for
 from tests.test_floor_web import Page, open_page
+from web.accesslog import AccessLog
+from web.app import create_app
 from web.config import Settings
+from web.eventlog import EventLog
 from web.register import Register, RegisterBook
 
 pytestmark = pytest.mark.asyncio
@@ -271,3 +275,44 @@ async def test_the_register_and_its_changes_survive_a_restart_of_the_store(
         ]
     finally:
         reopened.close()
+
+
+async def test_the_access_log_survives_a_restart_and_lists_the_newest_first(
+    tmp_path: Path,
+) -> None:
+    log = await AccessLog.open(tmp_path)
+    log.add("secretary", "download", "minutes.docx:m-1", 100.0)
+    await asyncio.wrap_future(log.add("hall", "denied", "register", 101.0))
+    await log.close()
+    reopened = await AccessLog.open(tmp_path)
+    try:
+        lines = [(e.role, e.action, e.target, e.at) for e in await reopened.entries()]
+        assert lines == [
+            ("hall", "denied", "register", 101.0),
+            ("secretary", "download", "minutes.docx:m-1", 100.0),
+        ]
+    finally:
+        await reopened.close()
+
+
+async def test_meetings_held_before_the_register_existed_are_filled_in_at_start(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    t0 = 1764381600.0
+    log = EventLog(settings.data_dir)
+    log.append(
+        "m-old",
+        [
+            MeetingOpened("m-old", "Họp cũ", at=t0),
+            FloorGranted(
+                Entry("e1", "thon-2", "Ông Năm", "Nước sạch", t0), 180, "chair", at=t0 + 5
+            ),
+            MeetingClosed("m-old", at=t0 + 60),
+        ],
+    )
+    log.close()
+    client = await aiohttp_client(create_app(settings))
+    rows = await register_rows(client, settings.keys.chair)
+    assert [(r["meeting_title"], r["hall_name"], r["name"], r["due"]) for r in rows] == [
+        ("Họp cũ", "Thôn 2", "Ông Năm", "2025-12-09")
+    ]

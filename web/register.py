@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS register_changes (
 );
 CREATE INDEX IF NOT EXISTS register_changes_of ON register_changes (meeting_id, entry_id);
 """
+_KEPT = (MeetingOpened, FloorGranted, EntryEdited, QuestionStatusSet)
 # EntryEdited names no sender: a live edit is the chair's or the secretary's, on a page.
 LIVE_EDIT = "meeting"
 
@@ -325,9 +326,9 @@ class Register:
 
     def follow(self, meeting_id: str, events: Sequence[Event]) -> None:
         """The live meeting's hook: queue the write and return at once."""
-        if self._closed:
-            return
-        events = tuple(events)
+        events = tuple(e for e in events if isinstance(e, _KEPT))
+        if self._closed or not events:
+            return  # most commands (reports, viewer counts) concern the register not at all
         write = asyncio.get_running_loop().run_in_executor(
             self._executor, self._book.follow, meeting_id, events
         )
