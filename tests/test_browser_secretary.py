@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import aiohttp
+import docx
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -72,6 +73,21 @@ async def test_the_secretary_notes_and_answers_and_the_register_shows_it(
         await row.locator(".q-answer").fill("Xã khảo sát trong tuần")
         await row.locator(".q-status-save").click()
         await page.wait_for_selector('.question[data-entry="e1"][data-status="follow-up"]')
+
+        # The minutes of the open meeting download as a DOCX that lists the question.
+        docx_link = page.locator("#meetings li").first.locator("a", has_text="DOCX")
+        async with page.expect_download() as download_info:
+            await docx_link.click()
+        download = await download_info.value
+        assert download.suggested_filename.startswith("bien-ban_m-")
+        minutes = docx.Document(await download.path())
+        text = "\n".join(p.text for p in minutes.paragraphs)
+        assert NAME in text and "Trả lời: Xã khảo sát trong tuần" in text
+        assert "Thôn 2 đề nghị lắp đèn <b>trước Tết</b>" in text
+        # ...and the download shows in the access log on the page.
+        await page.locator("#access-log tr", has_text="Tải về").first.wait_for()
+        logged = await page.locator("#access-log tr", has_text="Tải về").first.text_content()
+        assert "Thư ký" in (logged or "") and "minutes.docx:m-" in (logged or "")
 
         # A question from a meeting a month ago, never answered: overdue by now.
         old = time.time() - 30 * 86400

@@ -421,6 +421,11 @@ export function saveRegister(key, meeting, entry, changes) {
   });
 }
 
+/** The meetings the log holds, newest first: {meetings: [{id, title, opened_at, closed_at}]}. */
+export function fetchMeetings(key) {
+  return recordRequest("/meetings", key);
+}
+
 /** The newest lines of the access log: {entries: [{at, role, action, target}]}. */
 export function fetchAccessLog(key) {
   return recordRequest("/access-log", key);

@@ -23,6 +23,7 @@ export const initialState = Object.freeze({
   fixed: {}, // entry id -> {name, topic} the register took after the floor moved on
   pending: {}, // entry id -> {status, answer} sent, not yet confirmed by a state message
   accessLog: [], // newest first, from GET /access-log
+  meetings: [], // newest first, from GET /meetings: whose minutes can be downloaded
   notice: null, // {text, kind, until}: an answer the bridge gave, shown briefly
   noteSent: 0, // counts notes sent, so the page clears the box once
 });
@@ -95,6 +96,8 @@ export function reduce(s, event) {
       return { ...next, notice: { kind: "error", code: event.code || "other", until: event.at + NOTICE_MS } };
     case "access-log":
       return { ...next, accessLog: event.entries };
+    case "meetings":
+      return { ...next, meetings: event.meetings };
     case "tick":
       return next.notice && event.at > next.notice.until ? { ...next, notice: null } : next;
     default:

@@ -3,7 +3,8 @@
 // modules mount. One state machine (secretary-state.js); this file draws it and does its I/O.
 
 import {
-  pageParams, watchWhep, openSocket, backoffDelay, fetchAccessLog, saveRegister,
+  pageParams, watchWhep, openSocket, backoffDelay, fetchAccessLog, fetchMeetings, saveRegister,
+  recordLink,
 } from "./protocol.js";
 import { t, lang, localize, describeWireError } from "./i18n.js";
 import {
@@ -21,6 +22,7 @@ const ui = {
   noteText: $("note-text"), noteAdd: $("note-add"), notes: $("notes"), notesEmpty: $("notes-empty"),
   questions: $("questions"), questionsEmpty: $("questions-empty"), notice: $("notice"),
   accessLog: $("access-log"), template: $("question-template"),
+  meetings: $("meetings"), meetingsEmpty: $("meetings-empty"),
 };
 
 let state = initialState;
@@ -59,6 +61,7 @@ function render(s) {
   renderNotes(s);
   renderQuestions(s);
   renderAccessLog(s);
+  renderMeetings(s);
   ui.notice.hidden = !s.notice;
   if (s.notice) {
     ui.notice.dataset.kind = s.notice.kind;
@@ -173,6 +176,32 @@ async function fixName(li, entry) {
   }
 }
 
+const MEETINGS_SHOWN = 10;
+
+function renderMeetings(s) {
+  const shown = s.meetings.slice(0, MEETINGS_SHOWN);
+  ui.meetingsEmpty.hidden = shown.length > 0;
+  const signature = shown.map((m) => m.id + (m.closed_at ?? "")).join();
+  if (ui.meetings.dataset.shown === signature) return;
+  ui.meetings.dataset.shown = signature;
+  ui.meetings.replaceChildren(...shown.map((m) => {
+    const li = document.createElement("li");
+    li.dataset.meeting = m.id;
+    const title = document.createElement("span");
+    const opened = new Date(m.opened_at * 1000).toLocaleString(locale, { hour12: false, dateStyle: "short", timeStyle: "short" });
+    title.textContent = `${opened} · ${m.title || m.id}${m.closed_at ? "" : " · " + t("sec.open")}`;
+    li.append(title);
+    for (const kind of ["docx", "html", "json"]) {
+      const a = document.createElement("a");
+      a.className = "btn small";
+      a.href = recordLink(key, kind, m.id);
+      a.textContent = kind.toUpperCase();
+      li.append(" ", a);
+    }
+    return li;
+  }));
+}
+
 const ACTIONS = { view: "sec.viewed", export: "sec.exported", download: "sec.downloaded", delete: "sec.deleted", denied: "sec.denied", edit: "sec.edited" };
 
 function renderAccessLog(s) {
@@ -208,6 +237,8 @@ function effects(prev, next) {
     startTimer = setTimeout(() => startSession(running), wait);
   }
   if (prev.noteSent !== next.noteSent) ui.noteText.value = "";
+  // A meeting opened or closed: its minutes appear, or become final.
+  if ((prev.meeting?.id ?? null) !== (next.meeting?.id ?? null)) refreshMeetings();
 }
 
 async function startSession(gen) {
@@ -243,6 +274,13 @@ function watchFrames(player) {
   }
 }
 
+async function refreshMeetings() {
+  try {
+    const list = await fetchMeetings(key);
+    dispatch({ type: "meetings", meetings: list.meetings });
+  } catch { /* tried again at the next meeting change */ }
+}
+
 async function refreshAccessLog() {
   try {
     const log = await fetchAccessLog(key);
@@ -254,6 +292,8 @@ async function refreshAccessLog() {
 
 localize();
 ui.register.href = `/register?key=${encodeURIComponent(key)}${lang === "en" ? "&lang=en" : ""}`;
+// A download goes into the access log: show it soon, not at the next refresh.
+ui.meetings.addEventListener("click", (ev) => { if (ev.target.closest("a")) setTimeout(refreshAccessLog, 1000); });
 ui.sound.addEventListener("click", () => { ui.video.muted = !ui.video.muted; ui.video.play().catch(() => {}); });
 ui.noteAdd.addEventListener("click", () => {
   const text = ui.noteText.value.trim();
@@ -272,5 +312,6 @@ effects(initialState, state);
 watchFrames(ui.video);
 setInterval(() => dispatch({ type: "tick" }), 1000);
 refreshAccessLog();
+refreshMeetings();
 setInterval(refreshAccessLog, ACCESS_LOG_EVERY_MS);
 addEventListener("pagehide", () => handle?.stop());
