@@ -2,6 +2,7 @@
 
 from rooms.broadcast import Broadcast
 from rooms.commands import (
+    AddNote,
     AnswerConsent,
     BroadcastCodecsChanged,
     BroadcastStarted,
@@ -24,6 +25,7 @@ from rooms.commands import (
     RaiseHand,
     RenditionChanged,
     ScreenReported,
+    SetQuestionStatus,
     Tick,
     WithdrawHand,
 )
@@ -54,10 +56,13 @@ from rooms.events import (
     HallStateChanged,
     HandRaised,
     HandWithdrawn,
+    LinkQuality,
     MeetingClosed,
     MeetingOpened,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
+    QuestionStatusSet,
     RenditionSwitched,
     ScreenChanged,
     StreamEnded,
@@ -75,6 +80,7 @@ from rooms.wire import WireError, event_from_wire, event_to_wire, is_persisted
 
 __all__ = [
     "FLOOR_GRACE",
+    "AddNote",
     "AnswerConsent",
     "BadValue",
     "Broadcast",
@@ -106,6 +112,7 @@ __all__ = [
     "HandRaised",
     "HandWithdrawn",
     "IllegalMove",
+    "LinkQuality",
     "LinkReport",
     "LinkSample",
     "MediaStarted",
@@ -115,12 +122,14 @@ __all__ = [
     "MeetingOpened",
     "MoveEntry",
     "MuteHall",
+    "NoteAdded",
     "NotPermitted",
     "OpenMeeting",
     "ParticipantJoined",
     "ParticipantLeft",
     "PublishStarted",
     "PublishStopped",
+    "QuestionStatusSet",
     "RaiseHand",
     "RenditionChanged",
     "RenditionSwitched",
@@ -129,6 +138,7 @@ __all__ = [
     "Routing",
     "ScreenChanged",
     "ScreenReported",
+    "SetQuestionStatus",
     "StreamEnded",
     "StreamLive",
     "StreamSuperseded",

@@ -225,3 +225,25 @@ class RecordingFailed(Command):
 
     recording_id: str
     reason: str
+
+
+# -- the minutes: the secretary's notes and each question's status (rooms/minutes.py) ------
+
+
+@dataclass(frozen=True)
+class AddNote(Command):
+    """The secretary (or the chair) writes a line into the minutes."""
+
+    conn_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SetQuestionStatus(Command):
+    """A question of this meeting is answered, needs follow-up or was forwarded;
+    `answer` says how (one of rooms.minutes.STATUSES)."""
+
+    conn_id: str
+    entry_id: str
+    status: str
+    answer: str = ""

@@ -215,6 +215,18 @@ class RecordingStarted(Event):
     by: str
 
 
+# -- the minutes (persisted: see rooms/wire.py) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoteAdded(Event):
+    """A line of the secretary's notes; `note_id` counts "n1", "n2"… in each meeting."""
+
+    note_id: str
+    text: str
+    by: str
+
+
 @dataclass(frozen=True)
 class RecordingStopped(Event):
     """`reason`: "stopped" (the chair), "meeting-closed", "disk-full", "error" (the recorder
@@ -222,3 +234,27 @@ class RecordingStopped(Event):
 
     recording_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class QuestionStatusSet(Event):
+    """A question's status (rooms.minutes.STATUSES) and the answer, as they are now."""
+
+    entry_id: str
+    status: str
+    answer: str
+    by: str
+
+
+@dataclass(frozen=True)
+class LinkQuality(Event):
+    """How one hall's TV received the meeting, summed up from its reports when the
+    meeting closed: for the minutes, which outlive the room's in-memory history."""
+
+    hall_id: str
+    reports: int
+    fps: float  # mean frames per second shown
+    loss: float  # mean packet loss, 0..1
+    loss_max: float
+    rtt_ms: float | None  # mean round trip; None when no report knew it
+    rating: str  # "good", "fair" or "poor", as the chair console judges a link

@@ -15,10 +15,13 @@ from rooms.events import (
     Event,
     FloorEnded,
     FloorGranted,
+    LinkQuality,
     MeetingClosed,
     MeetingOpened,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
+    QuestionStatusSet,
     RecordingStarted,
     RecordingStopped,
 )
@@ -39,6 +42,8 @@ class Question:
     ended_at: float | None = None  # None while the floor is still held
     end_reason: str | None = None  # FloorEnded.reason
     consent: bool | None = None  # None: the hall never answered, which counts as no
+    status: str = "open"  # rooms.minutes.STATUSES
+    answer: str = ""
 
     @property
     def cut(self) -> bool:
@@ -69,6 +74,16 @@ class RecordingSpan:
     reason: str | None = None  # RecordingStopped.reason
 
 
+@dataclass(frozen=True)
+class Note:
+    """One line of the secretary's notes."""
+
+    note_id: str
+    text: str
+    by: str
+    at: float
+
+
 @dataclass
 class MeetingHistory:
     meeting_id: str = ""
@@ -79,6 +94,8 @@ class MeetingHistory:
     questions: list[Question] = field(default_factory=list)
     presence: list[Presence] = field(default_factory=list)
     recordings: list[RecordingSpan] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    links: dict[str, LinkQuality] = field(default_factory=dict)  # hall id → its summary
     _pages: dict[str, set[str]] = field(default_factory=dict, repr=False)  # hall → conn ids
 
     @classmethod
@@ -125,6 +142,12 @@ class MeetingHistory:
                         self.recordings[index] = replace(
                             span, stopped_at=event.at, reason=event.reason
                         )
+            case QuestionStatusSet():
+                self._change(event.entry_id, status=event.status, answer=event.answer)
+            case NoteAdded():
+                self.notes.append(Note(event.note_id, event.text, event.by, event.at))
+            case LinkQuality():
+                self.links[event.hall_id] = event
             case ParticipantJoined() if event.hall_id is not None and event.role == "hall":
                 pages = self._pages.setdefault(event.hall_id, set())
                 if not pages:

@@ -33,6 +33,10 @@ ANSWER_CONSENT = "answer_consent"  # the hall holding the floor agrees to be rec
 SCHEDULE = "schedule"  # plan meetings ahead: title, date and time, agenda
 MANAGE_ANNOUNCEMENTS = "manage_announcements"  # the public board's announcements
 RECORD = "record"  # start and stop recording the meeting
+# The record: write notes and set each question's status; list, export and download
+# the minutes, the register and the recordings (and read the access log).
+KEEP_MINUTES = "keep_minutes"
+EXPORT_RECORDS = "export_records"
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,23 @@ ROLES: Mapping[str, Role] = MappingProxyType(
                     SHARE_SCREEN,
                     SCHEDULE,
                     RECORD,
+                    KEEP_MINUTES,
+                    EXPORT_RECORDS,
                 }
             )
         ),
         "secretary": Role(
-            frozenset({WATCH, SEE_HALLS, EDIT_ENTRIES, SCHEDULE, MANAGE_ANNOUNCEMENTS})
+            frozenset(
+                {
+                    WATCH,
+                    SEE_HALLS,
+                    EDIT_ENTRIES,
+                    SCHEDULE,
+                    MANAGE_ANNOUNCEMENTS,
+                    KEEP_MINUTES,
+                    EXPORT_RECORDS,
+                }
+            )
         ),
         "viewer": Role(frozenset({WATCH}), counted_only=True),
         "hall": Role(

@@ -7,6 +7,7 @@ from typing import Any
 
 from rooms.broadcast import Broadcast
 from rooms.commands import (
+    AddNote,
     AnswerConsent,
     BroadcastCodecsChanged,
     BroadcastStarted,
@@ -30,6 +31,7 @@ from rooms.commands import (
     RecordingFailed,
     RenditionChanged,
     ScreenReported,
+    SetQuestionStatus,
     StartRecording,
     StopRecording,
     Tick,
@@ -40,6 +42,7 @@ from rooms.errors import BadValue, NotPermitted
 from rooms.events import Event, MeetingClosed, ScreenChanged, ViewerCount
 from rooms.floor import SPEAKING_LIMIT, Floor, Meeting
 from rooms.hall import WATCHING
+from rooms.minutes import Minutes
 from rooms.permissions import (
     ANSWER_CONSENT,
     EDIT_ENTRIES,
@@ -47,6 +50,7 @@ from rooms.permissions import (
     END_OWN_FLOOR,
     EXTEND_FLOOR,
     GRANT_FLOOR,
+    KEEP_MINUTES,
     MANAGE_MEETING,
     MOVE_ENTRY,
     MUTE,
@@ -94,6 +98,7 @@ class Room:
         self._streams = Streams()
         self._floor = Floor(speaking_limit)
         self._recording = Recording()
+        self._minutes = Minutes()
         self._screens = {hall_id: Screen() for hall_id in self._presence.halls}
         self._verdicts: dict[str, Verdict] = dict.fromkeys(self._presence.halls, NOT_REPORTING)
         self._crowd_told: tuple[int, float | None] = (0, None)  # last ViewerCount, and when
@@ -203,6 +208,8 @@ class Room:
         if SEE_HALLS not in role(role_name).permissions:
             snapshot["halls"] = []
             snapshot["queue"] = [e for e in snapshot["queue"] if hall_id and e["hall"] == hall_id]
+        if KEEP_MINUTES in role(role_name).permissions:
+            snapshot["minutes"] = self._minutes.to_wire()
         return snapshot
 
     # -- the one way in ----------------------------------------------------------------
@@ -250,6 +257,8 @@ class Room:
                 events = self._recording.handle(
                     command, self._recorder, self.meeting is not None, at
                 )
+            case AddNote() | SetQuestionStatus():
+                events = self._minutes_command(command, at)
             case _:
                 events = self._floor_command(command, at)
         events = self._recording.before_close(events)
@@ -277,6 +286,7 @@ class Room:
         for event in events:
             self._floor.apply(event)
             self._recording.apply(event)
+            self._minutes.apply(event)
 
     def _publish_started(self, cmd: PublishStarted, at: float) -> list[Event]:
         hall = self._presence.hall_for(
@@ -310,7 +320,9 @@ class Room:
                 self._sender(cmd.conn_id, MANAGE_MEETING)
                 return floor.open(cmd.title, at, cmd.agenda)
             case CloseMeeting():
-                return floor.close(self._sender(cmd.conn_id, MANAGE_MEETING).role, at)
+                closing = floor.close(self._sender(cmd.conn_id, MANAGE_MEETING).role, at)
+                links = ((h, self._screens[h].history) for h in self._presence.halls)
+                return self._minutes.link_quality(links, at) + closing
             case RaiseHand():
                 who = self._sender(cmd.conn_id, RAISE_HAND)
                 hall_id = cmd.hall_id if cmd.hall_id is not None else who.hall_id
@@ -359,6 +371,12 @@ class Room:
                 who = self._sender(cmd.conn_id, ANSWER_CONSENT)
                 return floor.consent(who.hall_id or "", cmd.consent, at)
         raise TypeError(f"not a room command: {cmd!r}")
+
+    def _minutes_command(self, cmd: AddNote | SetQuestionStatus, at: float) -> list[Event]:
+        who = self._sender(cmd.conn_id, KEEP_MINUTES)
+        if isinstance(cmd, AddNote):
+            return self._minutes.add_note(cmd.text, who.role, at)
+        return self._minutes.set_status(cmd.entry_id, cmd.status, cmd.answer, who.role, at)
 
     # -- what time, streams and pages change by themselves ------------------------------
 

@@ -26,10 +26,13 @@ from rooms.events import (
     HallMuted,
     HandRaised,
     HandWithdrawn,
+    LinkQuality,
     MeetingClosed,
     MeetingOpened,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
+    QuestionStatusSet,
     RecordingStarted,
     RecordingStopped,
     StreamEnded,
@@ -59,6 +62,9 @@ PERSISTED: Mapping[str, type[Event]] = MappingProxyType(
         "stream-ended": StreamEnded,
         "recording-started": RecordingStarted,
         "recording-stopped": RecordingStopped,
+        "note-added": NoteAdded,
+        "question-status-set": QuestionStatusSet,
+        "link-quality": LinkQuality,
     }
 )
 _TYPE_OF: Mapping[type[Event], str] = MappingProxyType({v: k for k, v in PERSISTED.items()})

@@ -326,7 +326,7 @@ def test_join_links_url_encode_keys(tmp_path: Path) -> None:
     assert links["chair"] == (
         "https://192.0.2.2:8443/chair?key=a%26b%3Dc%20d%2Fe%3Ff%23g%2Bh%25i-long"
     )
-    assert links["secretary"] == f"https://192.0.2.2:8443/view?key={settings.keys.secretary}"
+    assert links["secretary"] == f"https://192.0.2.2:8443/secretary?key={settings.keys.secretary}"
     assert links["viewer"] == f"https://192.0.2.2:8443/view?key={settings.keys.viewer}"
     assert links["board"] == f"https://192.0.2.2:8443/board?key={settings.keys.viewer}"
     assert links["metrics"] == f"https://192.0.2.2:8443/metrics?key={settings.keys.metrics}"
@@ -346,3 +346,27 @@ def test_a_rejected_config_stores_no_keys(tmp_path: Path) -> None:
     load_error(path)
 
     assert not (tmp_path / "data").exists()
+
+
+def test_the_record_sections_have_defaults_and_are_checked(tmp_path: Path) -> None:
+    defaults = load_settings(None, overrides={"data_dir": str(tmp_path / "d")}).records
+    assert (defaults.chair_name, defaults.due_days, defaults.retention.exports_days) == ("", 10, 30)
+    path = write_config(
+        tmp_path,
+        yaml.safe_dump(
+            {
+                "minutes": {"chair_name": "Nguyễn Văn A", "secretary_name": "Trần Thị B"},
+                "register": {"due_days": 7},
+                "retention": {"clips_days": 90},
+            }
+        ),
+    )
+    records = load_settings(path).records
+    assert (records.chair_name, records.secretary_name) == ("Nguyễn Văn A", "Trần Thị B")
+    assert (records.due_days, records.retention.clips_days) == (7, 90)
+    bad = write_config(tmp_path, yaml.safe_dump({"register": {"due_days": 0}}))
+    with pytest.raises(ConfigError, match="register.due_days"):
+        load_settings(bad)
+    typo = write_config(tmp_path, yaml.safe_dump({"minutes": {"chair": "x"}}))
+    with pytest.raises(ConfigError, match="did you mean 'chair_name'"):
+        load_settings(typo)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from rooms import (
+    AddNote,
     AnswerConsent,
     BadValue,
     CloseMeeting,
@@ -24,6 +25,7 @@ from rooms import (
     RaiseHand,
     RoomError,
     ScreenReported,
+    SetQuestionStatus,
     UnknownConnection,
     UnknownEntry,
     UnknownHall,
@@ -76,6 +78,15 @@ def refusal(raw: str | bytes) -> MessageError:
         ({"type": "open-meeting", "title": "Họp dân"}, OpenMeeting("c1", "Họp dân")),
         ({"type": "open-meeting"}, OpenMeeting("c1", "")),
         ({"type": "close-meeting"}, CloseMeeting("c1")),
+        ({"type": "note-add", "text": "Ghi chú"}, AddNote("c1", "Ghi chú")),
+        (
+            {"type": "question-status", "entry": "e2", "status": "answered", "answer": "Đã sửa"},
+            SetQuestionStatus("c1", "e2", "answered", "Đã sửa"),
+        ),
+        (
+            {"type": "question-status", "entry": "e2", "status": "open"},
+            SetQuestionStatus("c1", "e2", "open", ""),
+        ),
     ],
 )
 def test_each_floor_message_becomes_its_room_command(
@@ -101,6 +112,8 @@ def test_every_message_type_of_the_protocol_has_a_schema() -> None:
         "close-meeting",
         "record-start",
         "record-stop",
+        "note-add",
+        "question-status",
     }
 
 

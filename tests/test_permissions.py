@@ -33,6 +33,8 @@ def test_each_role_has_exactly_its_permissions() -> None:
             "schedule",
             "record",
             "share_screen",
+            "keep_minutes",
+            "export_records",
         }
         | FLOOR_CONTROL
     )
@@ -42,6 +44,8 @@ def test_each_role_has_exactly_its_permissions() -> None:
         "edit_entries",
         "schedule",
         "manage_announcements",
+        "keep_minutes",
+        "export_records",
     }
     assert permissions_for("viewer") == {"watch"}
     assert permissions_for("hall") == {

@@ -20,6 +20,8 @@ from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
 from web.limits import Limits, read_limits
 from web.recordconfig import RecordingConfig, read_recording
+from web.recordsconfig import SECTIONS as RECORDS_SECTIONS
+from web.recordsconfig import RecordsConfig, read_records
 from web.speakerconfig import SpeakerSettings, read_speakers, speaker_links
 from web.yamlcheck import (
     key_value,
@@ -47,6 +49,7 @@ TOP_LEVEL_KEYS = (
     "speakers",
     "speaker_limits",
     "recording",
+    *RECORDS_SECTIONS,
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -123,6 +126,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     speakers: SpeakerSettings = field(default_factory=SpeakerSettings)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
+    records: RecordsConfig = field(default_factory=RecordsConfig)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -145,6 +149,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     speaking_limit = _speaking_limit(file, raw.get("floor"))
     limits = read_limits(file, raw.get("limits"))
     recording = read_recording(file, raw.get("recording"))
+    records = read_records(file, raw)
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
     speakers = read_speakers(file, raw, data_dir, keys, hall_keys)
@@ -162,6 +167,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         limits=limits,
         speakers=speakers,
         recording=recording,
+        records=records,
     )
 
 
@@ -201,7 +207,7 @@ def join_links(settings: Settings, base_url: str) -> list[tuple[str, str]]:
 
     links = [
         ("chair", f"{base}/chair?key={key(settings.keys.chair)}"),
-        ("secretary", f"{base}/view?key={key(settings.keys.secretary)}"),
+        ("secretary", f"{base}/secretary?key={key(settings.keys.secretary)}"),
         ("viewer", f"{base}/view?key={key(settings.keys.viewer)}"),
         ("board", f"{base}/board?key={key(settings.keys.viewer)}"),  # the public screen
         ("metrics", f"{base}/metrics?key={key(settings.keys.metrics)}"),

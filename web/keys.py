@@ -7,12 +7,14 @@ from aiohttp import web
 from bridge.bridge import Bridge
 from bridge.candidates import CandidatePolicy
 
+from .accesslog import AccessLog
 from .auth import KeyRing
 from .backoff import KeyBackoff
 from .config import Settings
 from .guard import ConnectionGuard
 from .meeting import Meeting
 from .metrics import Metrics
+from .register import Register
 from .sessionbudget import SessionBudget
 from .socketbudget import SocketBudget
 from .speakerhub import SpeakerHub
@@ -29,3 +31,5 @@ SESSIONS = web.AppKey("sessions", SessionBudget)  # media sessions per key, live
 CANDIDATES = web.AppKey("candidates", CandidatePolicy)  # which ICE candidates are checked
 SOCKET_SILENCE = web.AppKey("socket_silence", float)  # seconds a page socket may say nothing
 SPEAKERS = web.AppKey("speakers", SpeakerHub)  # the loudspeaker clusters
+REGISTER = web.AppKey("register", Register)  # the question register (web/register.py)
+ACCESS_LOG = web.AppKey("access_log", AccessLog)  # who saw or took the record, and when

@@ -82,6 +82,9 @@ class Meeting:
         self._rejoin_sent: set[str] = set()  # sockets told to rejoin since the codec changed
         self._ticker: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[int]] = set()
+        # Called with (meeting id, persisted events) after each logged command: the
+        # question register keeps itself up to date this way (web/register.py).
+        self.followers: list[Callable[[str, list[Event]], None]] = []
         # Refused attempts (a hall sending grant) are logged, at most 12 lines a minute.
         self.refused = RateLimitedLog(logger, per_minute=12)
         # Other web/ modules add a part to every page's state (name -> part(now)), and
@@ -153,6 +156,8 @@ class Meeting:
             task = asyncio.ensure_future(self.log.append(meeting_id, kept))
             self._writes.add(task)
             task.add_done_callback(self._written)
+            for follow in self.followers:
+                follow(meeting_id, kept)
         for watcher in self.watchers:
             watcher(events)
         for event in events:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from rooms import (
+    AddNote,
     AnswerConsent,
     CloseMeeting,
     Command,
@@ -26,6 +27,7 @@ from rooms import (
     OpenMeeting,
     RaiseHand,
     ScreenReported,
+    SetQuestionStatus,
     WithdrawHand,
 )
 from rooms.commands import StartRecording, StopRecording
@@ -178,6 +180,26 @@ class RecordStopMessage(Message, tag="record-stop", frozen=True):
         return StopRecording(conn_id)
 
 
+# The minutes (rooms/minutes.py bounds notes and answers at 2000 characters).
+LongText = Annotated[str, msgspec.Meta(max_length=4000)]
+
+
+class NoteAddMessage(Message, tag="note-add", frozen=True):
+    text: LongText
+
+    def command(self, conn_id: str) -> Command:
+        return AddNote(conn_id, self.text)
+
+
+class QuestionStatusMessage(Message, tag="question-status", frozen=True):
+    entry: EntryId
+    status: Annotated[str, msgspec.Meta(max_length=40)]
+    answer: LongText = ""
+
+    def command(self, conn_id: str) -> Command:
+        return SetQuestionStatus(conn_id, self.entry, self.status, self.answer)
+
+
 AnyMessage = (
     PingMessage
     | ReportMessage
@@ -194,6 +216,8 @@ AnyMessage = (
     | CloseMeetingMessage
     | RecordStartMessage
     | RecordStopMessage
+    | NoteAddMessage
+    | QuestionStatusMessage
 )
 TYPES = frozenset(
     msgspec.inspect.type_info(cls).tag  # type: ignore[attr-defined]

@@ -383,6 +383,10 @@ export function openSocket({ key, onMessage, onStatus }) {
     closeMeeting: () => send({ type: "close-meeting" }),
     recordStart: () => send({ type: "record-start" }),
     recordStop: () => send({ type: "record-stop" }),
+    // The minutes (docs/protocol.md, "The record"): the secretary's and the chair's.
+    addNote: (text) => send({ type: "note-add", text: String(text) }),
+    setQuestionStatus: (entry, status, answer = "") =>
+      send({ type: "question-status", entry, status, answer: String(answer) }),
     close() {
       closed = true;
       clearTimeout(retryTimer);
@@ -469,3 +473,50 @@ export function announcementImageUrl(link, key) {
 
 /** What the public board rotates through: {announcements, meetings, answers, now}. */
 export const boardFeed = (key) => call("GET", "/board/feed", key);
+
+// ---- the record over HTTP (docs/protocol.md, "The record") ----
+
+async function recordRequest(path, key, options = {}) {
+  const url = new URL(path, location.href);
+  url.searchParams.set("key", key);
+  let res;
+  try {
+    res = await fetch(url, { cache: "no-store", ...options });
+  } catch (err) {
+    throw new ProtocolError(String(err?.message || err), 0, "network");
+  }
+  if (!res.ok) {
+    const text = await res.text();
+    throw new ProtocolError(text.trim() || res.statusText, res.status,
+      res.headers.get("X-Error-Code") || "http-" + res.status);
+  }
+  return res.json();
+}
+
+/** The question register: {questions, now, due_days, statuses, may_edit}. */
+export function fetchRegister(key) {
+  return recordRequest("/register.json", key);
+}
+
+/** Change a register question's name, topic, status or answer; resolves to the row. */
+export function saveRegister(key, meeting, entry, changes) {
+  return recordRequest(`/register/${encodeURIComponent(meeting)}/${encodeURIComponent(entry)}`, key, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(changes),
+  });
+}
+
+/** The meetings the log holds, newest first: {meetings: [{id, title, opened_at, closed_at}]}. */
+export function fetchMeetings(key) {
+  return recordRequest("/meetings", key);
+}
+
+/** The newest lines of the access log: {entries: [{at, role, action, target}]}. */
+export function fetchAccessLog(key) {
+  return recordRequest("/access-log", key);
+}
+
+/** Where a key downloads the register, or a meeting's minutes (`kind`: docx, html, json, xlsx, csv). */
+export function recordLink(key, kind, meeting = null) {
+  const path = meeting ? `/meetings/${encodeURIComponent(meeting)}/minutes.${kind}` : `/register.${kind}`;
+  return `${path}?key=${encodeURIComponent(key)}`;
+}
