@@ -37,7 +37,13 @@ from rooms import (
     event_to_wire,
     is_persisted,
 )
-from rooms.events import RecordingStarted, RecordingStopped
+from rooms.events import (
+    LinkQuality,
+    NoteAdded,
+    QuestionStatusSet,
+    RecordingStarted,
+    RecordingStopped,
+)
 from rooms.wire import PERSISTED
 
 AT = 1764400100.0
@@ -90,6 +96,26 @@ SHAPES: list[tuple[Event, dict[str, Any]]] = [
     (StreamEnded("chair", "s1", at=AT), {"source": "chair", "session_id": "s1"}),
     (RecordingStarted("r1", "chair", at=AT), {"recording_id": "r1", "by": "chair"}),
     (RecordingStopped("r1", "disk-full", at=AT), {"recording_id": "r1", "reason": "disk-full"}),
+    (
+        NoteAdded("n1", "Bà Lan hỏi", "secretary", at=AT),
+        {"note_id": "n1", "text": "Bà Lan hỏi", "by": "secretary"},
+    ),
+    (
+        QuestionStatusSet("e3", "answered", "Đã sửa", "chair", at=AT),
+        {"entry_id": "e3", "status": "answered", "answer": "Đã sửa", "by": "chair"},
+    ),
+    (
+        LinkQuality("thon-2", 12, 29.5, 0.01, 0.04, 35.0, "good", at=AT),
+        {
+            "hall_id": "thon-2",
+            "reports": 12,
+            "fps": 29.5,
+            "loss": 0.01,
+            "loss_max": 0.04,
+            "rtt_ms": 35.0,
+            "rating": "good",
+        },
+    ),
 ]
 
 
@@ -126,6 +152,9 @@ def test_every_persisted_type_is_pinned_here() -> None:
         "stream-ended",
         "recording-started",
         "recording-stopped",
+        "note-added",
+        "question-status-set",
+        "link-quality",
     ]
 
 
