@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from media.retention import RetentionPolicy
 from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
 from web.limits import Limits, read_limits
+from web.retentionconfig import read_retention
 from web.yamlcheck import (
     key_value,
     kind,
@@ -42,6 +44,7 @@ TOP_LEVEL_KEYS = (
     "turn",
     "limits",
     "floor",
+    "retention",
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -116,6 +119,7 @@ class Settings:
     turn: TurnConfig | None = None
     speaking_limit: int = SPEAKING_LIMIT_DEFAULT  # seconds
     limits: Limits = field(default_factory=Limits)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -151,6 +155,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         turn=turn,
         speaking_limit=speaking_limit,
         limits=limits,
+        retention=read_retention(file, raw.get("retention")),
     )
 
 
