@@ -29,6 +29,10 @@ EXTEND_FLOOR = "extend_floor"
 EDIT_ENTRIES = "edit_entries"
 MANAGE_MEETING = "manage_meeting"  # open and close the meeting
 ANSWER_CONSENT = "answer_consent"  # the hall holding the floor agrees to be recorded, or not
+# The record: write notes and set each question's status; list, export and download
+# the minutes, the register and the recordings (and read the access log).
+KEEP_MINUTES = "keep_minutes"
+EXPORT_RECORDS = "export_records"
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,14 @@ ROLES: Mapping[str, Role] = MappingProxyType(
                     EXTEND_FLOOR,
                     EDIT_ENTRIES,
                     MANAGE_MEETING,
+                    KEEP_MINUTES,
+                    EXPORT_RECORDS,
                 }
             )
         ),
-        "secretary": Role(frozenset({WATCH, SEE_HALLS, EDIT_ENTRIES})),
+        "secretary": Role(
+            frozenset({WATCH, SEE_HALLS, EDIT_ENTRIES, KEEP_MINUTES, EXPORT_RECORDS})
+        ),
         "viewer": Role(frozenset({WATCH}), counted_only=True),
         "hall": Role(
             frozenset({PUBLISH, WATCH, REPORT_SCREEN, RAISE_HAND, END_OWN_FLOOR, ANSWER_CONSENT}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,19 +11,23 @@ from aiohttp import web
 
 from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
+from media.export import interim_minutes
 
-from . import pages, whip, ws
+from . import exports, pages, whip, ws
 from .admission import admission
 from .auth import KeyRing
 from .backoff import KeyBackoff
 from .config import Settings
 from .errors import BadRequest, Busy, NotAcceptable, NotFound, WebError
 from .eventlog import AsyncEventLog
+from .exportjobs import ExportManager
+from .exports import LoggingAccess
 from .guard import ConnectionGuard
 from .keys import (
     BACKOFF,
     BRIDGE,
     CANDIDATES,
+    EXPORTS,
     GUARD,
     KEYRING,
     MEETING,
@@ -160,7 +165,14 @@ def create_app(
         await meeting.start()
         app[MEETING] = meeting
         app[METRICS] = Metrics(meeting, settings.keys.metrics)
+        # The lead wires media/minutes.py's writer and web/accesslog.py's log in here.
+        app[EXPORTS] = ExportManager(
+            settings, log, LoggingAccess(), interim_minutes, lambda: meeting.room.broadcast.live
+        )
+        purge = asyncio.ensure_future(app[EXPORTS].purge_daily())
         yield
+        purge.cancel()
+        await app[EXPORTS].close()
         await meeting.close()
         await bridge.close()
         await log.close()
@@ -169,5 +181,6 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     pages.add_routes(app)
     whip.add_routes(app)
+    exports.add_routes(app)
     app.router.add_get("/ws", ws.websocket)
     return app

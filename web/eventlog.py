@@ -204,6 +204,9 @@ class AsyncEventLog:
     async def open_meeting(self) -> tuple[str, list[Event]] | None:
         return await self._run(self._log.open_meeting)
 
+    async def meetings(self, limit: int = 100) -> list[tuple[str, float, float | None]]:
+        return await self._run(lambda: self._log.meetings(limit))
+
     async def close(self) -> None:
         """Finish every pending append, then close; idempotent."""
         if self._closed:

@@ -10,6 +10,7 @@ from bridge.candidates import CandidatePolicy
 from .auth import KeyRing
 from .backoff import KeyBackoff
 from .config import Settings
+from .exportjobs import ExportManager
 from .guard import ConnectionGuard
 from .meeting import Meeting
 from .metrics import Metrics
@@ -27,3 +28,4 @@ SOCKETS = web.AppKey("sockets", SocketBudget)  # page sockets per key and addres
 SESSIONS = web.AppKey("sessions", SessionBudget)  # media sessions per key, live and pending
 CANDIDATES = web.AppKey("candidates", CandidatePolicy)  # which ICE candidates are checked
 SOCKET_SILENCE = web.AppKey("socket_silence", float)  # seconds a page socket may say nothing
+EXPORTS = web.AppKey("exports", ExportManager)  # the secretary's exports and the purge

@@ -1,0 +1,160 @@
+"""The secretary's export over HTTP: start one, follow its progress, download the ZIP.
+Only keys with EXPORT_RECORDS (chair, secretary) may; every export, download, refusal
+and path trick goes into the access log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from media.names import fold, stamp
+from media.retention import AccessRecorder
+from rooms.permissions import EXPORT_RECORDS
+
+from .auth import Identity
+from .errors import Forbidden, NotFound
+from .keys import EXPORTS, KEYRING, MEETING, SETTINGS
+from .safepath import PathRefused, SafePaths
+
+logger = logging.getLogger(__name__)
+
+# What the access log calls each use (web/accesslog.py's actions).
+EXPORT, DOWNLOAD, DENIED, VIEW = "export", "download", "denied", "view"
+MEETINGS_LISTED = 50
+
+
+class LoggingAccess:
+    """Stand-in for web/accesslog.py's AccessLog until both branches meet: the same call,
+    written to the bridge's log only."""
+
+    def add(self, who_role: str, action: str, target: str, at: float) -> None:
+        logger.info("access: %s %s %s", who_role, action, target)
+
+
+def _access(request: web.Request) -> AccessRecorder:
+    return request.app[EXPORTS].access
+
+
+def _allowed(request: web.Request, target: str) -> Identity:
+    identity = request.app[KEYRING].from_query(request)
+    if not identity.may(EXPORT_RECORDS):
+        _access(request).add(identity.role, DENIED, target, time.time())
+        raise Forbidden("only the secretary's and the chair's keys open the record")
+    return identity
+
+
+def _refused(request: web.Request, identity: Identity, target: str) -> None:
+    """A path trick: answered 404 like a missing file, but logged."""
+    logger.warning("refused path %r from %s", target[:120], request.remote)
+    _access(request).add(identity.role, DENIED, f"path:{target[:120]}", time.time())
+
+
+async def start_export(request: web.Request) -> web.Response:
+    meeting_id = request.match_info["meeting"]
+    identity = _allowed(request, f"export:{meeting_id[:64]}")
+    exports = request.app[EXPORTS]
+    paths = SafePaths(request.app[SETTINGS].data_dir)
+    try:
+        paths.name(meeting_id)
+    except PathRefused:
+        _refused(request, identity, meeting_id)
+        raise
+    known = {m for m, _, _ in await request.app[MEETING].log.meetings(limit=1000)}
+    if meeting_id not in known:
+        raise NotFound(f"there is no meeting {meeting_id[:40]!r}")
+    job = await exports.start(meeting_id, identity.role)
+    exports.access.add(identity.role, EXPORT, meeting_id, time.time())
+    return web.json_response(job.to_wire(), status=202)
+
+
+async def list_exports(request: web.Request) -> web.Response:
+    identity = _allowed(request, "exports")
+    exports = request.app[EXPORTS]
+    log = request.app[MEETING].log
+    meetings = []
+    for meeting_id, opened, closed in await log.meetings(limit=MEETINGS_LISTED):
+        first = await log.events(meeting_id, 0, limit=1)
+        title = getattr(first[0].event, "title", "") if first else ""
+        meetings.append(
+            {"id": meeting_id, "title": title, "opened_at": opened, "closed_at": closed}
+        )
+    exports.access.add(identity.role, VIEW, "exports", time.time())
+    jobs = sorted(exports.jobs.values(), key=lambda j: j.requested_at, reverse=True)
+    return web.json_response({"meetings": meetings, "exports": [j.to_wire() for j in jobs]})
+
+
+async def export_status(request: web.Request) -> web.Response:
+    export_id = request.match_info["export"]
+    identity = _allowed(request, f"export:{export_id[:64]}")
+    job = request.app[EXPORTS].jobs.get(export_id)
+    if job is None:
+        _found(request, identity, export_id)  # an export made before a restart
+        return web.json_response(
+            {
+                "id": export_id,
+                "state": "done",
+                "progress": 1.0,
+                "download": f"/exports/{export_id}/download",
+            }
+        )
+    return web.json_response(job.to_wire())
+
+
+def _found(request: web.Request, identity: Identity, export_id: str) -> tuple[str, Path]:
+    """The ZIP of `export_id`, looked up under data_dir/exports/<meeting>/ only."""
+    data_dir = request.app[SETTINGS].data_dir
+    paths = SafePaths(data_dir / "exports")
+    try:
+        paths.name(export_id)
+    except PathRefused:
+        _refused(request, identity, export_id)
+        raise
+    job = request.app[EXPORTS].jobs.get(export_id)
+    meetings = [job.meeting_id] if job is not None else _meeting_folders(paths)
+    for meeting_id in meetings:
+        try:
+            path = paths.file(meeting_id, export_id, suffix=".zip")
+        except PathRefused:
+            continue
+        return meeting_id, path
+    if (data_dir / "exports").is_dir() and any(
+        (folder / f"{export_id}.zip").is_symlink() for folder in (data_dir / "exports").iterdir()
+    ):
+        _refused(request, identity, export_id)  # a symlink planted to lead outside
+    raise NotFound("no such export")
+
+
+def _meeting_folders(paths: SafePaths) -> list[str]:
+    root = paths.root
+    if not root.is_dir():
+        return []
+    return [p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
+
+
+async def download_export(request: web.Request) -> web.StreamResponse:
+    export_id = request.match_info["export"]
+    identity = _allowed(request, f"download:{export_id[:64]}")
+    meeting_id, path = _found(request, identity, export_id)
+    response = web.FileResponse(path)
+    settings = request.app[SETTINGS]
+    job = request.app[EXPORTS].jobs.get(export_id)
+    when = stamp(job.requested_at if job is not None else time.time())
+    name = f"{when}_{fold(settings.commune, 30)}_ho-so.zip"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Content-Type"] = "application/zip"
+    response.headers["Cache-Control"] = "no-store"
+    request.app[EXPORTS].access.add(
+        identity.role, DOWNLOAD, f"{meeting_id}/{export_id}.zip", time.time()
+    )
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/meetings/{meeting}/export", start_export)
+    app.router.add_get("/exports", list_exports)
+    app.router.add_get("/exports/{export}", export_status)
+    app.router.add_get("/exports/{export}/download", download_export)
