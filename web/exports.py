@@ -18,6 +18,7 @@ from rooms.permissions import EXPORT_RECORDS
 from .auth import Identity
 from .errors import Forbidden, NotFound
 from .keys import EXPORTS, KEYRING, MEETING, SETTINGS
+from .pages import PAGE_HEADERS, TEMPLATES
 from .safepath import PathRefused, SafePaths
 
 logger = logging.getLogger(__name__)
@@ -153,7 +154,15 @@ async def download_export(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def interim_secretary_page(request: web.Request) -> web.FileResponse:
+    """Until the minutes branch's /secretary (web/records.py) is merged: a page holding
+    only the export panel. The lead drops this route when merging."""
+    _allowed(request, "secretary-page")
+    return web.FileResponse(TEMPLATES / "secretary.html", headers=PAGE_HEADERS)
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/secretary", interim_secretary_page)
     app.router.add_post("/meetings/{meeting}/export", start_export)
     app.router.add_get("/exports", list_exports)
     app.router.add_get("/exports/{export}", export_status)
