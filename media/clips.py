@@ -12,7 +12,7 @@ from pathlib import Path
 
 from media.canvas import Canvas
 from media.composite import short
-from media.mp4writer import Mp4Writer
+from media.mp4writer import PRESET, Mp4Writer
 from media.names import clip_name
 from media.overlay import Line, TextPainter
 from media.render import Output, Renderer, Scene, Span
@@ -115,7 +115,7 @@ def clip_outputs(
     hall_names: Mapping[str, str],
     *,
     threads: int = 2,
-    preset: str = "veryfast",
+    preset: str = PRESET,
 ) -> list[Output]:
     outputs = []
     for plan in plans:

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from media.canvas import Canvas
-from media.mp4writer import Mp4Writer
+from media.mp4writer import PRESET, Mp4Writer
 from media.names import VIETNAM
 from media.overlay import Line, TextPainter
 from media.render import Output, Renderer, Scene
@@ -106,7 +106,7 @@ def composite_output(
     layout: CompositeLayout,
     *,
     threads: int = 2,
-    preset: str = "veryfast",
+    preset: str = PRESET,
 ) -> Output:
     """The composite of the whole recorded stretch, first recording's start to last's end."""
     writer = Mp4Writer(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from media.clips import clip_mapping
 from media.errors import ExportFailed
+from media.mp4writer import PRESET
 from media.names import fold, stamp
 from media.recording_reader import recordings_of
 from media.render import Progress
@@ -43,7 +44,7 @@ class ExportSettings:
     hall_names: Mapping[str, str]
     fps: int = 15
     threads: int = 2
-    preset: str = "veryfast"
+    preset: str = PRESET
     nice: int = 0
 
 

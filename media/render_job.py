@@ -16,6 +16,7 @@ from pathlib import Path
 from media.clips import ClipPlan, clip_outputs, plan_clips
 from media.composite import CompositeLayout, composite_output
 from media.errors import RenderFailed
+from media.mp4writer import PRESET
 from media.recording_reader import Recording
 from media.render import Progress, Renderer, Span, spans_of
 from rooms.history import Question
@@ -37,7 +38,7 @@ class RenderJob:
     clips_dir: str
     fps: int = 15
     threads: int = 2
-    preset: str = "veryfast"
+    preset: str = PRESET
     nice: int = 0
 
     def to_json(self) -> str:
