@@ -32,10 +32,8 @@ class RecordingInfo:
     reason: str | None = None
     tracks: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def file(self, name: str) -> Path | None:
-        """The media file `name` when it exists and holds anything at all."""
-        path = self.folder / name
-        return path if path.is_file() and path.stat().st_size > 0 else None
+    def file(self, name: str) -> Path:
+        return self.folder / name
 
 
 class Recording:
@@ -87,10 +85,17 @@ def last_media_time(path: Path) -> float:
     return last
 
 
+def media_file(info: RecordingInfo, name: str) -> Path | None:
+    """The recording's file `name` when it exists and holds anything at all (floor.mkv is
+    missing or empty when nobody took the floor)."""
+    path = info.folder / name
+    return path if path.is_file() and path.stat().st_size > 0 else None
+
+
 def span_end(info: RecordingInfo) -> float:
     """Wall time the recording ends: its stop, or for one cut short (kill -9, still
     "recording" or "interrupted"), its last readable packet."""
     if info.stopped_at is not None:
         return info.stopped_at
-    media = [info.file(name) for name in MEDIA_FILES]
+    media = [media_file(info, name) for name in MEDIA_FILES]
     return info.started_at + max((last_media_time(p) for p in media if p), default=0.0)

@@ -14,7 +14,7 @@ from media.canvas import Canvas
 from media.frames import FrameSource
 from media.mp4writer import Mp4Writer
 from media.programaudio import RATE, ProgramAudio
-from media.recording_reader import RecordingInfo, span_end
+from media.recording_reader import RecordingInfo, media_file, span_end
 from rooms.history import Question
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Renderer:
     def run(self, outputs: Sequence[Output], progress: Progress | None = None) -> None:
         """Draw and encode every output; closes their writers (abandons them on error)."""
         audio = ProgramAudio(
-            [(s.recording.file("program.mka"), s.start) for s in self.spans], self.origin
+            [(media_file(s.recording, "program.mka"), s.start) for s in self.spans], self.origin
         )
         total = max(1, self.ticks(self.origin, self.end))
         work = sum(self.ticks(o.start, o.end) for o in outputs) or 1
@@ -111,8 +111,8 @@ class Renderer:
                             source.close()
                     chair = floor = None
                     if span is not None:
-                        chair = FrameSource(span.recording.file("chair.mkv"), self.threads)
-                        floor = FrameSource(span.recording.file("floor.mkv"), self.threads)
+                        chair = FrameSource(media_file(span.recording, "chair.mkv"), self.threads)
+                        floor = FrameSource(media_file(span.recording, "floor.mkv"), self.threads)
                     current = span
                 scene = self._scene(wall, span, chair, floor)
                 for output in active:
