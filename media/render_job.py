@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -86,8 +87,13 @@ def run_job(job: RenderJob, progress: Progress | None = None) -> None:
     renderer.run(outputs, progress)
 
 
-def run_in_subprocess(job: RenderJob, progress: Progress | None = None) -> None:
-    """Render in a child process at lower priority; blocks until it is done."""
+def run_in_subprocess(
+    job: RenderJob,
+    progress: Progress | None = None,
+    started: Callable[[subprocess.Popen[str]], None] | None = None,
+) -> None:
+    """Render in a child process (at `job.nice`); blocks until it is done. `started` gets
+    the child, so that a bridge shutting down can stop it."""
     child = subprocess.Popen(
         [sys.executable, "-m", "media.render_job"],
         stdin=subprocess.PIPE,
@@ -97,6 +103,8 @@ def run_in_subprocess(job: RenderJob, progress: Progress | None = None) -> None:
         cwd=str(Path(__file__).resolve().parent.parent),
     )
     assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    if started is not None:
+        started(child)
     child.stdin.write(job.to_json())
     child.stdin.close()
     for line in child.stdout:

@@ -75,6 +75,8 @@ async def test_the_secretary_exports_a_meeting_and_downloads_one_zip_of_it(
     started = await client.post(f"/meetings/m1/export?key={key}")
     assert started.status == 202
     job = await started.json()
+    again = await client.post(f"/meetings/m1/export?key={settings.keys.chair}")
+    assert (await again.json())["id"] == job["id"]  # the one under way, not a second
     status = await _finished(client, job["id"], key)
     assert status["state"] == "done", status
     assert status["seen"] == sorted(status["seen"])  # progress only moves forward

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -73,19 +74,27 @@ class ExportManager:
         access: AccessRecorder,
         minutes_for: MinutesFor,
         live: Callable[[], bool] = lambda: False,
-        render: Render = run_in_subprocess,
+        render: Render | None = None,
     ) -> None:
         self.settings = settings
         self.log = log
         self.access = access
         self.minutes_for = minutes_for
         self.live = live
-        self.render = render
+        self.render: Render = render or (
+            lambda job, progress: run_in_subprocess(job, progress, self._children.add)
+        )
         self.jobs: dict[str, ExportJob] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
         self._tasks: set[asyncio.Task[None]] = set()
+        self._children: set[subprocess.Popen[str]] = set()
 
     async def start(self, meeting_id: str, by: str) -> ExportJob:
+        """A new export of `meeting_id`, or the one already under way: pressing the button
+        twice must not queue two hours of video work."""
+        for job in self.jobs.values():
+            if job.meeting_id == meeting_id and job.state in ("waiting", "running"):
+                return job
         job = ExportJob(secrets.token_urlsafe(12), meeting_id, time.time(), by)
         self.jobs[job.export_id] = job
         task = asyncio.ensure_future(self._run(job))
@@ -121,8 +130,12 @@ class ExportManager:
             await asyncio.sleep(PURGE_EVERY)
 
     async def close(self) -> None:
+        """Stop every export: the child is killed, so its thread returns at once."""
         for task in list(self._tasks):
             task.cancel()
+        for child in list(self._children):
+            if child.poll() is None:
+                child.kill()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _run(self, job: ExportJob) -> None:
@@ -143,7 +156,7 @@ class ExportManager:
                 loop.call_soon_threadsafe(setattr, job, "progress", share)
 
             def work() -> Path:
-                job.state = "running"
+                loop.call_soon_threadsafe(setattr, job, "state", "running")
                 return export_meeting(
                     settings,
                     job.meeting_id,
