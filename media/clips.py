@@ -15,7 +15,7 @@ from media.composite import short
 from media.mp4writer import PRESET, Mp4Writer
 from media.names import clip_name
 from media.overlay import Line, TextPainter
-from media.render import Output, Renderer, Scene, Span
+from media.render import Output, Renderer, Scene, Span, WriterFactory
 from rooms.history import Question
 
 WIDTH, HEIGHT = 1280, 720
@@ -116,6 +116,7 @@ def clip_outputs(
     *,
     threads: int = 2,
     preset: str = PRESET,
+    make_writer: WriterFactory = Mp4Writer,
 ) -> list[Output]:
     outputs = []
     for plan in plans:
@@ -125,7 +126,7 @@ def clip_outputs(
             "title": f"{hall}: {q.name}: {q.topic}",
             "comment": "bị ngắt: điểm cầu mất kết nối (cut: the hall dropped)" if plan.cut else "",
         }
-        writer = Mp4Writer(
+        writer = make_writer(
             folder / plan.file_name,
             fps=renderer.fps,
             threads=threads,

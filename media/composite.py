@@ -13,7 +13,7 @@ from media.canvas import Canvas
 from media.mp4writer import PRESET, Mp4Writer
 from media.names import VIETNAM
 from media.overlay import Line, TextPainter
-from media.render import Output, Renderer, Scene
+from media.render import Output, Renderer, Scene, WriterFactory
 
 WIDTH, HEIGHT = 1280, 720
 HALF_W, HALF_H = WIDTH // 2, HEIGHT // 2
@@ -107,9 +107,10 @@ def composite_output(
     *,
     threads: int = 2,
     preset: str = PRESET,
+    make_writer: WriterFactory = Mp4Writer,
 ) -> Output:
     """The composite of the whole recorded stretch, first recording's start to last's end."""
-    writer = Mp4Writer(
+    writer = make_writer(
         path, fps=renderer.fps, threads=threads, preset=preset, metadata={"title": layout.title}
     )
     return Output(renderer.origin, renderer.end, layout, writer)

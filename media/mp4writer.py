@@ -75,7 +75,11 @@ class Mp4Writer:
         return self._frames / float(self._video.codec_context.time_base.denominator)
 
     def video(self, canvas: Canvas) -> None:
-        frame = canvas.frame()
+        self.video_packed(canvas.buffer)
+
+    def video_packed(self, packed: np.ndarray) -> None:
+        """One yuv420p picture as a (height * 3 / 2, width) array."""
+        frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
         frame.pts = self._frames
         self._frames += 1
         self._container.mux(self._video.encode(frame))

@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from media.canvas import Canvas
 from media.frames import FrameSource
-from media.mp4writer import Mp4Writer
 from media.programaudio import RATE, ProgramAudio
 from media.recording_reader import RecordingInfo, media_file, span_end
 from rooms.history import Question
@@ -51,6 +53,18 @@ class Scene:
     question: Question | None  # the floor's question, if a hall holds it
 
 
+class VideoWriter(Protocol):
+    """An MP4 being written: media/mp4writer.py's, or one in the encoder process."""
+
+    def video(self, canvas: Canvas) -> None: ...
+    def audio(self, samples: np.ndarray) -> None: ...
+    def close(self) -> Path: ...
+    def abandon(self) -> None: ...
+
+
+WriterFactory = Callable[..., VideoWriter]  # (path, **Mp4Writer options)
+
+
 class Layout(Protocol):
     def draw(self, scene: Scene) -> Canvas: ...
 
@@ -62,7 +76,7 @@ class Output:
     start: float
     end: float
     layout: Layout
-    writer: Mp4Writer
+    writer: VideoWriter
 
     def active(self, wall: float) -> bool:
         return self.start <= wall < self.end

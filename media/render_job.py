@@ -16,10 +16,11 @@ from pathlib import Path
 
 from media.clips import ClipPlan, clip_outputs, plan_clips
 from media.composite import CompositeLayout, composite_output
+from media.encoder_process import EncoderProcess
 from media.errors import RenderFailed
-from media.mp4writer import PRESET
+from media.mp4writer import PRESET, Mp4Writer
 from media.recording_reader import Recording
-from media.render import Progress, Renderer, Span, spans_of
+from media.render import Progress, Renderer, Span, WriterFactory, spans_of
 from rooms.history import Question
 
 NICE_WHEN_LIVE = 10  # below the bridge, which keeps every hall at 29 fps
@@ -41,6 +42,8 @@ class RenderJob:
     threads: int = 2
     preset: str = PRESET
     nice: int = 0
+    # 2: the encoders run in a process of their own, beside decoding and composing.
+    processes: int = 1
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -67,6 +70,21 @@ def run_job(job: RenderJob, progress: Progress | None = None) -> None:
             progress(1.0)
         return
     renderer = Renderer(spans, job.question_list(), fps=job.fps, threads=job.threads)
+    encoder = EncoderProcess() if job.processes > 1 else None
+    try:
+        _render(job, renderer, spans, encoder.writer if encoder else Mp4Writer, progress)
+    finally:
+        if encoder is not None:
+            encoder.close()
+
+
+def _render(
+    job: RenderJob,
+    renderer: Renderer,
+    spans: list[Span],
+    make_writer: WriterFactory,
+    progress: Progress | None,
+) -> None:
     outputs = []
     if job.composite is not None:
         layout = CompositeLayout(
@@ -74,7 +92,12 @@ def run_job(job: RenderJob, progress: Progress | None = None) -> None:
         )
         outputs.append(
             composite_output(
-                renderer, Path(job.composite), layout, threads=job.threads, preset=job.preset
+                renderer,
+                Path(job.composite),
+                layout,
+                threads=job.threads,
+                preset=job.preset,
+                make_writer=make_writer,
             )
         )
     clips_dir = Path(job.clips_dir)
@@ -82,7 +105,13 @@ def run_job(job: RenderJob, progress: Progress | None = None) -> None:
     if plans:
         clips_dir.mkdir(parents=True, exist_ok=True)
     outputs += clip_outputs(
-        renderer, plans, clips_dir, job.hall_names, threads=job.threads, preset=job.preset
+        renderer,
+        plans,
+        clips_dir,
+        job.hall_names,
+        threads=job.threads,
+        preset=job.preset,
+        make_writer=make_writer,
     )
     renderer.run(outputs, progress)
 

@@ -147,9 +147,11 @@ class ExportManager:
                 data_dir=self.settings.data_dir,
                 commune=self.settings.commune,
                 hall_names=hall_names(self.settings),
-                # Beside a live meeting: one encoder thread, below the bridge's priority.
+                # Beside a live meeting: one process, one encoder thread, below the bridge's
+                # priority; alone, the encoders get a process (and a core) of their own.
                 threads=1 if live else 2,
                 nice=NICE_WHEN_LIVE if live else 0,
+                processes=1 if live else 2,
             )
 
             def progress(share: float) -> None:
