@@ -152,14 +152,18 @@ def _cpu(process: psutil.Process) -> float:
 
 
 def export_alone(data_dir: Path, events: list[Event], seconds: float) -> dict[str, float]:
-    settings = ExportSettings(data_dir, "Xã Trực Khang", HALL_NAMES)
-    me = psutil.Process()
-    cpu, wall = me.cpu_times(), time.monotonic()
+    """The terminal's way with no meeting live: two threads, the encoders in their own process."""
+    settings = ExportSettings(data_dir, "Xã Trực Khang", HALL_NAMES, threads=2, processes=2)
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.monotonic()
     export_meeting(settings, "bench", "alone", events, interim_minutes(events))
     elapsed = time.monotonic() - wall
-    after = me.cpu_times()
-    used = (after.user - cpu.user) + (after.system - cpu.system)
-    return {"wall_s": elapsed, "speed": seconds / elapsed, "cpu_percent": used / elapsed * 100}
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = sum(
+        a.ru_utime - b.ru_utime + a.ru_stime - b.ru_stime
+        for a, b in zip(after, before, strict=True)
+    )
+    return {"wall_s": elapsed, "speed": seconds / elapsed, "cpu_s": used}
 
 
 class FrameCounter:
@@ -189,7 +193,7 @@ async def _tv(
 
 
 async def export_beside_meeting(
-    data_dir: Path, events: list[Event], seconds: float, threads: int
+    data_dir: Path, events: list[Event], seconds: float, threads: int, processes: int
 ) -> dict[str, Any]:
     """The web's way (niced child, one thread) while the bridge serves a live meeting."""
     restrict_ice()
@@ -229,6 +233,7 @@ async def export_beside_meeting(
                     clips_dir=str(Path(folder) / "clips"),
                     threads=threads,
                     nice=NICE_WHEN_LIVE,
+                    processes=processes,
                 )
                 _say("exporting beside the meeting")
                 children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -246,6 +251,7 @@ async def export_beside_meeting(
     return {
         "wall_s": t2 - t1,
         "threads": threads,
+        "processes": processes,
         "export_cpu_s": (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime),
         "speed": seconds / (t2 - t1),
         "bridge_cpu_before": (cpu1 - cpu0) / (t1 - t0) * 100,
@@ -275,14 +281,16 @@ def report(result: dict[str, Any]) -> str:
         "",
         "| run | export wall time | speed (× real time) | CPU per recorded second | target ≥ 4× |",
         "|---|---|---|---|---|",
-        f"| alone, in-process, 2 threads | {alone['wall_s']:.1f} s | **{alone['speed']:.1f}×** "
-        f"| {alone['cpu_percent'] / 100 * alone['wall_s'] / result['seconds']:.2f} s "
+        f"| alone (no meeting live: 2 threads, encoders in a second process) "
+        f"| {alone['wall_s']:.1f} s | **{alone['speed']:.1f}×** "
+        f"| {alone['cpu_s'] / result['seconds']:.2f} s "
         f"| {_verdict(alone['speed'] >= 4)} |",
     ]
     if beside:
         lines.append(
-            f"| beside a live meeting (child at nice {NICE_WHEN_LIVE}, {beside['threads']} "
-            f"thread(s)) | {beside['wall_s']:.1f} s | **{beside['speed']:.1f}×** "
+            f"| beside a live meeting (at nice {NICE_WHEN_LIVE}, {beside['processes']} "
+            f"process(es), {beside['threads']} thread(s)) | {beside['wall_s']:.1f} s "
+            f"| **{beside['speed']:.1f}×** "
             f"| {beside['export_cpu_s'] / result['seconds']:.2f} s "
             f"| {_verdict(beside['speed'] >= 4)} |"
         )
@@ -320,6 +328,9 @@ def main() -> None:
     parser.add_argument(
         "--live-threads", type=int, default=1, help="export threads beside the live meeting"
     )
+    parser.add_argument(
+        "--live-processes", type=int, default=1, help="2: encoders in their own process"
+    )
     parser.add_argument("--alone-only", action="store_true", help="skip the live meeting")
     parser.add_argument("--write", type=Path, default=None, help="update this markdown file")
     args = parser.parse_args()
@@ -338,7 +349,9 @@ def main() -> None:
         }
         if not args.alone_only:
             result["beside"] = asyncio.run(
-                export_beside_meeting(data_dir, events, args.seconds, args.live_threads)
+                export_beside_meeting(
+                    data_dir, events, args.seconds, args.live_threads, args.live_processes
+                )
             )
     section = report(result)
     print(section)
