@@ -169,6 +169,10 @@ async def test_an_export_made_before_a_restart_still_downloads(
     with zipfile.ZipFile(folder / "Old_export-1.zip", "w") as archive:
         archive.writestr("nhat-ky.json", "[]")
     key = settings.keys.chair
+    listed = await (await client.get(f"/exports?key={key}")).json()
+    assert [(e["id"], e["meeting"], e["state"]) for e in listed["exports"]] == [
+        ("Old_export-1", "m1", "done")
+    ]
     status = await (await client.get(f"/exports/Old_export-1?key={key}")).json()
     assert status["state"] == "done"
     response = await client.get(f"/exports/Old_export-1/download?key={key}")

@@ -5,6 +5,7 @@ and path trick goes into the access log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from .auth import Identity
 from .errors import Forbidden, NotFound
 from .keys import EXPORTS, KEYRING, MEETING, SETTINGS
 from .pages import PAGE_HEADERS, TEMPLATES
-from .safepath import PathRefused, SafePaths
+from .safepath import SAFE_NAME, PathRefused, SafePaths
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,12 @@ async def list_exports(request: web.Request) -> web.Response:
         )
     exports.access.add(identity.role, VIEW, "exports", time.time())
     jobs = sorted(exports.jobs.values(), key=lambda j: j.requested_at, reverse=True)
-    return web.json_response({"meetings": meetings, "exports": [j.to_wire() for j in jobs]})
+    wire = [j.to_wire() for j in jobs]
+    current = {j.meeting_id for j in jobs}
+    older = [str(m["id"]) for m in meetings if m["id"] not in current]
+    paths = SafePaths(request.app[SETTINGS].data_dir / "exports")
+    wire += await asyncio.get_running_loop().run_in_executor(None, _saved, paths, older)
+    return web.json_response({"meetings": meetings, "exports": wire})
 
 
 async def export_status(request: web.Request) -> web.Response:
@@ -93,7 +99,7 @@ async def export_status(request: web.Request) -> web.Response:
     identity = _allowed(request, f"export:{export_id[:64]}")
     job = request.app[EXPORTS].jobs.get(export_id)
     if job is None:
-        _found(request, identity, export_id)  # an export made before a restart
+        await _found(request, identity, export_id)  # an export made before a restart
         return web.json_response(
             {
                 "id": export_id,
@@ -105,28 +111,39 @@ async def export_status(request: web.Request) -> web.Response:
     return web.json_response(job.to_wire())
 
 
-def _found(request: web.Request, identity: Identity, export_id: str) -> tuple[str, Path]:
-    """The ZIP of `export_id`, looked up under data_dir/exports/<meeting>/ only."""
-    data_dir = request.app[SETTINGS].data_dir
-    paths = SafePaths(data_dir / "exports")
+async def _found(request: web.Request, identity: Identity, export_id: str) -> tuple[str, Path]:
+    """The ZIP of `export_id`, looked up under data_dir/exports/<meeting>/ only; NotFound
+    otherwise, and a path trick is logged."""
+    paths = SafePaths(request.app[SETTINGS].data_dir / "exports")
     try:
         paths.name(export_id)
     except PathRefused:
         _refused(request, identity, export_id)
         raise
     job = request.app[EXPORTS].jobs.get(export_id)
-    meetings = [job.meeting_id] if job is not None else _meeting_folders(paths)
-    for meeting_id in meetings:
-        try:
-            path = paths.file(meeting_id, export_id, suffix=".zip")
-        except PathRefused:
-            continue
-        return meeting_id, path
-    if (data_dir / "exports").is_dir() and any(
-        (folder / f"{export_id}.zip").is_symlink() for folder in (data_dir / "exports").iterdir()
-    ):
+    hint = job.meeting_id if job is not None else None
+    loop = asyncio.get_running_loop()
+    found = await loop.run_in_executor(None, _locate, paths, hint, export_id)
+    if isinstance(found, tuple):
+        return found
+    if found == REFUSED:
         _refused(request, identity, export_id)  # a symlink planted to lead outside
     raise NotFound("no such export")
+
+
+REFUSED, MISSING = "refused", "missing"
+
+
+def _locate(paths: SafePaths, meeting_id: str | None, export_id: str) -> tuple[str, Path] | str:
+    """(meeting, real path) of the ZIP, or why not (blocking: it looks at the disk)."""
+    meetings = [meeting_id] if meeting_id is not None else _meeting_folders(paths)
+    refused = False
+    for meeting in meetings:
+        try:
+            return meeting, paths.file(meeting, export_id, suffix=".zip")
+        except PathRefused:
+            refused = refused or (paths.root / meeting / f"{export_id}.zip").is_symlink()
+    return REFUSED if refused else MISSING
 
 
 def _meeting_folders(paths: SafePaths) -> list[str]:
@@ -136,10 +153,33 @@ def _meeting_folders(paths: SafePaths) -> list[str]:
     return [p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
 
 
+def _saved(paths: SafePaths, meeting_ids: list[str]) -> list[dict[str, object]]:
+    """The newest ZIP kept for each meeting, as a finished export (they outlive a restart)."""
+    saved: list[dict[str, object]] = []
+    for meeting_id in meeting_ids:
+        folder = paths.root / meeting_id
+        if not SAFE_NAME.fullmatch(meeting_id) or not folder.is_dir() or folder.is_symlink():
+            continue
+        zips = [p for p in folder.glob("*.zip") if SAFE_NAME.fullmatch(p.stem) and p.is_file()]
+        if zips:
+            newest = max(zips, key=lambda p: p.stat().st_mtime)
+            saved.append(
+                {
+                    "id": newest.stem,
+                    "meeting": meeting_id,
+                    "state": "done",
+                    "progress": 1.0,
+                    "requested_at": newest.stat().st_mtime,
+                    "download": f"/exports/{newest.stem}/download",
+                }
+            )
+    return saved
+
+
 async def download_export(request: web.Request) -> web.StreamResponse:
     export_id = request.match_info["export"]
     identity = _allowed(request, f"download:{export_id[:64]}")
-    meeting_id, path = _found(request, identity, export_id)
+    meeting_id, path = await _found(request, identity, export_id)
     response = web.FileResponse(path)
     settings = request.app[SETTINGS]
     job = request.app[EXPORTS].jobs.get(export_id)
