@@ -145,3 +145,37 @@ def test_a_cut_floor_ends_its_clip_at_the_drop_and_says_so(rendered: Rendered) -
     got = facts(cut)
     assert abs(got.duration - 3.0) <= 0.2
     assert "cut" in got.metadata.get("comment", "")
+
+
+def test_an_empty_floor_file_shows_a_card_for_the_hall_and_still_makes_the_clip(
+    tmp_path: Path,
+) -> None:
+    from rooms.history import Question
+    from tests.recording_fixtures import write_recording
+
+    folder = write_recording(
+        tmp_path / "recordings/m2/r1",
+        meeting_id="m2",
+        recording_id="r1",
+        started_at=FIRST,
+        duration=4,
+    )
+    (folder / "floor.mkv").write_bytes(b"")  # the hall's camera never reached the bridge
+    question = Question("e1", "thon-3", "Bà Lan", "Cầu", FIRST, FIRST + 1, FIRST + 3, "ended", True)
+    job = RenderJob(
+        recordings=[str(folder)],
+        questions=[asdict(question)],
+        hall_names=HALL_NAMES,
+        title="",
+        commune="Xã Trực Khang",
+        opened_at=None,
+        composite=str(tmp_path / "hop.mp4"),
+        clips_dir=str(tmp_path / "clips"),
+    )
+    run_job(job)
+    assert abs(facts(tmp_path / "hop.mp4").duration - 4.0) <= 0.5
+    (clip,) = (tmp_path / "clips").iterdir()
+    assert abs(facts(clip).duration - 2.0) <= 0.2
+    picture = pictures_at(clip, [1.0])[1.0]
+    assert not near(picture[600, 200], HALL_COLOURS["thon-3"])
+    assert near(picture[16 + 90, 1280 - 16 - 160], CHAIR_COLOUR)  # the chair, inset
