@@ -12,7 +12,7 @@ import pytest
 from media.clips import CUT_MARK
 from media.composite import HALF_H, HALF_W, LOWER_THIRD_Y, SIDE_TOP
 from media.render_job import RenderJob, run_job
-from rooms.history import MeetingHistory
+from rooms.history import MeetingHistory, Question
 from tests.media_checks import dominant_frequency, facts, near, pictures_at, sound
 from tests.pictures import read_stamp
 from tests.recording_fixtures import (
@@ -25,6 +25,7 @@ from tests.recording_fixtures import (
     SECOND,
     read_time,
     sample_meeting,
+    write_recording,
 )
 
 Rendered = tuple[Path, Path, MeetingHistory]
@@ -150,9 +151,6 @@ def test_a_cut_floor_ends_its_clip_at_the_drop_and_says_so(rendered: Rendered) -
 def test_an_empty_floor_file_shows_a_card_for_the_hall_and_still_makes_the_clip(
     tmp_path: Path,
 ) -> None:
-    from rooms.history import Question
-    from tests.recording_fixtures import write_recording
-
     folder = write_recording(
         tmp_path / "recordings/m2/r1",
         meeting_id="m2",
