@@ -42,7 +42,7 @@ class RenderJob:
     threads: int = 2
     preset: str = PRESET
     nice: int = 0
-    # 2: the encoders run in a process of their own, beside decoding and composing.
+    # 2: the encoders run in processes of their own, beside decoding and composing.
     processes: int = 1
 
     def to_json(self) -> str:
@@ -70,19 +70,30 @@ def run_job(job: RenderJob, progress: Progress | None = None) -> None:
             progress(1.0)
         return
     renderer = Renderer(spans, job.question_list(), fps=job.fps, threads=job.threads)
-    encoder = EncoderProcess() if job.processes > 1 else None
+    plans = job.plans(spans)
+    # The composite's encoder and the clips' each in a process of their own: three
+    # processes share two cores better than two unequal ones do.
+    encoders = [EncoderProcess() for _ in range(2 if plans else 1)] if job.processes > 1 else []
     try:
-        _render(job, renderer, spans, encoder.writer if encoder else Mp4Writer, progress)
+        _render(
+            job,
+            renderer,
+            plans,
+            encoders[0].writer if encoders else Mp4Writer,
+            encoders[-1].writer if encoders else Mp4Writer,
+            progress,
+        )
     finally:
-        if encoder is not None:
+        for encoder in encoders:
             encoder.close()
 
 
 def _render(
     job: RenderJob,
     renderer: Renderer,
-    spans: list[Span],
-    make_writer: WriterFactory,
+    plans: list[ClipPlan],
+    composite_writer: WriterFactory,
+    clip_writer: WriterFactory,
     progress: Progress | None,
 ) -> None:
     outputs = []
@@ -97,11 +108,10 @@ def _render(
                 layout,
                 threads=job.threads,
                 preset=job.preset,
-                make_writer=make_writer,
+                make_writer=composite_writer,
             )
         )
     clips_dir = Path(job.clips_dir)
-    plans = job.plans(spans)
     if plans:
         clips_dir.mkdir(parents=True, exist_ok=True)
     outputs += clip_outputs(
@@ -111,7 +121,7 @@ def _render(
         job.hall_names,
         threads=job.threads,
         preset=job.preset,
-        make_writer=make_writer,
+        make_writer=clip_writer,
     )
     renderer.run(outputs, progress)
 
