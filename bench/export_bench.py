@@ -275,13 +275,13 @@ def report(result: dict[str, Any]) -> str:
         "the chair's 720p30 VP8 at 2 Mbps throughout, two halls' 360p VP8 floors (a quarter "
         "of it each), Opus program audio; both floors agreed, so the export also makes two "
         "clips. The export makes the 1280×720 15 fps composite (x264 ultrafast, CRF 23 capped "
-        "at 2.5 Mbit/s), the clips and the ZIP. *CPU per recorded second* is the export's "
+        "at 1.5 Mbit/s), the clips and the ZIP. *CPU per recorded second* is the export's "
         "user+system time divided by the recording's length: it does not depend on what "
         "else the machine runs, where the wall time does.",
         "",
         "| run | export wall time | speed (× real time) | CPU per recorded second | target ≥ 4× |",
         "|---|---|---|---|---|",
-        f"| alone (no meeting live: 2 threads, encoders in a second process) "
+        f"| alone (no meeting live: 2 threads, encoders in processes of their own) "
         f"| {alone['wall_s']:.1f} s | **{alone['speed']:.1f}×** "
         f"| {alone['cpu_s'] / result['seconds']:.2f} s "
         f"| {_verdict(alone['speed'] >= 4)} |",
