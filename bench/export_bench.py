@@ -282,7 +282,7 @@ def report(result: dict[str, Any]) -> str:
         "| run | export wall time | speed (× real time) | CPU per recorded second | target ≥ 4× |",
         "|---|---|---|---|---|",
         f"| alone (no meeting live: 2 threads, encoders in processes of their own) "
-        f"| {alone['wall_s']:.1f} s | **{alone['speed']:.1f}×** "
+        f"| {alone['wall_s']:.1f} s | **{alone['speed']:.2f}×** "
         f"| {alone['cpu_s'] / result['seconds']:.2f} s "
         f"| {_verdict(alone['speed'] >= 4)} |",
     ]
@@ -290,7 +290,7 @@ def report(result: dict[str, Any]) -> str:
         lines.append(
             f"| beside a live meeting (at nice {NICE_WHEN_LIVE}, {beside['processes']} "
             f"process(es), {beside['threads']} thread(s)) | {beside['wall_s']:.1f} s "
-            f"| **{beside['speed']:.1f}×** "
+            f"| **{beside['speed']:.2f}×** "
             f"| {beside['export_cpu_s'] / result['seconds']:.2f} s "
             f"| {_verdict(beside['speed'] >= 4)} |"
         )
