@@ -30,10 +30,18 @@ def test_each_role_has_exactly_its_permissions() -> None:
             "see_halls",
             "raise_hand",
             "edit_entries",
+            "keep_minutes",
+            "export_records",
         }
         | FLOOR_CONTROL
     )
-    assert permissions_for("secretary") == {"watch", "see_halls", "edit_entries"}
+    assert permissions_for("secretary") == {
+        "watch",
+        "see_halls",
+        "edit_entries",
+        "keep_minutes",
+        "export_records",
+    }
     assert permissions_for("viewer") == {"watch"}
     assert permissions_for("hall") == {
         "publish",
