@@ -139,6 +139,7 @@ def run_in_subprocess(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        encoding="utf-8",  # names are Vietnamese, whatever locale a service runs under
         cwd=str(Path(__file__).resolve().parent.parent),
     )
     assert child.stdin is not None and child.stdout is not None and child.stderr is not None
@@ -156,7 +157,7 @@ def run_in_subprocess(
 
 
 def main() -> int:
-    job = RenderJob.from_json(sys.stdin.read())
+    job = RenderJob.from_json(sys.stdin.buffer.read().decode("utf-8"))
     if job.nice:
         os.nice(job.nice)
 
