@@ -12,7 +12,7 @@ from bridge.bridge import Bridge
 from bridge.errors import BadOffer, BridgeError, CodecUnsupported, SessionNotFound, TooManySessions
 from rooms.errors import BadValue, UnknownScheduled
 
-from . import announcements, board, notice, pages, records, schedule, speakers, whip, ws
+from . import announcements, board, exports, notice, pages, records, schedule, speakers, whip, ws
 from .admission import admission
 from .auth import KeyRing
 from .backoff import KeyBackoff
@@ -186,6 +186,7 @@ def create_app(
     whip.add_routes(app)
     speakers.add_routes(app)
     records.add_routes(app)
+    exports.add_routes(app)
     app.router.add_get("/ws", ws.websocket)
     # After the meeting's lifecycle: the schedule adds the next meeting to its state.
     schedule.add_routes(app)

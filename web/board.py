@@ -8,17 +8,17 @@ from the page socket like any viewer page; only the feed is the board's own.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from rooms.permissions import MANAGE_ANNOUNCEMENTS, SCHEDULE, WATCH
+from rooms.permissions import WATCH
 
 from .announcements import ANNOUNCEMENTS, board_wire
 from .errors import Forbidden
-from .keys import KEYRING
+from .keys import KEYRING, REGISTER
 from .pages import PAGE_HEADERS, TEMPLATES
 from .schedule import SCHEDULE_BOOK
 
@@ -111,16 +111,25 @@ async def board_feed(request: web.Request) -> web.Response:
     )
 
 
-async def secretary_page(request: web.Request) -> web.FileResponse:
-    """A minimal secretary page holding the board's panels; the minutes' page replaces it."""
-    identity = request.app[KEYRING].from_query(request)
-    if not (identity.may(MANAGE_ANNOUNCEMENTS) or identity.may(SCHEDULE)):
-        raise Forbidden("this page needs the secretary key")
-    return web.FileResponse(TEMPLATES / "secretary.html", headers=PAGE_HEADERS)
+async def _answers_from_register(app: web.Application) -> AsyncIterator[None]:
+    """Plug the question register in as the source of answered questions. Names never
+    reach the board: the register does not know whether a citizen agreed to show theirs."""
+    register = app[REGISTER]
+
+    async def answered(at: float) -> list[PublicAnswer]:
+        rows = await register.questions(status="answered")
+        return [
+            PublicAnswer(r.topic, r.hall_name, r.answer, r.changed_at or r.granted_at) for r in rows
+        ]
+
+    app[ANSWERS].source = answered
+    yield
+    app[ANSWERS].source = no_answers
 
 
 def add_routes(app: web.Application) -> None:
     app[ANSWERS] = AnswerFeed()
     app.router.add_get("/board", board_page)
     app.router.add_get("/board/feed", board_feed)
-    app.router.add_get("/secretary", secretary_page)
+    # After records.add_routes, whose lifecycle opens the register.
+    app.cleanup_ctx.append(_answers_from_register)

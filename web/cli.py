@@ -1,5 +1,6 @@
-"""`commune-bridge --config PATH [serve|rotate-ca]`: check the config, make certificates,
-print join links, serve; or replace the local CA (see README, "Rotating the CA")."""
+"""`commune-bridge --config PATH [serve|rotate-ca|export MEETING_ID]`: check the config, make
+certificates, print join links, serve; or replace the local CA (see README, "Rotating the
+CA"); or export one meeting's record as a ZIP."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiohttp import web, web_response
 from .app import SECURITY_HEADERS, create_app
 from .config import Settings, check_port_free, join_links, load_settings
 from .errors import ConfigError
+from .exportcli import run_export
 from .guard import ConnectionGuard, raise_fd_limit
 from .listener import GuardedSite
 from .tls import ensure_certificate, local_addresses, rotate_ca
@@ -107,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="serve",
-        choices=("serve", "rotate-ca"),
+        choices=("serve", "rotate-ca", "export"),
         help="serve (default), or rotate-ca: make a new local CA and server certificate",
     )
+    parser.add_argument("meeting", nargs="?", help="export: the meeting to export as a ZIP")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -127,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{config_file}: data_dir: {exc.strerror or exc}: {exc.filename or ''}")
     if args.command == "rotate-ca":
         return _rotate_ca(settings)
+    if args.command == "export":
+        return run_export(settings, args.meeting)
     fd_limit = raise_fd_limit()
     try:
         check_port_free(settings)

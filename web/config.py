@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from media.retention import RetentionPolicy
 from web.errors import ConfigError
 from web.keystore import KEY_NAMES, complete_keys
 from web.limits import Limits, read_limits
 from web.recordconfig import RecordingConfig, read_recording
 from web.recordsconfig import SECTIONS as RECORDS_SECTIONS
 from web.recordsconfig import RecordsConfig, read_records
+from web.retentionconfig import read_retention
 from web.speakerconfig import SpeakerSettings, read_speakers, speaker_links
 from web.yamlcheck import (
     key_value,
@@ -50,6 +52,7 @@ TOP_LEVEL_KEYS = (
     "speaker_limits",
     "recording",
     *RECORDS_SECTIONS,
+    "retention",
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -127,6 +130,7 @@ class Settings:
     speakers: SpeakerSettings = field(default_factory=SpeakerSettings)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     records: RecordsConfig = field(default_factory=RecordsConfig)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
 
 def load_settings(path: Path | None, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -168,6 +172,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
         speakers=speakers,
         recording=recording,
         records=records,
+        retention=read_retention(file, raw.get("retention")),
     )
 
 

@@ -11,6 +11,7 @@ from .accesslog import AccessLog
 from .auth import KeyRing
 from .backoff import KeyBackoff
 from .config import Settings
+from .exportjobs import ExportManager
 from .guard import ConnectionGuard
 from .meeting import Meeting
 from .metrics import Metrics
@@ -33,3 +34,4 @@ SOCKET_SILENCE = web.AppKey("socket_silence", float)  # seconds a page socket ma
 SPEAKERS = web.AppKey("speakers", SpeakerHub)  # the loudspeaker clusters
 REGISTER = web.AppKey("register", Register)  # the question register (web/register.py)
 ACCESS_LOG = web.AppKey("access_log", AccessLog)  # who saw or took the record, and when
+EXPORTS = web.AppKey("exports", ExportManager)  # the secretary's exports and the purge

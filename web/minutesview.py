@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
-from media.minutes import MinutesContext, MinutesDocument
+from media.export import MinutesWriter
+from media.minutes import MinutesContext, MinutesDocument, write_minutes
 from media.names import clip_name
-from rooms.events import LinkQuality
+from rooms.events import Event, LinkQuality
 from rooms.history import MeetingHistory
 from rooms.minutes import summarize
 
@@ -39,19 +42,38 @@ async def meeting_minutes(
     events = await read_all(meeting.log, check_meeting_id(meeting_id))
     if not events:
         raise NotFound(f"there is no meeting {meeting_id!r}")
+    history, context = await _prepared(meeting, register, settings, meeting_id, events)
+    clips = await asyncio.get_running_loop().run_in_executor(
+        None, expected_clips, settings.data_dir, history, context.halls
+    )
+    return MinutesDocument.build(history, context, clips)
+
+
+async def minutes_writer(
+    meeting: Meeting, register: Register, settings: Settings, events: Sequence[Event]
+) -> MinutesWriter:
+    """What an export calls to write the minutes, once it knows the clips it made."""
+    meeting_id = MeetingHistory.from_events(events).meeting_id
+    history, context = await _prepared(meeting, register, settings, meeting_id, events)
+    return partial(write_minutes, history, context)
+
+
+async def _prepared(
+    meeting: Meeting,
+    register: Register,
+    settings: Settings,
+    meeting_id: str,
+    events: Sequence[Event],
+) -> tuple[MeetingHistory, MinutesContext]:
     history = overlay(MeetingHistory.from_events(events), await register.questions(meeting_id))
-    halls = {h.id: h.name for h in settings.halls}
     context = MinutesContext(
         commune=settings.commune,
         chair_name=settings.records.chair_name,
         secretary_name=settings.records.secretary_name,
-        halls=halls,
+        halls={h.id: h.name for h in settings.halls},
         links=live_links(meeting, history),
     )
-    clips = await asyncio.get_running_loop().run_in_executor(
-        None, expected_clips, settings.data_dir, history, halls
-    )
-    return MinutesDocument.build(history, context, clips)
+    return history, context
 
 
 def overlay(history: MeetingHistory, rows: list[RegisterRow]) -> MeetingHistory:
@@ -84,7 +106,7 @@ def live_links(meeting: Meeting, history: MeetingHistory) -> dict[str, LinkQuali
 
 
 def expected_clips(
-    data_dir: Path, history: MeetingHistory, halls: dict[str, str]
+    data_dir: Path, history: MeetingHistory, halls: Mapping[str, str]
 ) -> dict[str, str | None]:
     """The clip each consenting question gets from an export, when the meeting was
     recorded at all; the export passes the clips it really made instead."""

@@ -1,6 +1,6 @@
-"""The record's sections of config.yaml: who signs the minutes (`minutes:`), how long the
-commune gives itself to answer a question (`register:`), and how long files are kept
-(`retention:`, which export's purge reads)."""
+"""The record's sections of config.yaml: who signs the minutes (`minutes:`) and how long
+the commune gives itself to answer a question (`register:`). How long files are kept
+(`retention:`) is read by web/retentionconfig.py, for the purge."""
 
 from __future__ import annotations
 
@@ -12,21 +12,10 @@ from rooms.register import DUE_DAYS, MAX_DUE_DAYS
 from web.errors import ConfigError
 from web.yamlcheck import kind, mapping, reject_unknown
 
-SECTIONS = ("minutes", "register", "retention")
+SECTIONS = ("minutes", "register")
 MINUTES_KEYS = ("chair_name", "secretary_name")
 REGISTER_KEYS = ("due_days",)
-RETENTION_KEYS = ("recordings_days", "clips_days", "exports_days")
 NAME_LIMIT = 80
-RETENTION_RANGE = (1, 36500)
-
-
-@dataclass(frozen=True)
-class Retention:
-    """Days a meeting's recordings, clips and exports are kept before the daily purge."""
-
-    recordings_days: int = 365
-    clips_days: int = 365
-    exports_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -34,24 +23,17 @@ class RecordsConfig:
     chair_name: str = ""  # printed under the signature lines of the minutes
     secretary_name: str = ""
     due_days: int = DUE_DAYS
-    retention: Retention = Retention()
 
 
 def read_records(file: str, raw: Mapping[str, object]) -> RecordsConfig:
-    """The three sections from the top level of the config (each may be left out)."""
+    """The two sections from the top level of the config (each may be left out)."""
     minutes = mapping(file, "minutes", raw.get("minutes"))
     reject_unknown(file, "minutes", minutes, MINUTES_KEYS)
     names = {key: _name(file, f"minutes.{key}", minutes.get(key)) for key in MINUTES_KEYS}
     register = mapping(file, "register", raw.get("register"))
     reject_unknown(file, "register", register, REGISTER_KEYS)
     due_days = _days(file, "register.due_days", register.get("due_days", DUE_DAYS), MAX_DUE_DAYS)
-    retention = mapping(file, "retention", raw.get("retention"))
-    reject_unknown(file, "retention", retention, RETENTION_KEYS)
-    kept = {
-        key: _days(file, f"retention.{key}", retention.get(key, getattr(Retention, key)), 36500)
-        for key in RETENTION_KEYS
-    }
-    return RecordsConfig(due_days=due_days, retention=Retention(**kept), **names)
+    return RecordsConfig(due_days=due_days, **names)
 
 
 def _name(file: str, dotted: str, raw: object) -> str:

@@ -520,3 +520,27 @@ export function recordLink(key, kind, meeting = null) {
   const path = meeting ? `/meetings/${encodeURIComponent(meeting)}/minutes.${kind}` : `/register.${kind}`;
   return `${path}?key=${encodeURIComponent(key)}`;
 }
+
+// The secretary's exports (docs/protocol.md, "Exports"): list the meetings, start an
+// export, follow it, and the download link. Only EXPORT_RECORDS keys get answers.
+async function exportRequest(method, path, key) {
+  const url = `${path}${path.includes("?") ? "&" : "?"}key=${encodeURIComponent(key)}`;
+  let response;
+  try {
+    response = await fetch(url, { method, cache: "no-store" });
+  } catch (err) {
+    throw new ProtocolError(String(err), 0, "network");
+  }
+  if (!response.ok) {
+    const text = (await response.text()).trim();
+    throw new ProtocolError(text, response.status, response.headers.get("X-Error-Code") || "http");
+  }
+  return response.json();
+}
+
+export const listExports = (key) => exportRequest("GET", "/exports", key);
+export const startExport = (meetingId, key) =>
+  exportRequest("POST", `/meetings/${encodeURIComponent(meetingId)}/export`, key);
+export const exportStatus = (exportId, key) =>
+  exportRequest("GET", `/exports/${encodeURIComponent(exportId)}`, key);
+export const exportDownloadUrl = (download, key) => `${download}?key=${encodeURIComponent(key)}`;

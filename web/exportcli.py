@@ -1,0 +1,73 @@
+"""`commune-bridge export MEETING_ID`: the secretary's export from a terminal, with a
+progress bar; the same ZIP as the page's "Xuất hồ sơ", written beside the bridge's."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+
+from tqdm import tqdm
+
+from media.errors import MediaError
+from media.export import ExportSettings, export_meeting, interim_minutes
+from media.render_job import NICE_WHEN_LIVE
+from rooms import Event
+
+from .config import Settings
+from .eventlog import EventLog
+from .exportjobs import hall_names
+
+
+def _events(log: EventLog, meeting_id: str) -> list[Event]:
+    events: list[Event] = []
+    after = 0
+    while page := log.events(meeting_id, after):
+        events += [logged.event for logged in page]
+        after = page[-1].seq
+    return events
+
+
+def run_export(settings: Settings, meeting_id: str | None) -> int:
+    if not meeting_id:
+        print("commune-bridge: export needs a meeting id", file=sys.stderr)
+        return 2
+    log = EventLog(settings.data_dir)
+    try:
+        known = {m for m, _, _ in log.meetings(limit=1000)}
+        # A meeting still open means the bridge may be serving it: stay below it.
+        live = log.open_meeting() is not None
+        events = _events(log, meeting_id) if meeting_id in known else []
+    finally:
+        log.close()
+    if meeting_id not in known:
+        print(f"commune-bridge: there is no meeting {meeting_id[:40]!r}", file=sys.stderr)
+        return 2
+    if live:
+        os.nice(NICE_WHEN_LIVE)
+    export = ExportSettings(
+        data_dir=settings.data_dir,
+        commune=settings.commune,
+        hall_names=hall_names(settings),
+        threads=1 if live else 2,
+        processes=1 if live else 2,
+    )
+    with tqdm(total=100, unit="%", desc=f"Xuất hồ sơ {meeting_id}", ncols=80) as bar:
+
+        def progress(share: float) -> None:
+            bar.update(round(share * 100) - bar.n)
+
+        try:
+            path = export_meeting(
+                export,
+                meeting_id,
+                secrets.token_urlsafe(12),
+                events,
+                interim_minutes(events),
+                progress,
+            )
+        except (MediaError, OSError) as exc:
+            print(f"commune-bridge: export failed: {exc}", file=sys.stderr)
+            return 1
+    print(path)
+    return 0
