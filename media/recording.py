@@ -126,9 +126,9 @@ def mark_interrupted(data_dir: Path) -> list[RecordingInfo]:
             info = Recording.load(info_file.parent)
             if info.state != RECORDING:
                 continue
-            # The last write before the crash is as near as we get to when it stopped.
-            last = max((f.stat().st_mtime for f in info.folder.iterdir()), default=None)
-            info = replace(info, state=INTERRUPTED, reason=INTERRUPTED, stopped_at=last)
+            info = replace(
+                info, state=INTERRUPTED, reason=INTERRUPTED, stopped_at=_last_written(info)
+            )
             Recording.save(info)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("recording %s could not be marked interrupted: %s", info_file, exc)
@@ -136,3 +136,24 @@ def mark_interrupted(data_dir: Path) -> list[RecordingInfo]:
         logger.warning("recording %s/%s was interrupted", info.meeting_id, info.recording_id)
         marked.append(info)
     return marked
+
+
+def _last_written(info: RecordingInfo) -> float | None:
+    """When an interrupted recording stopped: its timeline's last sync point (written twice
+    a second, beside the media), else the files' last change. The media's own clock comes
+    first: a folder copied or restored from a backup has fresh change times."""
+    last: float | None = None
+    try:
+        with (info.folder / TIMELINE).open(encoding="utf-8") as timeline:
+            for line in timeline:
+                try:
+                    wall = json.loads(line).get("wall")
+                except (ValueError, AttributeError):
+                    continue  # the line the crash cut short
+                if isinstance(wall, int | float):
+                    last = max(last or wall, float(wall))
+    except OSError:
+        pass
+    if last is not None:
+        return last
+    return max((f.stat().st_mtime for f in info.folder.iterdir()), default=None)

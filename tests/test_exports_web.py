@@ -92,8 +92,12 @@ async def test_the_secretary_exports_a_meeting_and_downloads_one_zip_of_it(
     assert len(clips) == 2  # e1 and the cut e3 agreed; e2 did not
     assert {"bien-ban.json", "nhat-ky.json"} <= set(names)
     minutes = json.loads(archive.read("bien-ban.json"))
-    by_entry = {q["entry_id"]: q["clip"] for q in minutes["questions"]}
-    assert by_entry["e2"] is None and by_entry["e1"] in {c.removeprefix("clips/") for c in clips}
+    by_entry = {q["entry_id"]: q for q in minutes["questions"]}
+    assert not by_entry["e2"]["recorded"]
+    assert by_entry["e2"]["clip"] == "Không ghi hình theo đề nghị của người dân"
+    assert by_entry["e1"]["recorded"]
+    assert by_entry["e1"]["clip"] in {c.removeprefix("clips/") for c in clips}
+    assert {"bien-ban.docx", "bien-ban.html"} <= set(names)  # the real minutes, all three
     log = json.loads(archive.read("nhat-ky.json"))
     assert [e["type"] for e in log][0] == "meeting-opened"
     assert ("secretary", "export", "m1") in access.lines
