@@ -8,7 +8,6 @@ from typing import Any
 from rooms.broadcast import Broadcast
 from rooms.commands import (
     AddNote,
-    AnswerConsent,
     BroadcastCodecsChanged,
     BroadcastStarted,
     BroadcastStopped,
@@ -16,18 +15,11 @@ from rooms.commands import (
     Command,
     Connect,
     Disconnect,
-    EditEntry,
-    EndFloor,
-    ExtendFloor,
-    GrantFloor,
     MediaStarted,
     MediaStopped,
-    MoveEntry,
-    MuteHall,
     OpenMeeting,
     PublishStarted,
     PublishStopped,
-    RaiseHand,
     RecordingFailed,
     RenditionChanged,
     ScreenReported,
@@ -35,28 +27,18 @@ from rooms.commands import (
     StartRecording,
     StopRecording,
     Tick,
-    WithdrawHand,
 )
 from rooms.entry import Entry
-from rooms.errors import BadValue, NotPermitted
+from rooms.errors import NotPermitted
 from rooms.events import Event, MeetingClosed, ScreenChanged, ViewerCount
 from rooms.floor import SPEAKING_LIMIT, Floor, Meeting
 from rooms.hall import WATCHING
 from rooms.minutes import Minutes
+from rooms.moves import floor_move, sender
 from rooms.permissions import (
-    ANSWER_CONSENT,
-    EDIT_ENTRIES,
-    END_FLOOR,
-    END_OWN_FLOOR,
-    EXTEND_FLOOR,
-    GRANT_FLOOR,
     KEEP_MINUTES,
     MANAGE_MEETING,
-    MOVE_ENTRY,
-    MUTE,
     PUBLISH,
-    RAISE_FOR_ANY_HALL,
-    RAISE_HAND,
     RECORD,
     REPORT_SCREEN,
     SEE_HALLS,
@@ -323,54 +305,8 @@ class Room:
                 closing = floor.close(self._sender(cmd.conn_id, MANAGE_MEETING).role, at)
                 links = ((h, self._screens[h].history) for h in self._presence.halls)
                 return self._minutes.link_quality(links, at) + closing
-            case RaiseHand():
-                who = self._sender(cmd.conn_id, RAISE_HAND)
-                hall_id = cmd.hall_id if cmd.hall_id is not None else who.hall_id
-                if hall_id is None:
-                    raise BadValue("hall", "name the hall the hand is raised for")
-                self._presence.hall(hall_id)
-                if hall_id != who.hall_id and not who.may(RAISE_FOR_ANY_HALL):
-                    raise NotPermitted(
-                        f"hall {who.hall_id!r} may raise a hand for itself only, not {hall_id!r}"
-                    )
-                return floor.raise_hand(hall_id, cmd.name, cmd.topic, who.role, at)
-            case WithdrawHand():
-                who = self._sender(cmd.conn_id, RAISE_HAND)
-                if who.may(RAISE_FOR_ANY_HALL):
-                    return floor.withdraw(cmd.entry_id, None, who.role, at)
-                if who.hall_id is None:
-                    raise NotPermitted(f"role {who.role!r} withdraws for no hall")
-                return floor.withdraw(cmd.entry_id, who.hall_id, who.role, at)
-            case GrantFloor():
-                return floor.grant(cmd.entry_id, self._sender(cmd.conn_id, GRANT_FLOOR).role, at)
-            case EndFloor():
-                who = self._presence.page(cmd.conn_id)
-                if not who.may(END_FLOOR):
-                    if not who.may(END_OWN_FLOOR):
-                        raise NotPermitted(f"role {who.role!r} may not end the floor")
-                    turn = floor.turn
-                    if turn is not None and turn.hall_id != who.hall_id:
-                        raise NotPermitted(
-                            f"hall {turn.hall_id!r} holds the floor, not {who.hall_id!r}"
-                        )
-                return floor.end(who.role, "ended", at)
-            case MoveEntry():
-                self._sender(cmd.conn_id, MOVE_ENTRY)
-                return floor.move(cmd.entry_id, cmd.position, at)
-            case MuteHall():
-                self._sender(cmd.conn_id, MUTE)
-                self._presence.hall(cmd.hall_id)
-                return floor.mute(cmd.hall_id, cmd.muted, at)
-            case ExtendFloor():
-                self._sender(cmd.conn_id, EXTEND_FLOOR)
-                return floor.extend(cmd.seconds, at)
-            case EditEntry():
-                self._sender(cmd.conn_id, EDIT_ENTRIES)
-                return floor.edit(cmd.entry_id, cmd.name, cmd.topic, at)
-            case AnswerConsent():
-                who = self._sender(cmd.conn_id, ANSWER_CONSENT)
-                return floor.consent(who.hall_id or "", cmd.consent, at)
-        raise TypeError(f"not a room command: {cmd!r}")
+            case _:
+                return floor_move(cmd, floor, self._presence, at)
 
     def _minutes_command(self, cmd: AddNote | SetQuestionStatus, at: float) -> list[Event]:
         who = self._sender(cmd.conn_id, KEEP_MINUTES)
@@ -416,10 +352,7 @@ class Room:
     # -- helpers -----------------------------------------------------------------------
 
     def _sender(self, conn_id: str, needs: str) -> Attachment:
-        who = self._presence.page(conn_id)
-        if not who.may(needs):
-            raise NotPermitted(f"role {who.role!r} may not {needs.replace('_', ' ')}")
-        return who
+        return sender(self._presence, conn_id, needs)
 
     def _recorder(self, conn_id: str) -> str:
         return self._sender(conn_id, RECORD).role
