@@ -80,7 +80,7 @@ def test_default_run_serves_https_with_its_own_ca_and_prints_every_join_link(
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(13)]
         links = [line.split()[-1] for line in lines if "?key=" in line]
-        assert len(links) == 10, lines  # chair, secretary, viewer, metrics, six halls
+        assert len(links) == 11, lines  # chair, secretary, viewer, board, metrics, six halls
         assert all(link.startswith(f"https://127.0.0.1:{port}/") for link in links)
         ca = tmp_path / "data" / "tls" / "ca.pem"
         assert (tmp_path / "data" / "keys.yaml").stat().st_mode & 0o777 == 0o600
