@@ -20,13 +20,17 @@ from rooms import (
     FloorOvertime,
     FloorTimeWarning,
     HallMuted,
+    HallsPresent,
     HallStateChanged,
     HandRaised,
     HandWithdrawn,
+    LinkQuality,
     MeetingClosed,
     MeetingOpened,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
+    QuestionStatusSet,
     ScreenChanged,
     StreamEnded,
     StreamLive,
@@ -84,6 +88,27 @@ SHAPES: list[tuple[Event, dict[str, Any]]] = [
         {"source": "hall:thon-2", "session_id": "s2", "replaced": "s1"},
     ),
     (StreamEnded("chair", "s1", at=AT), {"source": "chair", "session_id": "s1"}),
+    (
+        NoteAdded("n1", "<b>x</b>", "secretary", at=AT),
+        {"note_id": "n1", "text": "<b>x</b>", "by": "secretary"},
+    ),
+    (
+        QuestionStatusSet("e3", "forwarded", "Gửi huyện", "chair", at=AT),
+        {"entry_id": "e3", "status": "forwarded", "answer": "Gửi huyện", "by": "chair"},
+    ),
+    (
+        LinkQuality("thon-2", 30, 24.5, 0.01, 0.05, None, "good", at=AT),
+        {
+            "hall_id": "thon-2",
+            "reports": 30,
+            "fps": 24.5,
+            "loss": 0.01,
+            "loss_max": 0.05,
+            "rtt_ms": None,
+            "rating": "good",
+        },
+    ),
+    (HallsPresent((("c1", "thon-2"),), at=AT), {"pages": [["c1", "thon-2"]]}),
 ]
 
 
@@ -118,6 +143,10 @@ def test_every_persisted_type_is_pinned_here() -> None:
         "floor-overtime",
         "stream-live",
         "stream-ended",
+        "note-added",
+        "question-status-set",
+        "link-quality",
+        "halls-present",
     ]
 
 
