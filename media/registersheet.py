@@ -11,8 +11,10 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 
@@ -34,6 +36,7 @@ HEADERS = (
 )
 WIDTHS = (28, 20, 12, 7, 14, 22, 40, 16, 40, 12, 8)
 OVERDUE_FILL = PatternFill("solid", fgColor="FFD7D7")
+BOLD = Font(bold=True)
 
 
 @dataclass(frozen=True)
@@ -78,26 +81,29 @@ def neutralise(value: str) -> str:
 
 
 def register_xlsx(rows: Sequence[SheetRow]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None  # a new workbook always has one sheet
-    sheet.title = "So theo doi"
-    sheet.append(list(HEADERS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row.cells())
-        # openpyxl reads a string starting with "=" as a formula: say "text" outright.
-        for cell in sheet[sheet.max_row]:
-            cell.data_type = "s"
-            if row.overdue:
-                cell.fill = OVERDUE_FILL
+    # Write-only: years of questions are tens of thousands of cells, written once.
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("So theo doi")
     for index, width in enumerate(WIDTHS):
         sheet.column_dimensions[chr(ord("A") + index)].width = width
     sheet.freeze_panes = "A2"
+    sheet.append([_cell(sheet, title, bold=True) for title in HEADERS])
+    for row in rows:
+        sheet.append([_cell(sheet, value, overdue=row.overdue) for value in row.cells()])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(sheet: Any, value: str, bold: bool = False, overdue: bool = False) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    # openpyxl reads a string starting with "=" as a formula: say "text" outright.
+    cell.data_type = "s"
+    if bold:
+        cell.font = BOLD
+    if overdue:
+        cell.fill = OVERDUE_FILL
+    return cell
 
 
 def register_csv(rows: Sequence[SheetRow]) -> bytes:

@@ -258,3 +258,11 @@ class LinkQuality(Event):
     loss_max: float
     rtt_ms: float | None  # mean round trip; None when no report knew it
     rating: str  # "good", "fair" or "poor", as the chair console judges a link
+
+
+@dataclass(frozen=True)
+class HallsPresent(Event):
+    """The hall pages already open when the meeting opened: their ParticipantJoined came
+    before the meeting's log began, and the minutes must count them present from the start."""
+
+    pages: tuple[tuple[str, str], ...]  # (conn_id, hall_id)

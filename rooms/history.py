@@ -15,6 +15,7 @@ from rooms.events import (
     Event,
     FloorEnded,
     FloorGranted,
+    HallsPresent,
     LinkQuality,
     MeetingClosed,
     MeetingOpened,
@@ -149,10 +150,10 @@ class MeetingHistory:
             case LinkQuality():
                 self.links[event.hall_id] = event
             case ParticipantJoined() if event.hall_id is not None and event.role == "hall":
-                pages = self._pages.setdefault(event.hall_id, set())
-                if not pages:
-                    self.presence.append(Presence(event.hall_id, event.at))
-                pages.add(event.conn_id)
+                self._joined(event.conn_id, event.hall_id, event.at)
+            case HallsPresent():
+                for conn_id, hall_id in event.pages:
+                    self._joined(conn_id, hall_id, event.at)
             case ParticipantLeft() if event.hall_id is not None and event.role == "hall":
                 pages = self._pages.get(event.hall_id, set())
                 pages.discard(event.conn_id)
@@ -163,6 +164,12 @@ class MeetingHistory:
         for index, question in enumerate(self.questions):
             if question.entry_id == entry_id:
                 self.questions[index] = replace(question, **changes)  # type: ignore[arg-type]
+
+    def _joined(self, conn_id: str, hall_id: str, at: float) -> None:
+        pages = self._pages.setdefault(hall_id, set())
+        if not pages:
+            self.presence.append(Presence(hall_id, at))
+        pages.add(conn_id)
 
     def _left(self, hall_id: str, at: float) -> None:
         self._pages.pop(hall_id, None)

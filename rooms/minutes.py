@@ -12,6 +12,7 @@ from rooms.entry import clean_text
 from rooms.errors import BadValue, IllegalMove, UnknownEntry
 from rooms.events import (
     Event,
+    HallsPresent,
     LinkQuality,
     MeetingClosed,
     MeetingOpened,
@@ -69,6 +70,9 @@ class Minutes:
         if (question.status, question.answer) == (status, cleaned):
             return []
         return [QuestionStatusSet(entry_id, status, cleaned, by, at=at)]
+
+    def present_at_open(self, pages: tuple[tuple[str, str], ...], at: float) -> list[Event]:
+        return [HallsPresent(pages, at=at)] if pages else []
 
     def link_quality(
         self, halls: Iterable[tuple[str, Iterable[LinkSample]]], at: float

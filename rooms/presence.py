@@ -74,6 +74,14 @@ class Presence:
             raise NotPermitted(f"role {role_name!r} must name its hall")
         return self.hall(hall_id)
 
+    def hall_pages(self) -> tuple[tuple[str, str], ...]:
+        """(conn id, hall id) of every open page bound to a hall."""
+        return tuple(
+            (conn_id, who.hall_id)
+            for conn_id, who in self._pages.items()
+            if who.hall_id is not None and role(who.role).bound_to_hall
+        )
+
     def rendition(self, hall_id: str) -> str | None:
         """The rendition `hall_id`'s newest watching session gets; None while it watches none."""
         sessions = [s for s, who in self._sessions.items() if who.hall_id == hall_id]

@@ -30,7 +30,7 @@ from rooms.commands import (
 )
 from rooms.entry import Entry
 from rooms.errors import NotPermitted
-from rooms.events import Event, MeetingClosed, ScreenChanged, ViewerCount
+from rooms.events import Event, MeetingClosed, MeetingOpened, ScreenChanged, ViewerCount
 from rooms.floor import SPEAKING_LIMIT, Floor, Meeting
 from rooms.hall import WATCHING
 from rooms.minutes import Minutes
@@ -243,6 +243,10 @@ class Room:
                 events = self._minutes_command(command, at)
             case _:
                 events = self._floor_command(command, at)
+        opened = next((i for i, e in enumerate(events) if isinstance(e, MeetingOpened)), None)
+        if opened is not None:  # right after it, so the meeting's log holds it
+            present = self._minutes.present_at_open(self._presence.hall_pages(), at)
+            events[opened + 1 : opened + 1] = present
         events = self._recording.before_close(events)
         self._now = at
         self._record(events)

@@ -24,6 +24,7 @@ from rooms.events import (
     FloorOvertime,
     FloorTimeWarning,
     HallMuted,
+    HallsPresent,
     HandRaised,
     HandWithdrawn,
     LinkQuality,
@@ -65,6 +66,7 @@ PERSISTED: Mapping[str, type[Event]] = MappingProxyType(
         "note-added": NoteAdded,
         "question-status-set": QuestionStatusSet,
         "link-quality": LinkQuality,
+        "halls-present": HallsPresent,
     }
 )
 _TYPE_OF: Mapping[type[Event], str] = MappingProxyType({v: k for k, v in PERSISTED.items()})
@@ -88,7 +90,11 @@ def event_to_wire(event: Event) -> dict[str, Any]:
     for f in fields(event):
         if f.name != "at":
             value = getattr(event, f.name)
-            wire[f.name] = value.to_wire() if isinstance(value, Entry) else value
+            if isinstance(value, Entry):
+                value = value.to_wire()
+            elif isinstance(value, tuple):  # as JSON will read it back: lists
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
+            wire[f.name] = value
     return wire
 
 
@@ -105,7 +111,11 @@ def event_from_wire(wire: Mapping[str, Any]) -> Event:
             if f.name not in wire and f.default is not MISSING:
                 continue
             value = wire[f.name]
-            values[f.name] = Entry.from_wire(value) if f.name == "entry" else value
+            if f.name == "entry":
+                value = Entry.from_wire(value)
+            elif f.name == "pages":  # HallsPresent: JSON has lists where the event has tuples
+                value = tuple((str(conn), str(hall)) for conn, hall in value)
+            values[f.name] = value
     except (KeyError, TypeError, ValueError) as exc:
         raise WireError(f"{wire.get('type')} event lacks or garbles {exc}") from None
     return cls(**values)

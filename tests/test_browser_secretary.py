@@ -74,6 +74,19 @@ async def test_the_secretary_notes_and_answers_and_the_register_shows_it(
         await row.locator(".q-status-save").click()
         await page.wait_for_selector('.question[data-entry="e1"][data-status="follow-up"]')
 
+        # The floor moves on; a topic fixed afterwards goes to the register, not the room.
+        await chair.send(type="end")
+        await chair.read_until(lambda s: s["floor"] is None)
+        await page.wait_for_selector('.question[data-entry="e1"][data-state="asked"]')
+        await row.locator(".q-edit").click()
+        await row.locator(".q-topic-input").fill("Đèn đường liên thôn")
+        await row.locator(".q-fix-save").click()
+        await page.wait_for_function(
+            """() => document.querySelector('.question[data-entry="e1"] .q-topic')
+                .textContent === 'Đèn đường liên thôn'"""
+        )
+        assert await row.locator(".q-name").text_content() == NAME
+
         # The minutes of the open meeting download as a DOCX that lists the question.
         docx_link = page.locator("#meetings li").first.locator("a", has_text="DOCX")
         async with page.expect_download() as download_info:
@@ -82,7 +95,8 @@ async def test_the_secretary_notes_and_answers_and_the_register_shows_it(
         assert download.suggested_filename.startswith("bien-ban_m-")
         minutes = docx.Document(await download.path())
         text = "\n".join(p.text for p in minutes.paragraphs)
-        assert NAME in text and "Trả lời: Xã khảo sát trong tuần" in text
+        assert f"{NAME}: Đèn đường liên thôn" in text
+        assert "Trả lời: Xã khảo sát trong tuần" in text
         assert "Thôn 2 đề nghị lắp đèn <b>trước Tết</b>" in text
         # ...and the download shows in the access log on the page.
         await page.locator("#access-log tr", has_text="Tải về").first.wait_for()

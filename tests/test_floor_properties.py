@@ -21,7 +21,9 @@ from rooms import (
     FloorEnded,
     FloorGranted,
     GrantFloor,
+    HallsPresent,
     HandRaised,
+    LinkQuality,
     MeetingOpened,
     MoveEntry,
     MuteHall,
@@ -102,7 +104,16 @@ steps = st.lists(st.tuples(commands, pauses), min_size=15, max_size=80)
 FLOOR_EVENTS = tuple(
     kind
     for kind in PERSISTED.values()
-    if kind not in (ParticipantJoined, ParticipantLeft, ViewerCount, StreamLive, StreamEnded)
+    if kind
+    not in (
+        ParticipantJoined,
+        ParticipantLeft,
+        ViewerCount,
+        StreamLive,
+        StreamEnded,
+        HallsPresent,  # pages, and the screens LinkQuality sums up, are not replayed
+        LinkQuality,
+    )
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rooms import (
@@ -9,16 +11,22 @@ from rooms import (
     BadValue,
     CloseMeeting,
     Connect,
+    Disconnect,
     EndFloor,
+    HallsPresent,
     IllegalMove,
     LinkQuality,
     LinkReport,
+    MeetingOpened,
     NoteAdded,
     NotPermitted,
     QuestionStatusSet,
     ScreenReported,
     SetQuestionStatus,
     UnknownEntry,
+    event_from_wire,
+    event_to_wire,
+    is_persisted,
 )
 from rooms.history import MeetingHistory
 from rooms.minutes import NOTE_LIMIT, rating
@@ -146,3 +154,26 @@ def test_history_carries_notes_and_each_questions_status() -> None:
     question = history.question("e2")
     assert question is not None
     assert (question.status, question.answer) == ("forwarded", "Gửi huyện")
+
+
+def test_halls_already_connected_when_the_meeting_opens_count_as_present_from_the_start() -> None:
+    room = meeting_room()  # every page connected before the chair opened the meeting
+    opened = [e for e in room.events if isinstance(e, HallsPresent)]
+    assert opened == [
+        HallsPresent((("thon-1", "thon-1"), ("thon-2", "thon-2"), ("thon-3", "thon-3")), at=T0)
+    ]
+    room.handle(Disconnect("thon-2"), at=T0 + 30)
+    room.handle(CloseMeeting("chair"), at=T0 + 60)
+    # Read back through the wire, as the minutes read the log.
+    logged = [
+        event_from_wire(json.loads(json.dumps(event_to_wire(e))))
+        for e in room.events
+        if is_persisted(e)
+    ]
+    opening = logged.index(next(e for e in logged if isinstance(e, MeetingOpened)))
+    history = MeetingHistory.from_events(logged[opening:])
+    assert [(p.hall_id, p.joined_at, p.left_at) for p in history.presence] == [
+        ("thon-1", T0, T0 + 60),
+        ("thon-2", T0, T0 + 30),
+        ("thon-3", T0, T0 + 60),
+    ]

@@ -374,6 +374,7 @@ def test_events_come_in_the_order_things_happened() -> None:
         "ParticipantJoined",
         "HallStateChanged",
         "MeetingOpened",
+        "HallsPresent",
         "StreamLive",
         "BroadcastStateChanged",
         "HallStateChanged",

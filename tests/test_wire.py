@@ -20,13 +20,17 @@ from rooms import (
     FloorOvertime,
     FloorTimeWarning,
     HallMuted,
+    HallsPresent,
     HallStateChanged,
     HandRaised,
     HandWithdrawn,
+    LinkQuality,
     MeetingClosed,
     MeetingOpened,
+    NoteAdded,
     ParticipantJoined,
     ParticipantLeft,
+    QuestionStatusSet,
     ScreenChanged,
     StreamEnded,
     StreamLive,
@@ -97,25 +101,26 @@ SHAPES: list[tuple[Event, dict[str, Any]]] = [
     (RecordingStarted("r1", "chair", at=AT), {"recording_id": "r1", "by": "chair"}),
     (RecordingStopped("r1", "disk-full", at=AT), {"recording_id": "r1", "reason": "disk-full"}),
     (
-        NoteAdded("n1", "Bà Lan hỏi", "secretary", at=AT),
-        {"note_id": "n1", "text": "Bà Lan hỏi", "by": "secretary"},
+        NoteAdded("n1", "<b>x</b>", "secretary", at=AT),
+        {"note_id": "n1", "text": "<b>x</b>", "by": "secretary"},
     ),
     (
-        QuestionStatusSet("e3", "answered", "Đã sửa", "chair", at=AT),
-        {"entry_id": "e3", "status": "answered", "answer": "Đã sửa", "by": "chair"},
+        QuestionStatusSet("e3", "forwarded", "Gửi huyện", "chair", at=AT),
+        {"entry_id": "e3", "status": "forwarded", "answer": "Gửi huyện", "by": "chair"},
     ),
     (
-        LinkQuality("thon-2", 12, 29.5, 0.01, 0.04, 35.0, "good", at=AT),
+        LinkQuality("thon-2", 30, 24.5, 0.01, 0.05, None, "good", at=AT),
         {
             "hall_id": "thon-2",
-            "reports": 12,
-            "fps": 29.5,
+            "reports": 30,
+            "fps": 24.5,
             "loss": 0.01,
-            "loss_max": 0.04,
-            "rtt_ms": 35.0,
+            "loss_max": 0.05,
+            "rtt_ms": None,
             "rating": "good",
         },
     ),
+    (HallsPresent((("c1", "thon-2"),), at=AT), {"pages": [["c1", "thon-2"]]}),
 ]
 
 
@@ -155,6 +160,7 @@ def test_every_persisted_type_is_pinned_here() -> None:
         "note-added",
         "question-status-set",
         "link-quality",
+        "halls-present",
     ]
 
 

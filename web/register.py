@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -192,6 +193,7 @@ class RegisterBook:
             old = getattr(row, field)
             if old == new:
                 continue
+            # `field` is one of EDITABLE (clean_changes) or a key named here, never input.
             self._db.execute(
                 f"UPDATE register_questions SET {field} = ?, changed_at = ?, changed_by = ?"
                 " WHERE meeting_id = ? AND entry_id = ?",
@@ -345,10 +347,10 @@ class Register:
         existed); how many. Meetings it knows are left alone: their edits are newer."""
         added = 0
         for meeting_id in meeting_ids:
-            if await self._run(lambda m=meeting_id: self._book.knows_meeting(m)):  # type: ignore[misc]
+            if await self._run(partial(self._book.knows_meeting, meeting_id)):
                 continue
             events = await read_all(log, meeting_id)
-            await self._run(lambda m=meeting_id, e=events: self._book.follow(m, e))  # type: ignore[misc]
+            await self._run(partial(self._book.follow, meeting_id, events))
             added += 1
         return added
 
