@@ -45,6 +45,7 @@ TOP_LEVEL_KEYS = (
     "floor",
     "speakers",
     "speaker_limits",
+    "speaker_idle_file",
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -143,7 +144,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     limits = read_limits(file, raw.get("limits"))
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
-    speakers = read_speakers(file, raw, data_dir, keys, hall_keys)
+    speakers = read_speakers(file, raw, base_dir, data_dir, keys, hall_keys)
     return Settings(
         commune=commune,
         server=server,
