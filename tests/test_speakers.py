@@ -240,3 +240,12 @@ async def test_a_receiver_reconnecting_at_once_gets_a_stream_that_plays(
         again.close()
     # About two seconds of Ogg/Opus (silence: no meeting), all of it decodable.
     assert len(decode_bytes(bytes(data))) >= 1.5 * 48000
+
+
+async def test_a_head_request_gets_the_headers_and_holds_no_listener(
+    client: TestClient, settings: Settings
+) -> None:
+    own, _ = keys(settings)
+    response = await client.head(f"/speakers/loa-1/stream.mp3?key={own}")
+    assert response.status == 200 and response.headers["Content-Type"] == "audio/mpeg"
+    assert (await panel(client, settings))["loa-1"]["listeners"] == 0
