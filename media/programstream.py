@@ -18,9 +18,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
+import av
 import numpy as np
 from aiortc.rtp import RtpPacket
+from av.audio.resampler import AudioResampler
 
 from bridge.drops import Drops
 
@@ -36,6 +39,31 @@ TICK = 0.1  # seconds of audio per chunk: small against the 2 s the receivers ma
 GAP = 0.3  # the mix late by this much: fill with silence up to now
 AHEAD = 2.0  # the mix this far ahead of the clock (a burst after a stall): re-base the clock
 MAX_QUEUE_PACKETS = 250  # 5 s of 20 ms packets waiting for the thread
+MAX_IDLE_SECONDS = 600  # of an idle file: longer ones are cut (it is held in memory)
+
+
+def load_idle(path: Path) -> list[bytes]:
+    """An audio file as 20 ms Opus packets, to loop between meetings. Blocks: decodes the
+    file and encodes it, once; raises av.FFmpegError (or OSError) for a file it can't read."""
+    resampler = AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    pcm: list[np.ndarray] = []
+    total = 0
+    with av.open(str(path), "r") as container:
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                pcm.append(out.to_ndarray().reshape(-1))
+                total += out.samples
+            if total >= MAX_IDLE_SECONDS * SAMPLE_RATE:
+                break
+    samples = np.concatenate(pcm) if pcm else np.zeros(0, np.int16)
+    samples = samples[: MAX_IDLE_SECONDS * SAMPLE_RATE]
+    pad = (-len(samples)) % FRAME_SAMPLES
+    samples = np.concatenate([samples, np.zeros(pad, np.int16)])
+    encoder = OpusEncoder()
+    packets = []
+    for start in range(0, len(samples), FRAME_SAMPLES):
+        packets += encoder.encode(samples[start : start + FRAME_SAMPLES])
+    return packets
 
 
 class StreamPort:
@@ -117,6 +145,10 @@ class ProgramStream:
     ) -> None:
         self.port = StreamPort()
         self.formats: set[str] = set()  # what someone listens to; the rest is not made
+        # Set between meetings (by the caller): these packets play in a loop instead of
+        # the mix, as receivers would otherwise play silence.
+        self.idle: list[bytes] | None = None
+        self._idle_next = 0
         self._on_chunk = on_chunk
         self._tick = tick
         self._gap = gap
@@ -196,9 +228,19 @@ class ProgramStream:
                         self.drops.count("on_chunk failed", repr(exc))
 
     def _take(self, now: float) -> list[bytes | None]:
-        """The packets that came, and silence for the time the mix left empty."""
+        """The packets that came (or the idle file's), and silence for the time the mix
+        left empty."""
         queue = self.port.queue
         frames: list[bytes | None] = []
+        idle = self.idle
+        if idle:
+            queue.clear()  # the mix between meetings is silence: the idle file plays instead
+            due = (now - self._clock if self._clock is not None else 0.0) * SAMPLE_RATE
+            while self._samples < due - self._tick * SAMPLE_RATE:
+                payload = idle[self._idle_next % len(idle)]
+                self._idle_next += 1
+                frames.append(payload)
+                self._samples += opus_samples(payload)
         while queue:
             payload = queue.popleft()
             frames.append(payload)

@@ -98,3 +98,11 @@ def test_a_cluster_never_shares_a_key_with_a_hall(tmp_path: Path) -> None:
         speakers=[{"id": "loa-1", "key": shared}],
     )
     assert "speakers[0].key: same key as halls.thon-1.key" in message
+
+
+def test_an_idle_file_must_exist(tmp_path: Path) -> None:
+    message = error_of(tmp_path, speaker_idle_file=str(tmp_path / "missing.mp3"))
+    assert ": speaker_idle_file: file not found" in message
+    (tmp_path / "idle.mp3").write_bytes(b"\xff\xfb")
+    settings = settings_with(tmp_path, speaker_idle_file=str(tmp_path / "idle.mp3"))
+    assert settings.speakers.idle_file == tmp_path / "idle.mp3"

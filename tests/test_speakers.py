@@ -216,3 +216,36 @@ async def test_the_panel_metrics_and_history_follow_receivers(
         assert spans[0]["started_at"] <= spans[0]["ended_at"]
     finally:
         await chair.close()
+
+
+async def test_a_receiver_reconnecting_at_once_gets_a_stream_that_plays(
+    client: TestClient, settings: Settings
+) -> None:
+    own, _ = keys(settings)
+    path = f"/speakers/loa-1/stream.ogg?key={own}"
+    for _ in range(3):  # the last listener leaves, and the next comes in the same moment
+        receiver = await client.get(path)
+        head = await receiver.content.readexactly(4)
+        assert head == b"OggS"
+        receiver.close()
+    again = await client.get(path)
+    data = bytearray()
+    try:
+        async with asyncio.timeout(2.5):
+            async for chunk in again.content.iter_any():
+                data += chunk
+    except TimeoutError:
+        pass
+    finally:
+        again.close()
+    # About two seconds of Ogg/Opus (silence: no meeting), all of it decodable.
+    assert len(decode_bytes(bytes(data))) >= 1.5 * 48000
+
+
+async def test_a_head_request_gets_the_headers_and_holds_no_listener(
+    client: TestClient, settings: Settings
+) -> None:
+    own, _ = keys(settings)
+    response = await client.head(f"/speakers/loa-1/stream.mp3?key={own}")
+    assert response.status == 200 and response.headers["Content-Type"] == "audio/mpeg"
+    assert (await panel(client, settings))["loa-1"]["listeners"] == 0

@@ -41,13 +41,7 @@ from rooms import (
     event_to_wire,
     is_persisted,
 )
-from rooms.events import (
-    LinkQuality,
-    NoteAdded,
-    QuestionStatusSet,
-    RecordingStarted,
-    RecordingStopped,
-)
+from rooms.events import RecordingStarted, RecordingStopped
 from rooms.wire import PERSISTED
 
 AT = 1764400100.0

@@ -54,6 +54,7 @@ TOP_LEVEL_KEYS = (
     "recording",
     *RECORDS_SECTIONS,
     "retention",
+    "speaker_idle_file",
 )
 FLOOR_KEYS = ("limit",)
 # How long a hall may speak before the chair is warned; it never ends the floor by itself.
@@ -136,7 +137,7 @@ def load_settings(path: Path | None, overrides: Mapping[str, object] | None = No
     records = read_records(file, raw)
 
     keys, hall_keys, generated = complete_keys(file, data_dir, given_keys, halls)
-    speakers = read_speakers(file, raw, data_dir, keys, hall_keys)
+    speakers = read_speakers(file, raw, base_dir, data_dir, keys, hall_keys)
     return Settings(
         commune=commune,
         server=server,

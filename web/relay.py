@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from bridge.bridge import Bridge
@@ -166,8 +166,9 @@ class Relay:
     async def close(self) -> None:
         await self._stop_mix()
 
-    async def _stop_mix(self) -> None:
-        # Forget this mix at once: one wanted again while it ends starts a new one.
+    def _stop_mix(self) -> Awaitable[None]:
+        """Forget this mix at once, so one wanted again while it ends starts anew; the
+        awaitable ends its thread."""
         mixer, producer = self._mixer, self._mix_producer
         self._mixer, self._mix_producer = None, None
         if mixer is not None:
@@ -175,6 +176,9 @@ class Relay:
         for consumer in self._mix_consumers:
             consumer.close()
         self._mix_consumers = []
+        return self._end_mix(mixer, producer)
+
+    async def _end_mix(self, mixer: Mixer | None, producer: Producer | None) -> None:
         if mixer is not None:
             await mixer.close()
         if producer is not None:

@@ -21,7 +21,7 @@ import yaml
 from web.errors import ConfigError
 from web.files import make_private_dir, write_file_atomically
 from web.keystore import KEYS_FILE
-from web.yamlcheck import key_value, kind, mapping, read_yaml, reject_unknown, string
+from web.yamlcheck import key_value, kind, mapping, path_value, read_yaml, reject_unknown, string
 
 SPEAKER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 SPEAKER_KEYS = ("id", "name", "area", "key")
@@ -54,6 +54,7 @@ class SpeakerSettings:
     clusters: tuple[SpeakerConfig, ...] = ()
     limits: SpeakerLimits = field(default_factory=SpeakerLimits)
     generated_keys: tuple[str, ...] = ()
+    idle_file: Path | None = None  # played in a loop between meetings; None: silence
 
     def by_key(self, key: str) -> SpeakerConfig | None:
         """The cluster `key` belongs to, compared in constant time against every key."""
@@ -68,6 +69,7 @@ class SpeakerSettings:
 def read_speakers(
     file: str,
     raw: Mapping[str, object],
+    base_dir: Path,
     data_dir: Path,
     role_keys: Mapping[str, str],
     hall_keys: Mapping[str, str],
@@ -76,6 +78,7 @@ def read_speakers(
     a hall (`role_keys`, `hall_keys`: name → key), nor with another cluster."""
     entries = _clusters(file, raw.get("speakers"))
     limits = _limits(file, raw.get("speaker_limits"))
+    idle_file = _idle_file(file, raw.get("speaker_idle_file"), base_dir)
     keys, generated = _complete_keys(data_dir, entries)
     owners = {value: f"keys.{name}" for name, value in role_keys.items()}
     owners |= {value: f"halls.{name}.key" for name, value in hall_keys.items()}
@@ -87,7 +90,8 @@ def read_speakers(
     clusters = tuple(SpeakerConfig(i, name, area, keys[i]) for i, name, area, _ in entries)
     if generated:
         _save_keys(data_dir, {i: keys[i] for i in generated})
-    return SpeakerSettings(clusters, limits, tuple(f"speakers.{i}.key" for i in generated))
+    named = tuple(f"speakers.{i}.key" for i in generated)
+    return SpeakerSettings(clusters, limits, named, idle_file)
 
 
 def speaker_links(settings: SpeakerSettings, base: str) -> list[tuple[str, str]]:
@@ -144,6 +148,15 @@ def _limits(file: str, raw: object) -> SpeakerLimits:
             raise ConfigError(file, dotted, f"{value} is out of range ({low}..{high})")
         values[name] = value
     return SpeakerLimits(**values)
+
+
+def _idle_file(file: str, raw: object, base_dir: Path) -> Path | None:
+    if raw is None:
+        return None
+    found = (base_dir / path_value(file, "speaker_idle_file", raw)).resolve()
+    if not found.is_file():
+        raise ConfigError(file, "speaker_idle_file", f"file not found: {found}")
+    return found
 
 
 def _stored(data_dir: Path) -> dict[str, object]:

@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from bridge.consumer import Consumer
-from media.programstream import MP3, OGG, ProgramStream
+from media.programstream import MP3, OGG, ProgramStream, load_idle
 from rooms.routing import MIX
 
 from .errors import Busy, Forbidden, NotFound, Unauthorized
@@ -52,10 +53,17 @@ class SpeakerHub:
         self._stopping: set[asyncio.Task[None]] = set()
         self._writes: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self.idle: list[bytes] | None = None  # the idle file's packets, once loaded
         self.refused = RateLimitedLog(logger, per_minute=12)
         self.drops = RateLimitedLog(logger, per_minute=12)
 
     async def start(self) -> None:
+        if self.settings.idle_file is not None:
+            path = self.settings.idle_file
+            try:
+                self.idle = await asyncio.get_running_loop().run_in_executor(None, load_idle, path)
+            except Exception as exc:  # a file it cannot play: silence, as without one
+                logger.warning("speakers: idle file %s not played: %s", path, exc)
         ended = await self.history.interrupted(time.time())
         if ended:
             logger.info("speakers: %d spans a stopped bridge left open were ended", ended)
@@ -157,6 +165,7 @@ class SpeakerHub:
         if self.stream is not None:
             self.stream.formats.intersection_update(formats)
         if not formats:
+            # Let go at once, so a receiver reconnecting right away gets a new stream.
             task = asyncio.ensure_future(self._stop_stream())
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
@@ -178,16 +187,18 @@ class SpeakerHub:
         task.add_done_callback(self._stopping.discard)
         logger.info("speakers: program stream started")
 
-    async def _stop_stream(self) -> None:
+    def _stop_stream(self) -> Awaitable[None]:
+        """Let go of the stream now (a listener coming next gets a new one); the returned
+        awaitable ends its thread."""
         stream, consumer = self.stream, self._consumer
         self.stream, self._consumer = None, None
         if consumer is not None:
             consumer.close()
         if stream is None:
-            return
+            return asyncio.sleep(0)
         self.meeting.relay.hold_mix(HOLDER, False)
-        await stream.close()
         logger.info("speakers: program stream stopped: nobody listens")
+        return stream.close()
 
     # -- the meeting and the history ---------------------------------------------------
 
@@ -200,8 +211,12 @@ class SpeakerHub:
                 logger.exception("speakers: watch tick failed")
 
     def _look(self) -> None:
-        meeting = self.meeting.room.meeting
+        room = self.meeting.room
+        meeting = room.meeting
         self._store(self.watch.meeting(meeting.id if meeting is not None else None, time.time()))
+        if self.stream is not None:
+            between = meeting is None and not room.broadcast.live
+            self.stream.idle = self.idle if between else None
 
     def _store(self, spans: list[Span]) -> None:
         if not spans:

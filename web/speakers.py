@@ -48,6 +48,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     response.force_close()  # the stream ends with the connection, as Icecast's does
     await response.prepare(request)
+    if request.method == "HEAD":  # a receiver probing the link: headers, no stream
+        return response
     transport = request.transport
     listener = Listener(
         cluster.id,
