@@ -25,7 +25,10 @@ STOPPED, MEETING_CLOSED, DISK_FULL, ERROR, INTERRUPTED = (
     "error",
     "interrupted",
 )
-FAILURES = frozenset({DISK_FULL, ERROR, INTERRUPTED})  # what web/ may report of a recorder
+# The chair went live in a video codec the running recording, begun before the broadcast,
+# cannot hold: web/ ends it and starts another in that codec.
+CODEC_CHANGED = "codec-changed"
+FAILURES = frozenset({DISK_FULL, ERROR, INTERRUPTED, CODEC_CHANGED})  # what web/ may report
 AUTO = ""  # the conn_id of a start the config asks for when a meeting opens: no page
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")  # it names a folder
 

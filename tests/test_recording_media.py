@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from media.recording import Recording, recordings_of
 from tests.edge import chair_live, http_signal
 from tests.floorpeers import NUMBERS_PER_SOURCE, start_tone_publisher, start_watcher
-from tests.peers import Publisher, wait_for
+from tests.peers import Publisher, start_publisher, wait_for
 from tests.pictures import TIME_BITS, Picture
 from tests.recorded_media import Decoded, decode_file
 from tests.test_floor_media import Page
@@ -161,3 +161,45 @@ async def test_a_watching_tv_keeps_its_picture_while_the_recorder_starts_and_sto
     finally:
         await chair_page.close()
         await tv.close()
+
+
+async def test_a_recording_begun_before_an_h264_broadcast_starts_anew_in_h264(
+    client: TestClient, settings: Settings
+) -> None:
+    """Recording before the chair broadcasts guesses VP8; OBS then sends H.264."""
+    chair_page = Page(await client.ws_connect(f"/ws?key={settings.keys.chair}"))
+    publisher: Publisher | None = None
+    try:
+        await chair_page.send(type="open-meeting")
+        await wait_for(lambda: chair_page.state.get("meeting") is not None, 5, "the meeting")
+        await chair_page.send(type="record-start")
+        await wait_for(lambda: bool(chair_page.state.get("recording")), 5, "the recording")
+        first = chair_page.state["recording"]["id"]
+        publisher = await start_publisher(
+            http_signal(client, "/whip", settings.keys.chair), codec="H264"
+        )
+        await wait_for(
+            lambda: (chair_page.state.get("recording") or {}).get("id", first) != first,
+            15,
+            "a new recording in the chair's codec",
+        )
+        second = chair_page.state["recording"]["id"]
+        await asyncio.sleep(2.5)
+        await chair_page.send(type="record-stop")
+        await wait_for(lambda: chair_page.state.get("recording") is None, 5, "the stop")
+        meeting_id = chair_page.state["meeting"]["id"]
+        folder = Recording.folder(settings.data_dir, meeting_id, second)
+        await wait_for(lambda: Recording.load(folder).state == "complete", 10, "the files closed")
+    finally:
+        await chair_page.close()
+        if publisher is not None:
+            await publisher.close()
+    ended = Recording.load(Recording.folder(settings.data_dir, meeting_id, first))
+    assert (ended.state, ended.reason) == ("complete", "codec-changed")
+    info = Recording.load(folder)
+    assert info.tracks["chair"]["video"] == "h264"
+    chair = decode_file(folder / "chair.mkv", PICTURE)
+    assert chair.codecs["video"] == "h264"
+    assert len(chair.pictures) > 20
+    assert all(damage < 32 for _, _, damage, _ in chair.pictures)
+    assert [r.recording_id for r in recordings_of(settings.data_dir, meeting_id)] == [first, second]

@@ -25,7 +25,7 @@ from media.recording import RECORDINGS, Recording, RecordingInfo, mark_interrupt
 from rooms.commands import Command, RecordingFailed, StartRecording
 from rooms.events import Event, MeetingOpened, RecordingStarted, RecordingStopped
 from rooms.permissions import RECORD
-from rooms.recording import AUTO, INTERRUPTED
+from rooms.recording import AUTO, CODEC_CHANGED, INTERRUPTED
 from rooms.routing import CHAIR
 
 from .errors import MessageError
@@ -140,6 +140,8 @@ class Recordings:
             )
             for slot, (_, kind) in SLOTS.items()
         }
+        chair_video = self._consumers["chair-video"]
+        chair_video.on("incompatible", lambda: self._chair_codec_changed(event.recording_id))
         self._meeting.relay.attach(list(self._consumers.values()), list(self._consumers))
         self._spawn(self._begin(recorder))
         logger.info("recording %s started in %s", event.recording_id, folder)
@@ -169,6 +171,17 @@ class Recordings:
             reason,
             recorder.stats(),
         )
+
+    def _chair_codec_changed(self, recording_id: str) -> None:
+        """The chair went live in a codec this recording (begun before the broadcast) cannot
+        hold: end it and record anew in the chair's codec, once the routing is done."""
+
+        def restart() -> None:
+            if self.recorder is not None and self.recorder.info.recording_id == recording_id:
+                self._failed(recording_id, CODEC_CHANGED)
+                self._auto_start()
+
+        asyncio.get_event_loop().call_soon(restart)
 
     def _failed(self, recording_id: str, reason: str) -> None:
         self._apply(RecordingFailed(recording_id, reason))
