@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages the tests drive: the browser; network namespaces, firewall rules and
 # link shaping; a TURN server; GStreamer's WebRTC clients (for Debian's own python3);
-# prlimit (util-linux) and openssl for the flood and CA tests.
+# prlimit (util-linux) and openssl for the flood and CA tests; espeak-ng for the spoken
+# recording notice, and the DejaVu font for Vietnamese text on the exported video.
 TEST_PACKAGES := chromium nftables iproute2 iptables coturn util-linux openssl \
+	espeak-ng fonts-dejavu-core \
 	python3-gi python3-gst-1.0 \
 	gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
@@ -37,13 +39,17 @@ lint: install
 test: system-packages install lint
 	$(PY) -m pytest -q
 
-# The relay benchmark writes docs/benchmarks.md; the floor, flood and mixer ones add theirs.
+# The relay benchmark writes docs/benchmarks.md; the others add their sections.
 bench: install
 	$(PY) bench/relay_bench.py --out docs/benchmarks.md
 	$(PY) -m bench.floor_bench >> docs/benchmarks.md
 	$(PY) -m bench.flood_bench >> docs/benchmarks.md
 	{ printf '\n## The program audio mixer\n\n`$(PY) -m bench.mixer_bench`:\n\n```\n'; \
 	  $(PY) -m bench.mixer_bench; printf '```\n'; } >> docs/benchmarks.md
+	{ printf '\n## Loudspeaker streams\n\n`$(PY) -m bench.speakers_bench`:\n\n```\n'; \
+	  $(PY) -m bench.speakers_bench; printf '```\n'; } >> docs/benchmarks.md
+	$(PY) -m bench.record_bench >> docs/benchmarks.md
+	$(PY) -m bench.export_bench --seconds 120 --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
