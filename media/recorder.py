@@ -33,6 +33,7 @@ from .recording import (
     FLOOR_FILE,
     INTERRUPTED,
     PROGRAM_FILE,
+    SLIDES_FILE,
     TIMELINE,
     Recording,
     RecordingInfo,
@@ -51,8 +52,14 @@ SLOTS: dict[str, tuple[str, str]] = {
     "floor-video": ("floor", "video"),
     "floor-audio": ("floor", "audio"),
     "program-audio": ("program", "audio"),
+    "slides-video": ("slides", "video"),  # the chair's shared screen, while it shares one
 }
-FILE_NAMES = {"chair": CHAIR_FILE, "floor": FLOOR_FILE, "program": PROGRAM_FILE}
+FILE_NAMES = {
+    "chair": CHAIR_FILE,
+    "floor": FLOOR_FILE,
+    "program": PROGRAM_FILE,
+    "slides": SLIDES_FILE,
+}
 DISK_FULL, ERROR = "disk-full", "error"
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 

@@ -18,10 +18,11 @@ logger = logging.getLogger(__name__)
 RECORDINGS = "recordings"  # under data_dir
 INFO = "recording.json"
 PAD = 4096  # recording.json is padded to a multiple of this (see Recording.save)
-CHAIR_FILE, FLOOR_FILE, PROGRAM_FILE, TIMELINE = (
+CHAIR_FILE, FLOOR_FILE, PROGRAM_FILE, SLIDES_FILE, TIMELINE = (
     "chair.mkv",
     "floor.mkv",
     "program.mka",
+    "slides.mkv",  # only when the chair shared a screen
     "timeline.jsonl",
 )
 # state: "recording" while a recorder writes it (or its bridge died: see mark_interrupted),

@@ -11,9 +11,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from media.recording import Recording
 from tests.edge import app_of, bearer, chair_live, http_signal
 from tests.floorpeers import start_tone_publisher, start_watcher
 from tests.peers import NO_ICE_SERVERS, StampedVideoTrack, wait_for
+from tests.recorded_media import decode_file
 from tests.test_floor_media import Page
 from web.app import MEETING
 from web.config import Settings
@@ -67,6 +69,10 @@ async def test_shared_slides_reach_every_tv_and_the_program_beside_the_chair(
         await asyncio.sleep(1.0)
         assert tv5_slides.sources_seen(before) == set()  # nothing shared yet
 
+        await chair_page.send(type="record-start")
+        await wait_for(lambda: chair_page.state.get("recording") is not None, 10, "recording")
+        recording = chair_page.state["recording"]["id"]
+        meeting = chair_page.state["meeting"]["id"]
         screen = await share_screen(client, settings.keys.chair)
         closers.append(screen)
         await wait_for(lambda: chair_page.state.get("slides") is True, 10, "slides in the state")
@@ -97,6 +103,15 @@ async def test_shared_slides_reach_every_tv_and_the_program_beside_the_chair(
         closers.remove(screen)
         await wait_for(lambda: chair_page.state.get("slides") is False, 15, "slides gone")
         assert not app_of(client)[MEETING].room.routing().slides
+        # The slides were recorded with the meeting, in a file of their own, intact.
+        await chair_page.send(type="record-stop")
+        await wait_for(lambda: chair_page.state.get("recording") is None, 10, "recording's end")
+        folder = settings.data_dir / "recordings" / meeting / recording
+        await wait_for(lambda: Recording.load(folder).state == "complete", 15, "the file closed")
+        shown = decode_file(folder / "slides.mkv").pictures
+        assert len(shown) > 10
+        assert {number // 1_000_000 for _, number, _, _ in shown} == {SLIDES}
+        assert all(damage < 32 for _, _, damage, _ in shown)  # every picture intact
     finally:
         for closer in reversed(closers):
             await closer.close()
