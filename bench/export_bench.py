@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import asdict
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ from bench.clip import encode_clip
 from bench.floor_bench import _hall_clip, _peer, _signal, publish
 from bench.loopback import restrict_ice
 from bridge.aiortc_internals import tap_receiver
-from media.export import ExportSettings, export_meeting, interim_minutes
+from media.export import ExportSettings, MinutesWriter, export_meeting
+from media.minutes import MinutesContext, write_minutes
 from media.render_job import NICE_WHEN_LIVE, RenderJob, run_in_subprocess
 from rooms.entry import Entry
 from rooms.events import ConsentGiven, Event, FloorEnded, FloorGranted, MeetingOpened
@@ -162,7 +164,7 @@ def export_alone(data_dir: Path, events: list[Event], seconds: float) -> dict[st
     settings = ExportSettings(data_dir, "Xã Trực Khang", HALL_NAMES, threads=2, processes=2)
     before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, busy = time.monotonic(), _machine_busy()
-    export_meeting(settings, "bench", "alone", events, interim_minutes(events))
+    export_meeting(settings, "bench", "alone", events, minutes_of(events))
     elapsed = time.monotonic() - wall
     machine = _machine_busy() - busy
     after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -380,3 +382,9 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def minutes_of(events: list[Event]) -> MinutesWriter:
+    """The real minutes (DOCX, HTML, JSON) of `events`, as the bridge writes them."""
+    context = MinutesContext("Xã Trực Khang", halls=HALL_NAMES)
+    return partial(write_minutes, MeetingHistory.from_events(events), context)

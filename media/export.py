@@ -19,7 +19,7 @@ from media.clips import clip_mapping
 from media.errors import ExportFailed
 from media.mp4writer import PRESET
 from media.names import fold, stamp
-from media.recording_reader import recordings_of
+from media.recording import recordings_of
 from media.render import Progress
 from media.render_job import RenderJob, run_job
 from rooms import Event, event_to_wire
@@ -137,20 +137,3 @@ def _zip(members: Sequence[tuple[Path, str]], target: Path) -> None:
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-
-
-def interim_minutes(events: Sequence[Event]) -> MinutesWriter:
-    """Until media/minutes.py's write_minutes is wired in: the minutes as bare JSON (each
-    question, and its clip or "not recorded"), so the ZIP is whole meanwhile."""
-    history = MeetingHistory.from_events(events)
-
-    def write(folder: Path, clips: Mapping[str, str | None]) -> list[Path]:
-        path = folder / "bien-ban.json"
-        questions = [
-            {**asdict(q), "cut": q.cut, "clip": clips.get(q.entry_id)} for q in history.questions
-        ]
-        body = {"meeting_id": history.meeting_id, "title": history.title, "questions": questions}
-        path.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
-        return [path]
-
-    return write

@@ -1,71 +1,18 @@
-"""A reader of the recorder's folders (the contract's "recording on disk"), for the export.
-
-The recorder's own `media/recording.py` exposes the same names (`Recording.load`,
-`recordings_of`, `RecordingInfo`); this minimal reader stands in until both meet, and
-adds what only the export needs: where an interrupted recording really ends.
-"""
+"""What only the export needs to know of a recording beyond media/recording.py: which
+of its files hold anything, and where one cut short really ends."""
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
 
+from media.recording import CHAIR_FILE, FLOOR_FILE, PROGRAM_FILE, RecordingInfo
+
 logger = logging.getLogger(__name__)
 
-MEDIA_FILES = ("chair.mkv", "floor.mkv", "program.mka")
-
-
-@dataclass(frozen=True)
-class RecordingInfo:
-    """What recording.json says, and the folder it sits in."""
-
-    folder: Path
-    meeting_id: str
-    recording_id: str
-    started_at: float
-    stopped_at: float | None
-    state: str  # "recording" | "complete" | "interrupted" | "failed"
-    reason: str | None = None
-    tracks: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def file(self, name: str) -> Path:
-        return self.folder / name
-
-
-class Recording:
-    @staticmethod
-    def load(folder: Path) -> RecordingInfo:
-        """Parse `folder/recording.json`; raises OSError or ValueError when it is unreadable."""
-        raw = json.loads((folder / "recording.json").read_text(encoding="utf-8"))
-        stopped = raw.get("stopped_at")
-        return RecordingInfo(
-            folder=folder,
-            meeting_id=str(raw["meeting_id"]),
-            recording_id=str(raw["recording_id"]),
-            started_at=float(raw["started_at"]),
-            stopped_at=None if stopped is None else float(stopped),
-            state=str(raw.get("state") or "recording"),
-            reason=raw.get("reason"),
-            tracks=dict(raw.get("tracks") or {}),
-        )
-
-
-def recordings_of(data_dir: Path, meeting_id: str) -> list[RecordingInfo]:
-    """Every readable recording of `meeting_id`, oldest first; unreadable ones are logged."""
-    root = data_dir / "recordings" / meeting_id
-    found = []
-    for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        if not (folder / "recording.json").is_file():
-            continue
-        try:
-            found.append(Recording.load(folder))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("recording %s skipped: %s", folder, exc)
-    return sorted(found, key=lambda r: r.started_at)
+MEDIA_FILES = (CHAIR_FILE, FLOOR_FILE, PROGRAM_FILE)
 
 
 def last_media_time(path: Path) -> float:

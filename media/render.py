@@ -16,7 +16,8 @@ import numpy as np
 from media.canvas import Canvas
 from media.frames import FrameSource
 from media.programaudio import RATE, ProgramAudio
-from media.recording_reader import RecordingInfo, media_file, span_end
+from media.recording import RecordingInfo
+from media.recording_reader import media_file, span_end
 from rooms.history import Question
 
 logger = logging.getLogger(__name__)

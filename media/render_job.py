@@ -19,7 +19,7 @@ from media.composite import CompositeLayout, composite_output
 from media.encoder_process import EncoderProcess
 from media.errors import RenderFailed
 from media.mp4writer import PRESET, Mp4Writer
-from media.recording_reader import Recording
+from media.recording import Recording
 from media.render import Progress, Renderer, Span, WriterFactory, spans_of
 from rooms.history import Question
 

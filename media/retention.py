@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from media.recording_reader import Recording
+from media.recording import Recording
 
 logger = logging.getLogger(__name__)
 

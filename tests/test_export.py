@@ -6,16 +6,26 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from media.errors import RenderFailed
-from media.export import ExportSettings, export_meeting, interim_minutes
+from media.export import ExportSettings, MinutesWriter, export_meeting
+from media.minutes import MinutesContext, write_minutes
 from media.render import Progress
 from media.render_job import RenderJob
 from rooms.entry import Entry
-from rooms.events import ConsentGiven, FloorEnded, FloorGranted, MeetingClosed, MeetingOpened
+from rooms.events import (
+    ConsentGiven,
+    Event,
+    FloorEnded,
+    FloorGranted,
+    MeetingClosed,
+    MeetingOpened,
+)
+from rooms.history import MeetingHistory
 from tests.recording_fixtures import HALL_NAMES
 
 EVENTS = [
@@ -37,11 +47,11 @@ def test_a_meeting_never_recorded_exports_its_minutes_and_log_only(tmp_path: Pat
 
     def minutes(folder: Path, clips: Mapping[str, str | None]) -> list[Path]:
         seen.update(clips)
-        return interim_minutes(EVENTS)(folder, clips)
+        return minutes_of(EVENTS)(folder, clips)
 
     path = export_meeting(_settings(tmp_path), "m9", "x1", EVENTS, minutes, shares.append)
     names = zipfile.ZipFile(path).namelist()
-    assert sorted(names) == ["bien-ban.json", "nhat-ky.json"]
+    assert sorted(names) == ["bien-ban.docx", "bien-ban.html", "bien-ban.json", "nhat-ky.json"]
     assert seen == {"e1": None}  # consent, but nothing recorded: "not recorded"
     log = json.loads(zipfile.ZipFile(path).read("nhat-ky.json"))
     assert log[0]["title"] == "<script>alert(1)</script>"  # kept as text, as logged
@@ -55,7 +65,11 @@ def test_a_failed_video_pass_leaves_no_zip_and_no_work_folder(tmp_path: Path) ->
         raise RenderFailed("disk full")
 
     with pytest.raises(RenderFailed):
-        export_meeting(
-            _settings(tmp_path), "m9", "x2", EVENTS, interim_minutes(EVENTS), None, broken
-        )
+        export_meeting(_settings(tmp_path), "m9", "x2", EVENTS, minutes_of(EVENTS), None, broken)
     assert list((tmp_path / "exports" / "m9").iterdir()) == []
+
+
+def minutes_of(events: list[Event]) -> MinutesWriter:
+    """The real minutes (DOCX, HTML, JSON) of `events`, as the bridge writes them."""
+    context = MinutesContext("Xã Trực Khang", halls=HALL_NAMES)
+    return partial(write_minutes, MeetingHistory.from_events(events), context)

@@ -10,13 +10,14 @@ import sys
 from tqdm import tqdm
 
 from media.errors import MediaError
-from media.export import ExportSettings, export_meeting, interim_minutes
+from media.export import ExportSettings, export_meeting
 from media.render_job import NICE_WHEN_LIVE
 from rooms import Event
 
 from .config import Settings
 from .eventlog import EventLog
 from .exportjobs import hall_names
+from .minutesview import offline_minutes_writer
 
 
 def _events(log: EventLog, meeting_id: str) -> list[Event]:
@@ -63,7 +64,7 @@ def run_export(settings: Settings, meeting_id: str | None) -> int:
                 meeting_id,
                 secrets.token_urlsafe(12),
                 events,
-                interim_minutes(events),
+                offline_minutes_writer(settings, events),
                 progress,
             )
         except (MediaError, OSError) as exc:

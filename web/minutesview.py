@@ -18,11 +18,12 @@ from media.names import clip_name
 from rooms.events import Event, LinkQuality
 from rooms.history import MeetingHistory
 from rooms.minutes import summarize
+from rooms.register import DuePolicy
 
 from .config import Settings
 from .errors import NotFound
 from .meeting import Meeting
-from .register import Register, RegisterRow, read_all
+from .register import Register, RegisterBook, RegisterRow, read_all
 
 # Meeting ids are made by rooms/floor.py ("m-20261129-021500"); anything else in a path
 # is a trick or a typo, and is answered 404 before it reaches the disk.
@@ -66,14 +67,30 @@ async def _prepared(
     events: Sequence[Event],
 ) -> tuple[MeetingHistory, MinutesContext]:
     history = overlay(MeetingHistory.from_events(events), await register.questions(meeting_id))
-    context = MinutesContext(
+    return history, minutes_context(settings, live_links(meeting, history))
+
+
+def minutes_context(settings: Settings, links: dict[str, LinkQuality]) -> MinutesContext:
+    return MinutesContext(
         commune=settings.commune,
         chair_name=settings.records.chair_name,
         secretary_name=settings.records.secretary_name,
         halls={h.id: h.name for h in settings.halls},
-        links=live_links(meeting, history),
+        links=links,
     )
-    return history, context
+
+
+def offline_minutes_writer(settings: Settings, events: Sequence[Event]) -> MinutesWriter:
+    """The minutes' writer for `commune-bridge export`, which runs without the bridge: the
+    register read straight from its table, the links as the log summed them up."""
+    history = MeetingHistory.from_events(events)
+    halls = {h.id: h.name for h in settings.halls}
+    book = RegisterBook(settings.data_dir, halls, DuePolicy(settings.records.due_days))
+    try:
+        history = overlay(history, book.questions(history.meeting_id))
+    finally:
+        book.close()
+    return partial(write_minutes, history, minutes_context(settings, {}))
 
 
 def overlay(history: MeetingHistory, rows: list[RegisterRow]) -> MeetingHistory:
