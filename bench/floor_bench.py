@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from bench.loopback import restrict_ice
 from bridge.aiortc_internals import tap_receiver
 from tests.bridge_process import free_port, start_bridge, write_config
 from tests.floorpeers import ToneTrack
+from web.cli import PROFILE_ENV
 
 HALLS = 6
 PROGRAM_VIEWERS = 10
@@ -295,7 +297,12 @@ def report(result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=20, help="floor grants to time")
+    parser.add_argument(
+        "--profile", type=Path, help="cProfile the bridge's event loop into this .prof file"
+    )
     args = parser.parse_args()
+    if args.profile:
+        os.environ[PROFILE_ENV] = str(args.profile.resolve())
     print(report(asyncio.run(run(args.rounds))))
 
 

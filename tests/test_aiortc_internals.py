@@ -87,7 +87,7 @@ async def test_fast_serializer_writes_the_same_bytes_as_aiortcs() -> None:
             }
             packet, expected = RtpPacket(**fields), RtpPacket(**fields)  # type: ignore[arg-type]
             expected.extensions.mid = "0"
-            assert port._serialize(packet) == expected.serialize(extension_map)
+            assert port.serialize(packet, 65535, 2**32 - 1) == expected.serialize(extension_map)
     finally:
         await pc.close()
 
