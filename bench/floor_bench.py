@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -242,9 +243,13 @@ async def run(rounds: int) -> dict[str, Any]:
                 # One hall on the floor; the bridge's CPU with everything running.
                 process = psutil.Process(bridge.pid)
                 packets_before = sum(w.packets for w in watchers)
+                if os.environ.get(PROFILE_ENV):
+                    process.send_signal(signal.SIGUSR1)  # bench/cpu_sampler.py: start
                 cpu_before, wall_before = _cpu(process), time.monotonic()
                 await asyncio.sleep(CPU_SECONDS)
                 cpu = (_cpu(process) - cpu_before) / (time.monotonic() - wall_before) * 100
+                if os.environ.get(PROFILE_ENV):
+                    process.send_signal(signal.SIGUSR2)
                 packets = sum(w.packets for w in watchers) - packets_before
                 _say("CPU measured")
                 for page in [chair, *halls]:
@@ -298,7 +303,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=20, help="floor grants to time")
     parser.add_argument(
-        "--profile", type=Path, help="cProfile the bridge's event loop into this .prof file"
+        "--profile", type=Path, help="sample the bridge's CPU into this file (bench/cpu_sampler.py)"
     )
     args = parser.parse_args()
     if args.profile:

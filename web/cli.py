@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import ipaddress
 import logging
 import os
@@ -32,7 +31,7 @@ KEEPALIVE_TIMEOUT = 15.0
 HANDLER_LIMITS = {"max_line_size": 8190, "max_field_size": 8190, "max_headers": 64}
 
 WILDCARDS = ("0.0.0.0", "::", "")
-# bench/floor_bench.py --profile: cProfile the event loop thread, dumped once it stops.
+# bench/floor_bench.py --profile: sample where the CPU goes (bench/cpu_sampler.py).
 PROFILE_ENV = "COMMUNE_PROFILE"
 SERVER_NAME = SECURITY_HEADERS["Server"]
 
@@ -156,17 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings, guard=guard)
     if context is not None and settings.server.tls.mode == "auto":
         app.cleanup_ctx.append(_renew_certificate_daily(settings, context))
-    profiler = cProfile.Profile() if os.environ.get(PROFILE_ENV) else None
+    sampler = None
+    if os.environ.get(PROFILE_ENV):
+        from bench.cpu_sampler import CpuSampler  # a development tool: only when asked
+
+        sampler = CpuSampler(os.environ[PROFILE_ENV])
+        sampler.arm()
     try:
-        if profiler is not None:
-            profiler.enable()
         asyncio.run(_serve(app, settings, context, guard))
     except (web.GracefulExit, KeyboardInterrupt):
         pass
     finally:
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(os.environ[PROFILE_ENV])
+        if sampler is not None:
+            sampler.stop()
     return 0
 
 
