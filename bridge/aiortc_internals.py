@@ -229,6 +229,10 @@ class SenderPort:
         fields[_SENDER_PACKETS] += 1
         return True
 
+    def clear(self) -> None:
+        """What waits in the socket's buffer is no longer ours to drop."""
+        return None
+
 
 def _nothing_waits() -> int:
     return 0

@@ -19,7 +19,6 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
 
 from aiortc.rtp import RtpPacket
 
@@ -27,7 +26,14 @@ from .codec import Codec
 from .drops import Drops
 from .emitter import Emitter
 from .picker import RenditionPicker
-from .portqueue import MAX_FAILURES_IN_A_ROW, PacketPort, QueuedPort
+from .portqueue import (
+    MAX_FAILURES_IN_A_ROW,
+    MAX_QUEUE_DELAY,
+    DirectPort,
+    PacketPort,
+    QueuedPort,
+    direct,
+)
 from .producer import Producer
 from .switching import RenditionSwitch
 
@@ -35,10 +41,6 @@ __all__ = ["MAX_FAILURES_IN_A_ROW", "Consumer", "DirectPort", "PacketPort"]
 
 logger = logging.getLogger(__name__)
 
-# For ports that must be awaited (portqueue.QueuedPort): room for a replayed group of
-# pictures (producer.MAX_REPLAY_PACKETS) and what arrives while it goes out.
-MAX_QUEUE_PACKETS = {"video": 500, "audio": 50}
-MAX_QUEUE_DELAY = 0.25  # seconds a packet may wait before the queue counts as stuck
 # A half-sent frame of a publisher we leave is finished within this, or cut.
 FINISH_FRAME_TIMEOUT = 0.2
 _HALF = 0x8000
@@ -47,21 +49,6 @@ _HALF = 0x8000
 def _newer(a: int, b: int) -> bool:
     """Whether 16-bit sequence number `a` comes after `b`."""
     return 0 < ((a - b) & 0xFFFF) < _HALF
-
-
-@runtime_checkable
-class DirectPort(Protocol):
-    """Where a consumer's packets go when sending takes no await (aiortc_internals.SenderPort)."""
-
-    @property
-    def ssrc(self) -> int: ...
-
-    @property
-    def started(self) -> bool: ...
-
-    def forward(self, packet: RtpPacket, seq: int, timestamp: int) -> bool:
-        """Send `packet` as `seq`/`timestamp`; False when the way out is stuck (not sent)."""
-        ...
 
 
 class Consumer(Emitter):
@@ -96,17 +83,9 @@ class Consumer(Emitter):
         self.drops = Drops(f"{kind} consumer", logger)
         self.last_sent_at: float | None = None
         self._event_loop = asyncio.get_event_loop()
-        self._port: DirectPort
-        if isinstance(port, DirectPort):
-            self._port = port
-        else:  # a coroutine port (the program mixer's inputs) gets a queue and a task
-            self._port = QueuedPort(
-                port,
-                max_packets=max_queue_packets or MAX_QUEUE_PACKETS.get(kind, 100),
-                max_delay=max_queue_delay,
-                drops=self.drops,
-                on_broken=self._broken,
-            )
+        self._port = direct(
+            port, kind, max_queue_packets, max_queue_delay, self.drops, self._broken
+        )
         self._sending = False  # started, and the port knows its parameters
         self._waiting_for_port: asyncio.Task[None] | None = None
         self._need_keyframe = kind == "video"
@@ -126,11 +105,6 @@ class Consumer(Emitter):
     @property
     def picker(self) -> RenditionPicker:
         return self.switch.picker
-
-    @property
-    def queued(self) -> int:
-        """Packets waiting to be sent (only a port that must be awaited has a queue)."""
-        return self._port.queued if isinstance(self._port, QueuedPort) else 0
 
     @property
     def changing_source(self) -> bool:
@@ -290,21 +264,13 @@ class Consumer(Emitter):
         self._prime()
 
     def _prime(self) -> None:
-        """Start the picture at once from the producer's replay, and ask for a fresh keyframe.
-
-        Replayed frames are squeezed to one clock tick apart, just behind the live
-        edge, so the decoder catches up at once and the player adds no delay.
-        """
+        """Start the picture at once from the producer's replay, and ask for a fresh keyframe."""
         if self.producer is None or self.kind != "video":
             return
-        packets, reaches_live = self.producer.replay
+        packets, reaches_live = self.producer.squeezed_replay()
         if packets:
-            frames = list(dict.fromkeys(p.timestamp for p in packets))
-            newest = frames[-1]
-            position = {ts: len(frames) - 1 - i for i, ts in enumerate(frames)}
             self._need_keyframe = False
-            for packet in packets:
-                adjust = (newest - packet.timestamp - position[packet.timestamp]) & 0xFFFFFFFF
+            for packet, adjust in packets:
                 self._forward(packet, adjust)
             # Without every packet since the keyframe, what comes next can't be decoded.
             self._need_keyframe = self._need_keyframe or not reaches_live
@@ -386,7 +352,7 @@ class Consumer(Emitter):
 
     def _stuck(self) -> None:
         """The way out refused a packet: drop what waits, and (video) wait for a keyframe."""
-        first_dropped = self._port.clear() if isinstance(self._port, QueuedPort) else None
+        first_dropped = self._port.clear()
         if first_dropped is not None:
             self.packets_dropped += (self._next_seq - first_dropped) & 0xFFFF
             self._next_seq = first_dropped  # the subscriber must not see our skip as a loss

@@ -1,4 +1,4 @@
-"""A bounded queue in front of a port whose `send` is a coroutine, such as a mixer input.
+"""The ports a consumer sends to, and a bounded queue in front of those that must be awaited.
 
 A consumer hands packets on synchronously, as they arrive (SenderPort sends
 them at once). A port that must be awaited gets them through this queue and
@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiortc.rtp import RtpPacket
 
@@ -23,6 +23,29 @@ logger = logging.getLogger(__name__)
 
 # Every packet failing this many times in a row means the port is broken, not the packet.
 MAX_FAILURES_IN_A_ROW = 100
+# Room for a replayed group of pictures (producer.MAX_REPLAY_PACKETS) and what arrives
+# while it goes out; more than this queued means the port is behind.
+MAX_QUEUE_PACKETS = {"video": 500, "audio": 50}
+MAX_QUEUE_DELAY = 0.25  # seconds a packet may wait before the queue counts as stuck
+
+
+@runtime_checkable
+class DirectPort(Protocol):
+    """Where a consumer's packets go when sending takes no await (aiortc_internals.SenderPort)."""
+
+    @property
+    def ssrc(self) -> int: ...
+
+    @property
+    def started(self) -> bool: ...
+
+    def forward(self, packet: RtpPacket, seq: int, timestamp: int) -> bool:
+        """Send `packet` as `seq`/`timestamp`; False when the way out is stuck (not sent)."""
+        ...
+
+    def clear(self) -> int | None:
+        """Drop what still waits to be sent; the sequence number of the first dropped."""
+        ...
 
 
 class PacketPort(Protocol):
@@ -35,6 +58,26 @@ class PacketPort(Protocol):
     def started(self) -> bool: ...
 
     async def send(self, packet: RtpPacket) -> None: ...
+
+
+def direct(
+    port: DirectPort | PacketPort,
+    kind: str,
+    max_packets: int | None,
+    max_delay: float,
+    drops: Drops,
+    on_broken: Callable[[], None],
+) -> DirectPort:
+    """`port` itself, or a queue in front of it when its `send` must be awaited."""
+    if isinstance(port, DirectPort):
+        return port
+    return QueuedPort(
+        port,
+        max_packets=max_packets or MAX_QUEUE_PACKETS.get(kind, 100),
+        max_delay=max_delay,
+        drops=drops,
+        on_broken=on_broken,
+    )
 
 
 class QueuedPort:
@@ -72,10 +115,6 @@ class QueuedPort:
     @property
     def started(self) -> bool:
         return self.port.started
-
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
 
     def forward(self, packet: RtpPacket, seq: int, timestamp: int) -> bool:
         """Queue `packet` as `seq` and `timestamp`; False (and nothing queued) when the

@@ -105,6 +105,21 @@ class Producer(Emitter):
             return list(self._keyframe), False
         return self._keyframe + self._since_keyframe, True
 
+    def squeezed_replay(self) -> tuple[list[tuple[RtpPacket, int]], bool]:
+        """The replay, each packet with the timestamp adjustment that squeezes its frames
+        to one clock tick apart just behind the live edge: the decoder catches up at
+        once and the player adds no delay. The flag is the replay's own."""
+        packets, reaches_live = self.replay
+        if not packets:
+            return [], reaches_live
+        frames = list(dict.fromkeys(p.timestamp for p in packets))
+        newest = frames[-1]
+        position = {ts: len(frames) - 1 - i for i, ts in enumerate(frames)}
+        squeezed = [
+            (p, (newest - p.timestamp - position[p.timestamp]) & 0xFFFFFFFF) for p in packets
+        ]
+        return squeezed, reaches_live
+
     def receive(self, packet: RtpPacket) -> None:
         """Hand one packet from the publisher on to every consumer. Called per packet.
 

@@ -46,6 +46,9 @@ class RecordingPort:
         self.sent.append(out)
         return True
 
+    def clear(self) -> None:
+        return None
+
 
 class AwaitedPort:
     payload_type = 100
