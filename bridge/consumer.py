@@ -168,7 +168,8 @@ class Consumer(Emitter):
         if then is not None and not self.closed:
             then()
 
-    def _take(self, producer: Producer) -> None:
+    def _take(self, producer: Producer, keyframe: RtpPacket | None = None) -> None:
+        """Follow `producer` from `keyframe` on, or from its replay (or next keyframe)."""
         self.detach()
         if producer.closed:
             return
@@ -176,8 +177,10 @@ class Consumer(Emitter):
         producer.add_consumer(self)
         self._rebase = True
         self._resync = True
-        self._need_keyframe = self.kind == "video"
-        if self._sending:
+        self._need_keyframe = self.kind == "video" and keyframe is None
+        if keyframe is not None:
+            self.push(keyframe, True)
+        elif self._sending:
             self._prime()
 
     def detach(self) -> None:
@@ -228,16 +231,9 @@ class Consumer(Emitter):
         """`producer`, which we wait for, starts a keyframe: move to it on this very packet."""
         self.switch.at_keyframe(producer, packet)
 
-    def move_to(self, producer: Producer, packet: RtpPacket) -> None:
-        """Follow another rendition from `packet`, its keyframe, on."""
-        if self.producer is not None:
-            self.producer.remove_consumer(self)
-        self.producer = producer
-        producer.add_consumer(self)
-        self._rebase = True
-        self._resync = True
-        self._need_keyframe = False
-        self.push(packet, True)
+    def move_to(self, producer: Producer, keyframe: RtpPacket) -> None:
+        """Follow another rendition from `keyframe`, its keyframe's first packet, on."""
+        self._take(producer, keyframe)
         self.emit("renditionchange")
 
     # -- sending -------------------------------------------------------------------------
