@@ -165,7 +165,9 @@ class SenderPort:
         )
         # The extension block, per audio level (None: no level, only the mid).
         self._blocks: dict[Any, bytes] = {}
-        self._way_out: Any = None  # the nominated pair's datagram transport
+        self._pair: Any = None  # the nominated candidate pair
+        self._address: Any = None  # its remote address
+        self._way_out: Any = None  # its datagram transport
         self._backlog: Callable[[], int] = _nothing_waits
 
     @property
@@ -195,7 +197,9 @@ class SenderPort:
                       self.ssrc)  # fmt: skip
         return header + block + packet.payload
 
-    def _use(self, way_out: Any) -> None:
+    def _use(self, pair: Any, way_out: Any) -> None:
+        self._pair = pair
+        self._address = pair.remote_addr  # a new tuple on every read: keep one
         self._way_out = way_out
         # A TURN relay's transport keeps no buffer of its own to measure.
         self._backlog = getattr(way_out, "get_write_buffer_size", _nothing_waits)
@@ -212,14 +216,14 @@ class SenderPort:
             raise ConnectionError("the subscriber's transport is not connected")
         # What aioice's StunProtocol.send_data does, without its coroutine.
         way_out = pair.protocol.transport
-        if way_out is not self._way_out:
-            self._use(way_out)
+        if way_out is not self._way_out or pair is not self._pair:
+            self._use(pair, way_out)
         if self._backlog() > MAX_BACKLOG_BYTES:
             return False
         data = self.serialize(packet, seq, timestamp)
         self.history[seq % RTP_HISTORY_SIZE] = data
         protected = dtls[_DTLS_TX_SRTP].protect(data)
-        way_out.sendto(protected, pair.remote_addr)
+        way_out.sendto(protected, self._address)
         dtls[_DTLS_TX_BYTES] += len(protected)
         dtls[_DTLS_TX_PACKETS] += 1
         fields = self._fields
