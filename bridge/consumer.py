@@ -1,13 +1,15 @@
-"""One track going to one subscriber, with its own bounded queue and numbering.
+"""One track going to one subscriber, renumbered into its own space and sent as it arrives.
 
 Each consumer rewrites SSRC, sequence numbers and timestamps into its own
 space. Like mediasoup, it shifts sequence numbers by one offset that changes
 only where the consumer itself skipped packets (a new publisher, or waiting
 for a keyframe), so a subscriber sees no gap where we skipped, but does see
 every gap the publisher's link made, and can ask for those packets again.
-A consumer that falls behind drops its queue and waits for the next keyframe:
-it never holds more than a bounded amount of media, and it never slows the
-other consumers. A packet it cannot send costs that packet, not the session.
+Packets go out the moment the producer hands them over, in the same call: no
+queue, no task, no await per packet. A consumer whose way out is stuck drops
+packets and waits for the next keyframe: it never holds more than a bounded
+amount of media, and it never slows the other consumers. A packet it cannot
+send costs that packet, not the session.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections import deque
-from typing import Protocol
+from collections.abc import Callable
 
 from aiortc.rtp import RtpPacket
 
@@ -25,34 +26,29 @@ from .codec import Codec
 from .drops import Drops
 from .emitter import Emitter
 from .picker import RenditionPicker
+from .portqueue import (
+    MAX_FAILURES_IN_A_ROW,
+    MAX_QUEUE_DELAY,
+    DirectPort,
+    PacketPort,
+    QueuedPort,
+    direct,
+)
 from .producer import Producer
+from .switching import RenditionSwitch
+
+__all__ = ["MAX_FAILURES_IN_A_ROW", "Consumer", "DirectPort", "PacketPort"]
 
 logger = logging.getLogger(__name__)
 
-# Room for a replayed group of pictures (producer.MAX_REPLAY_PACKETS) and what arrives
-# while it goes out; more than this queued means we are behind.
-MAX_QUEUE_PACKETS = {"video": 500, "audio": 50}
-MAX_QUEUE_DELAY = 0.25  # seconds a packet may wait before the queue counts as stuck
-# Every packet failing this many times in a row means the sender is broken, not the packet.
-MAX_FAILURES_IN_A_ROW = 100
+# A half-sent frame of a publisher we leave is finished within this, or cut.
+FINISH_FRAME_TIMEOUT = 0.2
 _HALF = 0x8000
 
 
 def _newer(a: int, b: int) -> bool:
     """Whether 16-bit sequence number `a` comes after `b`."""
     return 0 < ((a - b) & 0xFFFF) < _HALF
-
-
-class PacketPort(Protocol):
-    """Where a consumer's rewritten packets go (an aiortc sender in production)."""
-
-    payload_type: int
-    ssrc: int
-
-    @property
-    def started(self) -> bool: ...
-
-    async def send(self, packet: RtpPacket) -> None: ...
 
 
 class Consumer(Emitter):
@@ -62,7 +58,7 @@ class Consumer(Emitter):
     def __init__(
         self,
         kind: str,
-        port: PacketPort,
+        port: DirectPort | PacketPort,
         codec: Codec,
         *,
         max_queue_packets: int | None = None,
@@ -78,8 +74,7 @@ class Consumer(Emitter):
         self.producer: Producer | None = None
         self.source: str | None = None  # the router's name for what we follow; None: nothing
         self.renditions: list[Producer] = []  # what the publisher sends of our kind, best first
-        self.picker = RenditionPicker()
-        self._switching_to: Producer | None = None
+        self.switch = RenditionSwitch(self)
         self.started = False
         self.closed = False
         self.packets_sent = 0
@@ -90,30 +85,35 @@ class Consumer(Emitter):
         self.nacks_passed_upstream = 0
         self.drops = Drops(f"{kind} consumer", logger)
         self.last_sent_at: float | None = None
-        self._port = port
         self._event_loop = asyncio.get_event_loop()
-        self._max_packets = max_queue_packets or MAX_QUEUE_PACKETS.get(kind, 100)
-        self._max_delay = max_queue_delay
+        self._port = direct(
+            port, kind, max_queue_packets, max_queue_delay, self.drops, self._broken
+        )
+        self._sending = False  # started, and the port knows its parameters
+        self._waiting_for_port: asyncio.Task[None] | None = None
         self._replay = replay
-        # (packet, when queued, timestamp adjustment for replayed frames, starts a new
-        # numbering offset: the first packet after a skip or a change of publisher)
-        self._queue: deque[tuple[RtpPacket, float, int, bool]] = deque()
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._need_keyframe = kind == "video"
         self._next_seq = random.randint(0, 0x7FFF)  # one past the newest number we sent
         self._seq_offset = 0
         self._sync_seq = 0  # producer number where the current offset began
-        self._resync = True
+        self._resync = True  # the next packet starts a new numbering offset
         self._failures_in_a_row = 0
         self._mid_frame = False  # the last packet sent did not end its frame
+        # Runs once the half-sent frame is finished: the move to another publisher.
+        self._after_frame: Callable[[], None] | None = None
+        self._finish_timer: asyncio.TimerHandle | None = None
         self._ts_offset = 0
         self._rebase = True
         self._last_out_ts: int | None = None
 
     @property
-    def queued(self) -> int:
-        return len(self._queue)
+    def picker(self) -> RenditionPicker:
+        return self.switch.picker
+
+    @property
+    def changing_source(self) -> bool:
+        """Whether we finish a frame of the producer we are leaving."""
+        return self._after_frame is not None
 
     def accepts(self, producer: Producer) -> bool:
         """Whether this consumer's negotiated codec can carry `producer`'s packets."""
@@ -133,132 +133,147 @@ class Consumer(Emitter):
             self.attach(renditions[min(self.picker.choice, len(renditions) - 1)])
 
     def pause(self) -> None:
-        """Follow nothing: send no more packets until told to follow something again."""
+        """Follow nothing: send no more packets (after the frame half sent, if any)."""
         self.renditions = []
-        self.detach(finish_frame=True)
+        self._after_current_frame(self.detach)
 
     def attach(self, producer: Producer) -> None:
-        """Follow `producer` from its next keyframe on, continuing our own numbering."""
+        """Follow `producer` from its next keyframe on (after the frame of the current
+        one that is half sent, if any), continuing our own numbering."""
         if self.closed:
             return
-        self.detach(finish_frame=True)
         if not self.accepts(producer):
+            self.detach()
             self.emit("incompatible")
+            return
+        if producer is self.producer and self._after_frame is None:
+            return
+        self._after_current_frame(lambda: self._take(producer))
+
+    def _after_current_frame(self, then: Callable[[], None]) -> None:
+        """Run `then` now, or once the frame half sent is finished: a subscriber decodes a
+        frame cut short as a damaged picture (aiortc does; a browser drops it)."""
+        self.switch.cancel()
+        if self._mid_frame and self.producer is not None and not self.producer.closed:
+            self._after_frame = then
+            if self._finish_timer is None:
+                self._finish_timer = self._event_loop.call_later(
+                    FINISH_FRAME_TIMEOUT, self._frame_finished
+                )
+            return
+        self._after_frame = None
+        then()
+
+    def _frame_finished(self) -> None:
+        if self._finish_timer is not None:
+            self._finish_timer.cancel()
+            self._finish_timer = None
+        then, self._after_frame = self._after_frame, None
+        if then is not None and not self.closed:
+            then()
+
+    def _take(self, producer: Producer, keyframe: RtpPacket | None = None) -> None:
+        """Follow `producer` from `keyframe` on, or from its replay (or next keyframe)."""
+        self.detach()
+        if producer.closed:
             return
         self.producer = producer
         producer.add_consumer(self)
         self._rebase = True
         self._resync = True
-        self._need_keyframe = self.kind == "video"
-        if self.started:
+        self._need_keyframe = self.kind == "video" and keyframe is None
+        if keyframe is not None:
+            self.push(keyframe, True)
+        elif self._sending:
             self._prime()
 
-    def detach(self, *, finish_frame: bool = False) -> None:
-        """Stop following the producer and drop what is queued; with `finish_frame`, keep
-        the queued rest of a frame already half sent, which a subscriber would otherwise
-        decode cut short (a browser waits for the frame's last packet; aiortc does not)."""
-        self._cancel_switch()
+    def detach(self) -> None:
+        """Stop following the producer, at once."""
+        self.switch.cancel()
+        if self._finish_timer is not None:
+            self._finish_timer.cancel()
+            self._finish_timer = None
+        self._after_frame = None
+        self._mid_frame = False
         if self.producer is not None:
             self.producer.remove_consumer(self)
             self.producer = None
-        end = None
-        if finish_frame and self._mid_frame:
-            end = next((i for i, queued in enumerate(self._queue) if queued[0].marker), None)
-        if end is None:
-            self._queue.clear()
-        else:
-            while len(self._queue) > end + 1:
-                self._queue.pop()
 
     def producer_closed(self, producer: Producer) -> None:
-        if self._switching_to is producer:
-            self._switching_to = None
+        self.switch.producer_closed(producer)
         if producer in self.renditions:
             self.renditions.remove(producer)
         if self.producer is producer:
+            if self._after_frame is not None:  # its frame will never be finished now
+                self._mid_frame = False
+                self._frame_finished()
+                return
             self.producer = None
-            self._queue.clear()
+            self._mid_frame = False
             if self.renditions:  # e.g. only the light stream ended: fall back to the full one
                 self.attach(self.renditions[0])
 
     def source_restarted(self) -> None:
         """The producer's publisher restarted its stream (a new SSRC, new numbering): go on
         from its next keyframe as if it were a new producer."""
-        self._queue.clear()
         self._rebase = True
         self._resync = True
+        self._mid_frame = False
         self._need_keyframe = self.kind == "video"
 
-    # -- renditions ---------------------------------------------------------------------
+    # -- renditions (bridge/switching.py) -----------------------------------------------
 
     def link_report(self, fraction_lost: float) -> None:
         """The subscriber's receiver report for this stream."""
-        self._choose(self.picker.report(fraction_lost, self._event_loop.time()))
+        self.switch.link_report(fraction_lost, self._event_loop.time())
 
     def link_estimate(self, bitrate: float) -> None:
         """The subscriber's REMB."""
-        full = self.renditions[0].bitrate if self.renditions else None
-        self._choose(self.picker.remb(bitrate, self._event_loop.time(), full))
-
-    def _choose(self, choice: int) -> None:
-        if len(self.renditions) < 2 or self.producer is None:
-            return
-        target = self.renditions[min(choice, len(self.renditions) - 1)]
-        if target is self.producer:
-            self._cancel_switch()
-        elif target is not self._switching_to:
-            # Keep showing the current rendition until the target's next keyframe.
-            self._cancel_switch()
-            self._switching_to = target
-            target.add_waiting(self)
-            target.request_keyframe()
-
-    def _cancel_switch(self) -> None:
-        if self._switching_to is not None:
-            self._switching_to.remove_consumer(self)
-            self._switching_to = None
+        self.switch.link_estimate(bitrate, self._event_loop.time())
 
     def switch_at_keyframe(self, producer: Producer, packet: RtpPacket) -> None:
         """`producer`, which we wait for, starts a keyframe: move to it on this very packet."""
-        if self._switching_to is not producer or self.closed:
-            return
-        self._switching_to = None
-        if self.producer is not None:
-            self.producer.remove_consumer(self)
-        self.producer = producer
-        producer.add_consumer(self)
-        self._rebase = True
-        self._resync = True
-        self._need_keyframe = False
-        self.push(packet, True)
+        self.switch.at_keyframe(producer, packet)
+
+    def move_to(self, producer: Producer, keyframe: RtpPacket) -> None:
+        """Follow another rendition from `keyframe`, its keyframe's first packet, on."""
+        self._take(producer, keyframe)
         self.emit("renditionchange")
+
+    # -- sending -------------------------------------------------------------------------
 
     def start(self) -> None:
         """Begin sending: the subscriber's transport is up."""
         if self.started or self.closed:
             return
         self.started = True
-        self._task = asyncio.ensure_future(self._run())
+        if self._port.started:
+            self._begin()
+        else:
+            self._waiting_for_port = asyncio.ensure_future(self._wait_for_port())
+
+    async def _wait_for_port(self) -> None:
+        while not self._port.started:
+            await asyncio.sleep(0.005)
+        self._begin()
+
+    def _begin(self) -> None:
+        if self.closed:
+            return
+        self._sending = True
         self._prime()
 
     def _prime(self) -> None:
-        """Start the picture at once from the producer's replay, and ask for a fresh keyframe.
-
-        Replayed frames are squeezed to one clock tick apart, just behind the live
-        edge, so the decoder catches up at once and the player adds no delay.
-        """
+        """Start the picture at once from the producer's replay, and ask for a fresh keyframe."""
         if self.producer is None or self.kind != "video":
             return
-        packets, reaches_live = self.producer.replay if self._replay else ([], False)
+        packets, reaches_live = self.producer.squeezed_replay() if self._replay else ([], False)
         if packets:
-            frames = list(dict.fromkeys(p.timestamp for p in packets))
-            newest = frames[-1]
-            position = {ts: len(frames) - 1 - i for i, ts in enumerate(frames)}
-            for packet in packets:
-                adjust = (newest - packet.timestamp - position[packet.timestamp]) & 0xFFFFFFFF
-                self._enqueue(packet, adjust)
+            self._need_keyframe = False
+            for packet, adjust in packets:
+                self._forward(packet, adjust)
             # Without every packet since the keyframe, what comes next can't be decoded.
-            self._need_keyframe = not reaches_live
+            self._need_keyframe = self._need_keyframe or not reaches_live
         self.request_keyframe()
 
     def request_keyframe(self) -> None:
@@ -281,76 +296,21 @@ class Consumer(Emitter):
             self.producer.nack(wanted)
 
     def push(self, packet: RtpPacket, starts_keyframe: bool) -> None:
-        """Queue one packet from the producer. Called per packet per consumer: keep it cheap."""
-        if not self.started:
+        """Send one packet from the producer. Called per packet per consumer: keep it cheap."""
+        if not self._sending:
             return
         if self._need_keyframe:
             if not starts_keyframe:
                 self.packets_dropped += 1
                 return
             self._need_keyframe = False
-        queue = self._queue
-        if queue:
-            now = self._event_loop.time()
-            if len(queue) >= self._max_packets or now - queue[0][1] > self._max_delay:
-                self._fall_back_to_keyframe()
-                if self.kind == "video" and not starts_keyframe:
-                    self.packets_dropped += 1
-                    return
-                self._need_keyframe = False
-        self._enqueue(packet)
+        self._forward(packet, 0)
+        if self._after_frame is not None and not self._mid_frame:
+            self._frame_finished()
 
-    def _enqueue(self, packet: RtpPacket, adjust: int = 0) -> None:
-        self._queue.append((packet, self._event_loop.time(), adjust, self._resync))
-        self._resync = False
-        self._wakeup.set()
-
-    def _fall_back_to_keyframe(self) -> None:
-        self.packets_dropped += len(self._queue)
-        self._queue.clear()
-        self._resync = True  # the subscriber must not see our skip as a loss
-        self.queue_resets += 1
-        if self.kind == "video":
-            self._need_keyframe = True
-            self.request_keyframe()
-            self._choose(self.picker.stalled(self._event_loop.time()))
-
-    async def _run(self) -> None:
-        try:
-            while not self._port.started:
-                await asyncio.sleep(0.005)
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._queue:
-                    packet, _, adjust, sync = self._queue.popleft()
-                    # Inline, not a helper coroutine: this runs per packet per hall.
-                    try:
-                        await self._send(packet, adjust, sync)
-                    except ConnectionError:
-                        raise
-                    except Exception as exc:  # costs this packet, unless every one fails
-                        self._failed(exc)
-                    else:
-                        self._failures_in_a_row = 0
-        except asyncio.CancelledError:
-            return
-        except ConnectionError:
-            logger.debug("consumer %s: transport gone", self.id)
-        except Exception:
-            logger.exception("consumer %s stopped", self.id)
-        # A consumer that cannot send is of no use to its hall: close it (and so its
-        # session), so the TV sees the drop and rejoins instead of freezing.
-        self.close()
-
-    def _failed(self, exc: Exception) -> None:
-        self.drops.count("not sent", repr(exc))
-        self._failures_in_a_row += 1
-        if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
-            raise exc
-
-    async def _send(self, packet: RtpPacket, adjust: int, sync: bool) -> None:
+    def _forward(self, packet: RtpPacket, adjust: int) -> None:
         source = packet.sequence_number
+        sync = self._resync
         if sync:
             self._seq_offset = (self._next_seq - source) & 0xFFFF
             self._sync_seq = source
@@ -363,30 +323,61 @@ class Consumer(Emitter):
                 return
             if since_sync > _HALF // 2:
                 self._sync_seq = (source - _HALF // 4) & 0xFFFF  # keep it in comparing range
-        if sync and self._rebase:  # a new source: packets of the old one may still be queued
+        if sync and self._rebase:  # a new source: continue our timestamps where we stopped
             self._rebase = False
             self._ts_offset = self._offset_for((packet.timestamp + adjust) & 0xFFFFFFFF)
         timestamp = (packet.timestamp + adjust + self._ts_offset) & 0xFFFFFFFF
         seq = (source + self._seq_offset) & 0xFFFF
-        out = RtpPacket(
-            payload_type=self._port.payload_type,
-            marker=packet.marker,
-            sequence_number=seq,
-            timestamp=timestamp,
-            ssrc=self._port.ssrc,
-            payload=packet.payload,
-        )
-        if packet.extensions.audio_level is not None:
-            out.extensions.audio_level = packet.extensions.audio_level
+        try:
+            sent = self._port.forward(packet, seq, timestamp)
+        except ConnectionError:
+            self._broken()
+            return
+        except Exception as exc:  # costs this packet, unless every one fails
+            self._failed(exc)
+            return
+        if not sent:
+            self._stuck()
+            return
+        self._resync = False
+        self._failures_in_a_row = 0
         if sync or ((seq - self._next_seq) & 0xFFFF) < _HALF:  # not older than the newest
             self._next_seq = (seq + 1) & 0xFFFF
-        await self._port.send(out)
-        self._mid_frame = not packet.marker
+        self._mid_frame = not packet.marker and self.kind == "video"
         self._last_out_ts = timestamp
         self.last_sent_at = self._event_loop.time()
         self.packets_sent += 1
         if packet.marker:
             self.frames_sent += 1
+
+    def _stuck(self) -> None:
+        """The way out refused a packet: drop what waits, and (video) wait for a keyframe."""
+        first_dropped = self._port.clear()
+        if first_dropped is not None:
+            self.packets_dropped += (self._next_seq - first_dropped) & 0xFFFF
+            self._next_seq = first_dropped  # the subscriber must not see our skip as a loss
+        self.packets_dropped += 1
+        self._resync = True
+        self._mid_frame = False
+        self.queue_resets += 1
+        if self.kind == "video":
+            self._need_keyframe = True
+            self.request_keyframe()
+            self.switch.stalled(self._event_loop.time())
+
+    def _failed(self, exc: Exception) -> None:
+        self.drops.count("not sent", repr(exc))
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+            logger.error("consumer %s: every packet fails (%r); closing", self.id, exc)
+            self._broken()
+
+    def _broken(self) -> None:
+        """A consumer that cannot send is of no use to its hall: close it (and so its
+        session), so the TV sees the drop and rejoins instead of freezing."""
+        if not self.closed:
+            self._sending = False
+            self._event_loop.call_soon(self.close)
 
     def _offset_for(self, timestamp: int) -> int:
         """Timestamp offset that makes the new source continue where the last one stopped."""
@@ -401,8 +392,11 @@ class Consumer(Emitter):
         if self.closed:
             return
         self.closed = True
+        self._sending = False
         self.detach()
-        if self._task is not None:
-            self._task.cancel()
+        if isinstance(self._port, QueuedPort):
+            self._port.close()
+        if self._waiting_for_port is not None:
+            self._waiting_for_port.cancel()
         self.emit("close")
         self.remove_all_listeners()

@@ -90,6 +90,7 @@ class Producer(Emitter):
         self._pli_waiting_for_ssrc = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._event_loop = asyncio.get_event_loop()
+        self._left_alone: asyncio.Future[None] | None = None  # while retiring
         # The most recent keyframe's packets, and every packet since (None once too many).
         self._keyframe: list[RtpPacket] = []
         self._since_keyframe: list[RtpPacket] | None = []
@@ -103,6 +104,21 @@ class Producer(Emitter):
         if self._since_keyframe is None:
             return list(self._keyframe), False
         return self._keyframe + self._since_keyframe, True
+
+    def squeezed_replay(self) -> tuple[list[tuple[RtpPacket, int]], bool]:
+        """The replay, each packet with the timestamp adjustment that squeezes its frames
+        to one clock tick apart just behind the live edge: the decoder catches up at
+        once and the player adds no delay. The flag is the replay's own."""
+        packets, reaches_live = self.replay
+        if not packets:
+            return [], reaches_live
+        frames = list(dict.fromkeys(p.timestamp for p in packets))
+        newest = frames[-1]
+        position = {ts: len(frames) - 1 - i for i, ts in enumerate(frames)}
+        squeezed = [
+            (p, (newest - p.timestamp - position[p.timestamp]) & 0xFFFFFFFF) for p in packets
+        ]
+        return squeezed, reaches_live
 
     def receive(self, packet: RtpPacket) -> None:
         """Hand one packet from the publisher on to every consumer. Called per packet.
@@ -285,6 +301,30 @@ class Producer(Emitter):
     def remove_consumer(self, consumer: Consumer) -> None:
         self.consumers.pop(consumer.id, None)
         self.waiting.pop(consumer.id, None)
+        left_alone = self._left_alone
+        if left_alone is not None and not left_alone.done() and not self.finishing:
+            left_alone.set_result(None)
+
+    @property
+    def finishing(self) -> bool:
+        """Whether a consumer that is leaving us still finishes a frame of ours."""
+        return any(c.changing_source for c in self.consumers.values())
+
+    async def retire(self, timeout: float) -> None:
+        """Close once no consumer is left finishing a frame of ours, or after `timeout`.
+
+        Consumers leaving us (the publisher was replaced, or its stream ends) move
+        on as soon as the frame they have half sent is finished; closing at once
+        would cut it, and a cut frame decodes as a damaged picture."""
+        try:
+            if not self.closed and self.finishing:
+                if self._left_alone is None:
+                    self._left_alone = self._event_loop.create_future()
+                await asyncio.wait_for(asyncio.shield(self._left_alone), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Close, idempotently; consumers follow and wait for the next producer."""
@@ -301,6 +341,8 @@ class Producer(Emitter):
                 logger.exception("consumer failed to follow producer close")
         self.consumers.clear()
         self.waiting.clear()
+        if self._left_alone is not None and not self._left_alone.done():
+            self._left_alone.set_result(None)
         self._keyframe = []
         self._since_keyframe = []
         self.emit("close")

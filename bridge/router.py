@@ -10,11 +10,15 @@ a packet of a source nobody routed to a consumer never reaches that consumer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from .consumer import Consumer
 from .emitter import Emitter
 from .producer import Producer
+
+# A replaced producer closes once its consumers have finished the frame they half sent.
+RETIRE_TIMEOUT = 0.25
 
 
 class Router(Emitter):
@@ -26,6 +30,7 @@ class Router(Emitter):
         self.sources: dict[str, dict[str, list[Producer]]] = {}
         self.consumers: dict[str, Consumer] = {}
         self.closed = False
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def renditions(self, source: str, kind: str) -> list[Producer]:
         """What `source` sends of `kind`, best first; empty while it sends none."""
@@ -37,7 +42,8 @@ class Router(Emitter):
         return renditions[0] if renditions else None
 
     def publish(self, source: str, producers: Iterable[Producer]) -> None:
-        """Make `producers` the current ones of `source`; the ones they replace close."""
+        """Make `producers` the current ones of `source`; the ones they replace close as
+        soon as no consumer is left finishing a frame of theirs."""
         by_kind: dict[str, list[Producer]] = {}
         for producer in producers:
             by_kind.setdefault(producer.kind, []).append(producer)
@@ -53,7 +59,12 @@ class Router(Emitter):
                 if consumer.kind == kind and consumer.source == source:
                     consumer.follow(renditions)
         for old in replaced:
-            old.close()
+            if not old.finishing:
+                old.close()
+                continue
+            task = asyncio.ensure_future(old.retire(RETIRE_TIMEOUT))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
         if by_kind:
             self.emit("producerchange")
 
@@ -98,5 +109,7 @@ class Router(Emitter):
             for renditions in list(kinds.values()):
                 for producer in list(renditions):
                     producer.close()
+        for task in list(self._retiring):
+            task.cancel()
         self.emit("close")
         self.remove_all_listeners()

@@ -15,7 +15,7 @@ from typing import Literal
 from aiortc import MediaStreamTrack, RTCDtlsTransport, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
-from .consumer import Consumer
+from .consumer import FINISH_FRAME_TIMEOUT, Consumer
 from .emitter import Emitter
 from .producer import Producer
 
@@ -192,8 +192,8 @@ class Session(Emitter):
         self.close_reason = reason
         for consumer in self.consumers:
             consumer.close()
-        for producer in self.producers:
-            producer.close()
+        # While the peer connection is open, a half-sent frame can still be finished.
+        await asyncio.gather(*(p.retire(FINISH_FRAME_TIMEOUT) for p in self.producers))
         try:
             await self.pc.close()
         except Exception:

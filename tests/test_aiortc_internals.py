@@ -87,7 +87,7 @@ async def test_fast_serializer_writes_the_same_bytes_as_aiortcs() -> None:
             }
             packet, expected = RtpPacket(**fields), RtpPacket(**fields)  # type: ignore[arg-type]
             expected.extensions.mid = "0"
-            assert port._serialize(packet) == expected.serialize(extension_map)
+            assert port.serialize(packet, 65535, 2**32 - 1) == expected.serialize(extension_map)
     finally:
         await pc.close()
 
@@ -131,5 +131,35 @@ async def test_nacks_the_history_cannot_answer_and_link_reports_reach_the_bridge
         remb.fci = pack_remb_fci(800_000, [sender._ssrc])
         await sender._handle_rtcp_packet(remb)
         assert feedback.reports == [0.25] and feedback.estimates == [800_000]
+    finally:
+        await pc.close()
+
+
+async def test_the_send_history_gives_aiortc_back_the_packet_it_holds() -> None:
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+    from aiortc.rtp import RtpPacket
+
+    pc = RTCPeerConnection(NO_ICE_SERVERS)
+    try:
+        sender = pc.addTransceiver("video", direction="sendonly").sender
+        port = internals.SenderPort(sender, payload_type=96)
+        vars(sender)["_RTCRtpSender__rtp_header_extensions_map"].configure(
+            RTCRtpParameters(
+                headerExtensions=[
+                    RTCRtpHeaderExtensionParameters(id=4, uri="urn:ietf:params:rtp-hdrext:sdes:mid")
+                ]
+            )
+        )
+        vars(sender)["_RTCRtpSender__mid"] = "0"
+        # What aiortc's _retransmit reads is now the port's history of sent bytes.
+        assert vars(sender)["_RTCRtpSender__rtp_history"] is port.history
+        source = RtpPacket(payload_type=100, marker=1, sequence_number=7, payload=b"\x10\x00\x9d")
+        seq = 70 + internals.RTP_HISTORY_SIZE
+        port.history[seq % internals.RTP_HISTORY_SIZE] = port.serialize(source, seq, 1234)
+        kept = port.history.get(seq % internals.RTP_HISTORY_SIZE)
+        assert (kept.sequence_number, kept.timestamp, kept.ssrc) == (seq, 1234, port.ssrc)
+        assert (kept.payload, kept.marker, kept.payload_type) == (source.payload, 1, 96)
+        assert kept.extensions.mid == "0"
+        assert port.history.holds(seq) and not port.history.holds(70)
     finally:
         await pc.close()

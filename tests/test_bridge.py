@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bridge.aiortc_internals import MAX_BACKLOG_BYTES
 from bridge.bridge import Bridge
 from bridge.errors import BadOffer, CodecUnsupported
 from tests.conftest import publish_via, subscribe_via
@@ -158,6 +159,20 @@ async def test_a_new_chair_stream_takes_over_at_its_keyframe_with_no_damaged_pic
         await old.close()
 
 
+class StuckLink:
+    """Fault injection: a way out that takes datagrams and never lets them leave, as a
+    socket whose buffer stays full would (asyncio then keeps them in its own buffer)."""
+
+    def __init__(self) -> None:
+        self.held = 0
+
+    def sendto(self, data: bytes, address: object = None) -> None:
+        self.held += len(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self.held
+
+
 async def test_a_stalled_viewer_skips_to_a_keyframe_without_slowing_the_others(
     bridge: Bridge,
 ) -> None:
@@ -168,24 +183,21 @@ async def test_a_stalled_viewer_skips_to_a_keyframe_without_slowing_the_others(
         await wait_for(lambda: slow.frames >= 5 and fast.frames >= 5, 20, "frames")
         (slow_session,) = [s for s in bridge.sessions.values() if s.label == "slow"]
         (consumer,) = slow_session.consumers
-        # Fault injection: each send to this hall now takes 100 ms, far slower than the stream.
-        port = consumer._port
-        real_send = port.send
-
-        async def crawling_send(packet: object) -> None:
-            await asyncio.sleep(0.1)
-            await real_send(packet)  # type: ignore[arg-type]
-
-        port.send = crawling_send  # type: ignore[method-assign]
+        (transceiver,) = slow_session.pc.getTransceivers()
+        pair = transceiver.sender.transport.transport._connection._nominated[1]
+        real_way_out, stuck = pair.protocol.transport, StuckLink()
+        pair.protocol.transport = stuck  # type: ignore[assignment]
         before = fast.frames
-        peak = 0
-        for _ in range(40):
-            await asyncio.sleep(0.05)
-            peak = max(peak, consumer.queued)
-        await wait_for(lambda: fast.frames >= before + 45, 10, "the fast hall to keep up")
-        assert consumer.queue_resets >= 1
-        assert peak <= 400
-        assert consumer.packets_dropped > 0
+        try:
+            await wait_for(lambda: consumer.queue_resets >= 1, 20, "the slow hall to skip")
+            await wait_for(lambda: fast.frames >= before + 45, 10, "the fast hall to keep up")
+            await wait_for(lambda: consumer.packets_dropped > 0, 10, "packets the slow one skips")
+        finally:
+            pair.protocol.transport = real_way_out
+        stalled_at = slow.frames
+        # It stopped sending once the backlog passed the bound: memory stays bounded.
+        assert stuck.held <= MAX_BACKLOG_BYTES + 1500
+        await wait_for(lambda: slow.frames >= stalled_at + 5, 10, "the slow hall back")
     finally:
         await slow.close()
         await fast.close()

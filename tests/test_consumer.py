@@ -2,7 +2,9 @@
 
 These feed hand-made RTP packets through a Producer into a Consumer whose port
 records what it would send, to check the rewriting rules exactly; media over
-real peers is covered in test_bridge.py.
+real peers is covered in test_bridge.py. RecordingPort takes packets the way
+the bridge's SenderPort does, in the producer's call; AwaitedPort the way the
+program mixer's inputs do, through the consumer's queue.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 from aiortc.rtp import RtpPacket
 
 from bridge.codec import Codec
-from bridge.consumer import MAX_FAILURES_IN_A_ROW, Consumer
+from bridge.consumer import FINISH_FRAME_TIMEOUT, MAX_FAILURES_IN_A_ROW, Consumer
 from bridge.producer import MAX_REPLAY_PACKETS, Producer
 from bridge.router import Router
 
@@ -22,6 +24,33 @@ VP8 = Codec("VP8", 90000)
 
 
 class RecordingPort:
+    payload_type = 100
+    ssrc = 4242
+    started = True
+
+    def __init__(self) -> None:
+        self.sent: list[RtpPacket] = []
+        self.stuck = False  # fault injection: the way out refuses packets
+
+    def forward(self, packet: RtpPacket, seq: int, timestamp: int) -> bool:
+        if self.stuck:
+            return False
+        out = RtpPacket(
+            payload_type=self.payload_type,
+            marker=packet.marker,
+            sequence_number=seq,
+            timestamp=timestamp,
+            ssrc=self.ssrc,
+            payload=packet.payload,
+        )
+        self.sent.append(out)
+        return True
+
+    def clear(self) -> None:
+        return None
+
+
+class AwaitedPort:
     payload_type = 100
     ssrc = 4242
     started = True
@@ -70,15 +99,36 @@ async def test_consumer_waits_for_a_keyframe_and_keeps_the_publishers_gaps() -> 
     consumer.close()
 
 
-async def test_packets_the_consumer_skipped_leave_no_gap_for_the_hall() -> None:
+async def test_packets_a_stuck_hall_skipped_leave_no_gap_for_it() -> None:
     producer = Producer("video", VP8, no_pli)
     port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    consumer.attach(producer)
+    consumer.start()
+    producer.receive(packet(1, 1000, KEY))
+    port.stuck = True  # the hall's link: nothing more leaves for a while
+    for seq in range(2, 5):
+        producer.receive(packet(seq, 1000 + 3000 * seq, DELTA))
+    port.stuck = False
+    producer.receive(packet(5, 16000, DELTA))  # depends on what was lost: not sent
+    producer.receive(packet(6, 30000, KEY))  # resumes at the next keyframe
+    producer.receive(packet(7, 33000, DELTA))
+    assert [p.payload for p in port.sent] == [KEY, KEY, DELTA]
+    assert consumer.queue_resets >= 1 and consumer.packets_dropped == 4
+    seqs = [p.sequence_number for p in port.sent]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    consumer.close()
+
+
+async def test_packets_a_queue_dropped_leave_no_gap_for_the_mixer() -> None:
+    producer = Producer("video", VP8, no_pli)
+    port = AwaitedPort()
     consumer = Consumer("video", port, VP8, max_queue_packets=3)
     consumer.attach(producer)
     consumer.start()
     producer.receive(packet(1, 1000, KEY))
     await drain()
-    for seq in range(2, 8):  # the hall stalls: the queue overflows and is dropped
+    for seq in range(2, 8):  # the port stalls: the queue overflows and is dropped
         producer.receive(packet(seq, 1000 + 3000 * seq, DELTA))
     producer.receive(packet(8, 30000, KEY))  # resumes at the next keyframe
     producer.receive(packet(9, 33000, DELTA))
@@ -120,10 +170,10 @@ async def test_a_hall_asking_for_a_packet_the_bridge_lacks_is_passed_upstream() 
 
 async def test_a_packet_that_cannot_be_sent_costs_only_that_packet() -> None:
     class PickyPort(RecordingPort):
-        async def send(self, packet: RtpPacket) -> None:
+        def forward(self, packet: RtpPacket, seq: int, timestamp: int) -> bool:
             if len(packet.payload) > 4:
                 raise ValueError("packet is too long")
-            await super().send(packet)
+            return super().forward(packet, seq, timestamp)
 
     producer = Producer("video", VP8, no_pli)
     port = PickyPort()
@@ -222,7 +272,7 @@ async def test_close_cascades_even_when_a_listener_throws() -> None:
 
 async def test_a_consumer_that_cannot_send_closes_instead_of_freezing_its_hall() -> None:
     class BrokenPort(RecordingPort):
-        async def send(self, packet: RtpPacket) -> None:
+        def forward(self, packet: RtpPacket, seq: int, timestamp: int) -> bool:
             raise RuntimeError("fault injection: the sender broke")
 
     producer = Producer("video", VP8, no_pli)
@@ -297,21 +347,41 @@ async def test_a_new_publisher_takes_over_only_after_the_half_sent_frame_is_fini
     old = Producer("video", VP8, no_pli)
     router.publish("chair", [old])
     old.receive(packet(1, 1000, KEY, ssrc=1))
-    await drain()
     # The next frame comes in two packets; only the first has gone out when the switch comes.
-    first_half = RtpPacket(payload_type=96, sequence_number=2, timestamp=4000, ssrc=1,
-                           payload=KEY, marker=0)  # fmt: skip
-    consumer._enqueue(first_half)
-    await asyncio.sleep(0)
-    consumer._enqueue(packet(3, 4000, DELTA, ssrc=1))  # its end, queued, not yet sent
-    consumer._enqueue(packet(4, 7000, DELTA, ssrc=1))  # the frame after: dropped
+    old.receive(RtpPacket(payload_type=96, sequence_number=2, timestamp=4000, ssrc=1,
+                          payload=KEY, marker=0))  # fmt: skip
     new = Producer("video", VP8, no_pli)
     router.publish("chair", [new])
-    new.receive(packet(900, 50, KEY, ssrc=2))
+    new.receive(packet(900, 50, KEY, ssrc=2))  # kept for the replay, not sent yet
+    assert not old.closed and consumer.producer is old
+    old.receive(packet(3, 4000, DELTA, ssrc=1))  # the frame's end
+    old.receive(packet(4, 7000, DELTA, ssrc=1))  # the frame after: not ours any more
+    new.receive(packet(901, 3050, DELTA, ssrc=2))
     await drain()
     assert [(p.payload, p.marker) for p in port.sent] == [
-        (KEY, 1), (KEY, 0), (DELTA, 1), (KEY, 1)
+        (KEY, 1), (KEY, 0), (DELTA, 1), (KEY, 1), (DELTA, 1)
     ]  # fmt: skip
     seqs = [p.sequence_number for p in port.sent]
     assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    assert old.closed and consumer.producer is new  # it closed once nobody finished with it
+    router.close()
+
+
+async def test_a_half_sent_frame_that_never_ends_is_given_up_and_the_old_publisher_closes() -> None:
+    router = Router()
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    router.add_consumer(consumer, "chair")
+    consumer.start()
+    old = Producer("video", VP8, no_pli)
+    router.publish("chair", [old])
+    old.receive(packet(1, 1000, KEY, ssrc=1))
+    old.receive(RtpPacket(payload_type=96, sequence_number=2, timestamp=4000, ssrc=1,
+                          payload=DELTA, marker=0))  # fmt: skip
+    new = Producer("video", VP8, no_pli)
+    new.receive(packet(900, 50, KEY, ssrc=2))
+    router.publish("chair", [new])  # and the old publisher falls silent
+    await asyncio.sleep(FINISH_FRAME_TIMEOUT + 0.1)
+    assert consumer.producer is new and old.closed
+    assert [p.payload for p in port.sent] == [KEY, DELTA, KEY]
     router.close()

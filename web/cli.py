@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import ipaddress
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -32,6 +33,8 @@ KEEPALIVE_TIMEOUT = 15.0
 HANDLER_LIMITS = {"max_line_size": 8190, "max_field_size": 8190, "max_headers": 64}
 
 WILDCARDS = ("0.0.0.0", "::", "")
+# bench/floor_bench.py --profile: sample where the CPU goes (bench/cpu_sampler.py).
+PROFILE_ENV = "COMMUNE_PROFILE"
 SERVER_NAME = SECURITY_HEADERS["Server"]
 
 
@@ -157,10 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings, guard=guard)
     if context is not None and settings.server.tls.mode == "auto":
         app.cleanup_ctx.append(_renew_certificate_daily(settings, context))
+    sampler = None
+    if os.environ.get(PROFILE_ENV):
+        from bench.cpu_sampler import CpuSampler  # a development tool: only when asked
+
+        sampler = CpuSampler(os.environ[PROFILE_ENV])
+        sampler.arm()
     try:
         asyncio.run(_serve(app, settings, context, guard))
     except (web.GracefulExit, KeyboardInterrupt):
         pass
+    finally:
+        if sampler is not None:
+            sampler.stop()
     return 0
 
 
