@@ -140,6 +140,15 @@ class EventLog:
                 logger.warning("event log: %s #%d skipped: %s", meeting_id, seq, exc)
         return read
 
+    def all_events(self, meeting_id: str) -> list[Event]:
+        """Every readable event of `meeting_id`, oldest first, read a page at a time."""
+        events: list[Event] = []
+        after = 0
+        while page := self.events(meeting_id, after):
+            events += [logged.event for logged in page]
+            after = page[-1].seq
+        return events
+
     def meetings(self, limit: int = 100) -> list[tuple[str, float, float | None]]:
         """(id, opened_at, closed_at) of the newest `limit` meetings, newest first."""
         rows = self._db.execute(
@@ -200,6 +209,9 @@ class AsyncEventLog:
         self, meeting_id: str, after: int = 0, limit: int = READ_LIMIT
     ) -> list[LoggedEvent]:
         return await self._run(lambda: self._log.events(meeting_id, after, limit))
+
+    async def all_events(self, meeting_id: str) -> list[Event]:
+        return await self._run(lambda: self._log.all_events(meeting_id))
 
     async def open_meeting(self) -> tuple[str, list[Event]] | None:
         return await self._run(self._log.open_meeting)

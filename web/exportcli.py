@@ -12,21 +12,11 @@ from tqdm import tqdm
 from media.errors import MediaError
 from media.export import ExportSettings, export_meeting
 from media.render_job import NICE_WHEN_LIVE
-from rooms import Event
 
 from .config import Settings
 from .eventlog import EventLog
 from .exportjobs import hall_names
 from .minutesview import offline_minutes_writer
-
-
-def _events(log: EventLog, meeting_id: str) -> list[Event]:
-    events: list[Event] = []
-    after = 0
-    while page := log.events(meeting_id, after):
-        events += [logged.event for logged in page]
-        after = page[-1].seq
-    return events
 
 
 def run_export(settings: Settings, meeting_id: str | None) -> int:
@@ -38,7 +28,7 @@ def run_export(settings: Settings, meeting_id: str | None) -> int:
         known = {m for m, _, _ in log.meetings(limit=1000)}
         # A meeting still open means the bridge may be serving it: stay below it.
         live = log.open_meeting() is not None
-        events = _events(log, meeting_id) if meeting_id in known else []
+        events = log.all_events(meeting_id) if meeting_id in known else []
     finally:
         log.close()
     if meeting_id not in known:

@@ -143,7 +143,7 @@ class ExportManager:
     async def _run(self, job: ExportJob) -> None:
         loop = asyncio.get_running_loop()
         try:
-            events = await all_events(self.log, job.meeting_id)
+            events = await self.log.all_events(job.meeting_id)
             made = self.minutes_for(events)
             minutes = await made if inspect.isawaitable(made) else made
             live = self.live()
@@ -181,18 +181,6 @@ class ExportManager:
         except Exception as exc:
             logger.exception("export %s of %s failed", job.export_id, job.meeting_id)
             job.state, job.error = "failed", type(exc).__name__
-
-
-async def all_events(log: AsyncEventLog, meeting_id: str) -> list[Event]:
-    """A meeting's whole log, read a page at a time."""
-    events: list[Event] = []
-    after = 0
-    while True:
-        page = await log.events(meeting_id, after)
-        if not page:
-            return events
-        events += [logged.event for logged in page]
-        after = page[-1].seq
 
 
 def hall_names(settings: Settings) -> Mapping[str, str]:

@@ -23,7 +23,7 @@ from rooms.register import DuePolicy
 from .config import Settings
 from .errors import NotFound
 from .meeting import Meeting
-from .register import Register, RegisterBook, RegisterRow, read_all
+from .register import Register, RegisterBook, RegisterRow
 
 # Meeting ids are made by rooms/floor.py ("m-20261129-021500"); anything else in a path
 # is a trick or a typo, and is answered 404 before it reaches the disk.
@@ -40,7 +40,7 @@ async def meeting_minutes(
     meeting: Meeting, register: Register, settings: Settings, meeting_id: str
 ) -> MinutesDocument:
     """NotFound for a meeting the log does not hold."""
-    events = await read_all(meeting.log, check_meeting_id(meeting_id))
+    events = await meeting.log.all_events(check_meeting_id(meeting_id))
     if not events:
         raise NotFound(f"there is no meeting {meeting_id!r}")
     history, context = await _prepared(meeting, register, settings, meeting_id, events)

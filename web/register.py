@@ -349,7 +349,7 @@ class Register:
         for meeting_id in meeting_ids:
             if await self._run(partial(self._book.knows_meeting, meeting_id)):
                 continue
-            events = await read_all(log, meeting_id)
+            events = await log.all_events(meeting_id)
             await self._run(partial(self._book.follow, meeting_id, events))
             added += 1
         return added
@@ -378,15 +378,3 @@ class Register:
         await asyncio.gather(*self._writes, return_exceptions=True)
         await self._run(self._book.close)
         self._executor.shutdown(wait=True)
-
-
-async def read_all(log: AsyncEventLog, meeting_id: str) -> list[Event]:
-    """Every event of one meeting, read a page at a time."""
-    events: list[Event] = []
-    after = 0
-    while True:
-        page = await log.events(meeting_id, after)
-        if not page:
-            return events
-        events += [logged.event for logged in page]
-        after = page[-1].seq
