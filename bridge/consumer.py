@@ -355,7 +355,10 @@ class Consumer(Emitter):
         first_dropped = self._port.clear()
         if first_dropped is not None:
             self.packets_dropped += (self._next_seq - first_dropped) & 0xFFFF
-            self._next_seq = first_dropped  # the subscriber must not see our skip as a loss
+        if first_dropped is not None:
+            self._next_seq = first_dropped  # what never left is not a loss to report
+        elif self._mid_frame:  # a gap, so the picture cut short is dropped, not shown damaged
+            self._next_seq = (self._next_seq + 1) & 0xFFFF
         self.packets_dropped += 1
         self._resync = True
         self._mid_frame = False

@@ -66,9 +66,14 @@ async def no_pli(ssrc: int) -> None:
     return None
 
 
-def packet(seq: int, ts: int, payload: bytes, ssrc: int = 1) -> RtpPacket:
+def packet(seq: int, ts: int, payload: bytes, ssrc: int = 1, marker: bool = True) -> RtpPacket:
     return RtpPacket(
-        payload_type=96, sequence_number=seq, timestamp=ts, ssrc=ssrc, payload=payload, marker=1
+        payload_type=96,
+        sequence_number=seq,
+        timestamp=ts,
+        ssrc=ssrc,
+        payload=payload,
+        marker=int(marker),
     )
 
 
@@ -385,3 +390,21 @@ async def test_a_half_sent_frame_that_never_ends_is_given_up_and_the_old_publish
     assert consumer.producer is new and old.closed
     assert [p.payload for p in port.sent] == [KEY, DELTA, KEY]
     router.close()
+
+
+async def test_a_picture_cut_by_a_stuck_hall_leaves_a_gap_so_it_is_dropped_not_shown() -> None:
+    producer = Producer("video", VP8, no_pli)
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    consumer.attach(producer)
+    consumer.start()
+    producer.receive(packet(1, 1000, KEY))
+    producer.receive(packet(2, 4000, DELTA, marker=False))  # a picture's first half leaves
+    port.stuck = True
+    producer.receive(packet(3, 4000, b"\x00\x00\x00"))  # its end cannot
+    port.stuck = False
+    producer.receive(packet(4, 7000, KEY))
+    first, half, key = port.sent
+    assert key.payload == KEY
+    assert (key.sequence_number - half.sequence_number) & 0xFFFF == 2  # the end looks lost
+    consumer.close()
