@@ -159,6 +159,12 @@ def _cpu(process: psutil.Process) -> float:
     return total
 
 
+def minutes_of(events: list[Event]) -> MinutesWriter:
+    """The real minutes (DOCX, HTML, JSON) of `events`, as the bridge writes them."""
+    context = MinutesContext("Xã Trực Khang", halls=HALL_NAMES)
+    return partial(write_minutes, MeetingHistory.from_events(events), context)
+
+
 def export_alone(data_dir: Path, events: list[Event], seconds: float) -> dict[str, float]:
     """The terminal's way with no meeting live: two threads, the encoders in their own process."""
     settings = ExportSettings(data_dir, "Xã Trực Khang", HALL_NAMES, threads=2, processes=2)
@@ -382,9 +388,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def minutes_of(events: list[Event]) -> MinutesWriter:
-    """The real minutes (DOCX, HTML, JSON) of `events`, as the bridge writes them."""
-    context = MinutesContext("Xã Trực Khang", halls=HALL_NAMES)
-    return partial(write_minutes, MeetingHistory.from_events(events), context)
