@@ -79,6 +79,9 @@ async def test_a_remote_scraper_needs_the_metrics_key(
     assert response.status == 200
     assert ("commune_broadcast_live", "") in samples(await response.text())
     assert (await client.get(f"/metrics?key={settings.keys.metrics}")).status == 200
+    # A scraper polls all day: its key is no wrong key, so its address is never backed off.
+    for _ in range(settings.limits.failed_keys_per_minute + 2):
+        assert (await client.get(f"/metrics?key={settings.keys.metrics}")).status == 200
 
 
 async def test_the_metrics_key_opens_nothing_else(client: TestClient, settings: Settings) -> None:

@@ -9,6 +9,7 @@ reserve of connections is left.
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -53,9 +54,11 @@ async def admission(request: web.Request, handler: Handler) -> web.StreamRespons
         try:
             trusted = _trusted(app[KEYRING].identify(key))
         except Forbidden:
-            # A loudspeaker cluster's key is no role's, but no wrong key either.
-            trusted = app[SETTINGS].speakers.by_key(key) is not None
-            if not trusted:
+            # A loudspeaker cluster's key and the metrics key are no role's, but no wrong
+            # keys either: a scraper polling /metrics must not lock its address out.
+            settings = app[SETTINGS]
+            trusted = settings.speakers.by_key(key) is not None
+            if not trusted and not hmac.compare_digest(key, settings.keys.metrics):
                 backoff.failed(address, now)  # the handler answers the wrong key itself
         except WebError:
             trusted = False
