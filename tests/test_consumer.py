@@ -1,85 +1,27 @@
 """A consumer's own numbering and the close cascade, driven packet by packet.
 
 These feed hand-made RTP packets through a Producer into a Consumer whose port
-records what it would send, to check the rewriting rules exactly; media over
-real peers is covered in test_bridge.py. RecordingPort takes packets the way
-the bridge's SenderPort does, in the producer's call; AwaitedPort the way the
-program mixer's inputs do, through the consumer's queue.
+records what it would send (tests/consumer_builders.py), to check the rewriting
+rules exactly; media over real peers is covered in test_bridge.py. What a consumer
+skips, and how the subscriber sees it, is in test_consumer_skips.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from aiortc.rtp import RtpPacket
 
-from bridge.codec import Codec
-from bridge.consumer import FINISH_FRAME_TIMEOUT, MAX_FAILURES_IN_A_ROW, Consumer
+from bridge.consumer import MAX_FAILURES_IN_A_ROW, Consumer
 from bridge.producer import MAX_REPLAY_PACKETS, Producer
 from bridge.router import Router
-
-KEY = bytes([0x10, 0x00, 0x9D])  # VP8: start of partition 0, keyframe
-DELTA = bytes([0x10, 0x01, 0x00])  # VP8: start of partition 0, interframe
-VP8 = Codec("VP8", 90000)
-
-
-class RecordingPort:
-    payload_type = 100
-    ssrc = 4242
-    started = True
-
-    def __init__(self) -> None:
-        self.sent: list[RtpPacket] = []
-        self.stuck = False  # fault injection: the way out refuses packets
-
-    def forward(self, packet: RtpPacket, seq: int, timestamp: int) -> bool:
-        if self.stuck:
-            return False
-        out = RtpPacket(
-            payload_type=self.payload_type,
-            marker=packet.marker,
-            sequence_number=seq,
-            timestamp=timestamp,
-            ssrc=self.ssrc,
-            payload=packet.payload,
-        )
-        self.sent.append(out)
-        return True
-
-    def clear(self) -> None:
-        return None
-
-
-class AwaitedPort:
-    payload_type = 100
-    ssrc = 4242
-    started = True
-
-    def __init__(self) -> None:
-        self.sent: list[RtpPacket] = []
-
-    async def send(self, packet: RtpPacket) -> None:
-        self.sent.append(packet)
-
-
-async def no_pli(ssrc: int) -> None:
-    return None
-
-
-def packet(seq: int, ts: int, payload: bytes, ssrc: int = 1, marker: bool = True) -> RtpPacket:
-    return RtpPacket(
-        payload_type=96,
-        sequence_number=seq,
-        timestamp=ts,
-        ssrc=ssrc,
-        payload=payload,
-        marker=int(marker),
-    )
-
-
-async def drain() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
+from tests.consumer_builders import (
+    DELTA,
+    KEY,
+    VP8,
+    RecordingPort,
+    drain,
+    no_pli,
+    packet,
+)
 
 
 async def test_consumer_waits_for_a_keyframe_and_keeps_the_publishers_gaps() -> None:
@@ -101,49 +43,6 @@ async def test_consumer_waits_for_a_keyframe_and_keeps_the_publishers_gaps() -> 
     producer.receive(packet(12, 4000, DELTA))  # the retransmission fills its own slot
     await drain()
     assert (port.sent[2].sequence_number - first.sequence_number) & 0xFFFF == 1
-    consumer.close()
-
-
-async def test_packets_a_stuck_hall_skipped_leave_no_gap_for_it() -> None:
-    producer = Producer("video", VP8, no_pli)
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    consumer.attach(producer)
-    consumer.start()
-    producer.receive(packet(1, 1000, KEY))
-    port.stuck = True  # the hall's link: nothing more leaves for a while
-    for seq in range(2, 5):
-        producer.receive(packet(seq, 1000 + 3000 * seq, DELTA))
-    port.stuck = False
-    producer.receive(packet(5, 16000, DELTA))  # depends on what was lost: not sent
-    producer.receive(packet(6, 30000, KEY))  # resumes at the next keyframe
-    producer.receive(packet(7, 33000, DELTA))
-    assert [p.payload for p in port.sent] == [KEY, KEY, DELTA]
-    assert consumer.queue_resets >= 1 and consumer.packets_dropped == 4
-    seqs = [p.sequence_number for p in port.sent]
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
-    consumer.close()
-
-
-async def test_packets_a_queue_dropped_leave_no_gap_for_the_mixer() -> None:
-    producer = Producer("video", VP8, no_pli)
-    port = AwaitedPort()
-    consumer = Consumer("video", port, VP8, max_queue_packets=3)
-    consumer.attach(producer)
-    consumer.start()
-    producer.receive(packet(1, 1000, KEY))
-    await drain()
-    for seq in range(2, 8):  # the port stalls: the queue overflows and is dropped
-        producer.receive(packet(seq, 1000 + 3000 * seq, DELTA))
-    producer.receive(packet(8, 30000, KEY))  # resumes at the next keyframe
-    producer.receive(packet(9, 33000, DELTA))
-    await drain()
-    seqs = [p.sequence_number for p in port.sent]
-    assert port.sent[-2].payload == KEY and consumer.queue_resets >= 1
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
-    producer.receive(packet(5, 16000, DELTA))  # a late packet from the skipped stretch
-    await drain()
-    assert [p.sequence_number for p in port.sent] == seqs  # has no slot: dropped
     consumer.close()
 
 
@@ -341,70 +240,3 @@ async def test_when_the_light_rendition_ends_its_halls_go_back_to_the_full_one()
     light.close()
     assert consumer.producer is full and router.renditions("chair", "video") == [full]
     router.close()
-
-
-async def test_a_new_publisher_takes_over_only_after_the_half_sent_frame_is_finished() -> None:
-    router = Router()
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    router.add_consumer(consumer, "chair")
-    consumer.start()
-    old = Producer("video", VP8, no_pli)
-    router.publish("chair", [old])
-    old.receive(packet(1, 1000, KEY, ssrc=1))
-    # The next frame comes in two packets; only the first has gone out when the switch comes.
-    old.receive(RtpPacket(payload_type=96, sequence_number=2, timestamp=4000, ssrc=1,
-                          payload=KEY, marker=0))  # fmt: skip
-    new = Producer("video", VP8, no_pli)
-    router.publish("chair", [new])
-    new.receive(packet(900, 50, KEY, ssrc=2))  # kept for the replay, not sent yet
-    assert not old.closed and consumer.producer is old
-    old.receive(packet(3, 4000, DELTA, ssrc=1))  # the frame's end
-    old.receive(packet(4, 7000, DELTA, ssrc=1))  # the frame after: not ours any more
-    new.receive(packet(901, 3050, DELTA, ssrc=2))
-    await drain()
-    assert [(p.payload, p.marker) for p in port.sent] == [
-        (KEY, 1), (KEY, 0), (DELTA, 1), (KEY, 1), (DELTA, 1)
-    ]  # fmt: skip
-    seqs = [p.sequence_number for p in port.sent]
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
-    assert old.closed and consumer.producer is new  # it closed once nobody finished with it
-    router.close()
-
-
-async def test_a_half_sent_frame_that_never_ends_is_given_up_and_the_old_publisher_closes() -> None:
-    router = Router()
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    router.add_consumer(consumer, "chair")
-    consumer.start()
-    old = Producer("video", VP8, no_pli)
-    router.publish("chair", [old])
-    old.receive(packet(1, 1000, KEY, ssrc=1))
-    old.receive(RtpPacket(payload_type=96, sequence_number=2, timestamp=4000, ssrc=1,
-                          payload=DELTA, marker=0))  # fmt: skip
-    new = Producer("video", VP8, no_pli)
-    new.receive(packet(900, 50, KEY, ssrc=2))
-    router.publish("chair", [new])  # and the old publisher falls silent
-    await asyncio.sleep(FINISH_FRAME_TIMEOUT + 0.1)
-    assert consumer.producer is new and old.closed
-    assert [p.payload for p in port.sent] == [KEY, DELTA, KEY]
-    router.close()
-
-
-async def test_a_picture_cut_by_a_stuck_hall_leaves_a_gap_so_it_is_dropped_not_shown() -> None:
-    producer = Producer("video", VP8, no_pli)
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    consumer.attach(producer)
-    consumer.start()
-    producer.receive(packet(1, 1000, KEY))
-    producer.receive(packet(2, 4000, DELTA, marker=False))  # a picture's first half leaves
-    port.stuck = True
-    producer.receive(packet(3, 4000, b"\x00\x00\x00"))  # its end cannot
-    port.stuck = False
-    producer.receive(packet(4, 7000, KEY))
-    first, half, key = port.sent
-    assert key.payload == KEY
-    assert (key.sequence_number - half.sequence_number) & 0xFFFF == 2  # the end looks lost
-    consumer.close()
