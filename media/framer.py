@@ -19,9 +19,9 @@ logger = logging.getLogger(__name__)
 
 HOLD = 0.5  # seconds a hole may wait for its retransmission before it counts as lost
 MAX_PENDING = 3000  # packets: beyond this the track is hopelessly behind; start afresh
-# A track whose RTP clock runs this far ahead of arrival, or falls this far behind, is
-# re-anchored on the wall clock: a new source, or a sender whose clock drifts.
-AHEAD, BEHIND = 0.05, 0.5
+# The clock moves later only when every packet of a WINDOW came more than LATE after its
+# media time: a sender whose clock runs slow, or a source whose timestamps jumped back.
+WINDOW, LATE = 2.0, 0.03
 
 
 @dataclass(frozen=True)
@@ -54,25 +54,42 @@ class Unwrapper:
 
 
 class Clock:
-    """One track's RTP timestamps → seconds since `started_at`, anchored on arrival time."""
+    """One track's RTP timestamps → seconds since `started_at`.
+
+    The sender's timestamps are its capture clock: they space the frames faithfully, and
+    only their offset to the wall clock is to be found. Each arrival is that offset plus a
+    delay (the network, a busy event loop, a late writer), so the offset is the least one
+    seen: a packet held up for a second moves nothing. It moves earlier at once, since a
+    packet can't arrive before it was sent (the first packets came late, or a new source
+    jumped ahead), and later only after a whole WINDOW of late packets.
+    """
 
     def __init__(self, clock_rate: int, started_at: float) -> None:
         self._rate = clock_rate
         self._started_at = started_at
         self._unwrap = Unwrapper(32)
-        self._anchor: tuple[int, float] | None = None  # (unwrapped timestamp, seconds)
+        self._offset: float | None = None  # media time minus the sender's, in seconds
+        self._window: tuple[float, float] | None = None  # (since, least offset) of late ones
         self.reanchored = 0
 
     def at(self, timestamp: int, wall: float) -> float:
-        ts = self._unwrap(timestamp)
-        arrival = wall - self._started_at
-        if self._anchor is not None:
-            t = self._anchor[1] + (ts - self._anchor[0]) / self._rate
-            if arrival - BEHIND <= t <= arrival + AHEAD:
-                return t
-            self.reanchored += 1
-        self._anchor = (ts, arrival)
-        return arrival
+        sender = self._unwrap(timestamp) / self._rate
+        offset = wall - self._started_at - sender
+        if self._offset is None or offset <= self._offset:
+            if self._offset is not None and offset < self._offset - LATE:
+                self.reanchored += 1  # a jump ahead, not the usual jitter
+            self._offset, self._window = offset, None
+        elif offset - self._offset <= LATE:
+            self._window = None  # one on time: the clock holds
+        elif self._window is None:
+            self._window = (wall, offset)
+        else:
+            since, least = self._window[0], min(self._window[1], offset)
+            self._window = (since, least)
+            if wall - since >= WINDOW:
+                self._offset, self._window = least, None
+                self.reanchored += 1
+        return sender + self._offset
 
 
 class Framer:

@@ -1,9 +1,11 @@
-"""Frames from RTP for the recorder (media/framer.py): counters that wrap, one clock anchored
-on arrival, and frames that leave only whole and in order."""
+"""Frames from RTP for the recorder (media/framer.py): counters that wrap, one clock on the
+sender's timestamps set by the least delay, and frames that leave only whole and in order."""
 
 from __future__ import annotations
 
-from media.framer import HOLD, Clock, Framer, Unwrapper
+import pytest
+
+from media.framer import HOLD, LATE, WINDOW, Clock, Framer, Unwrapper
 
 
 def test_unwrapping_follows_sequence_numbers_across_the_wrap_and_back() -> None:
@@ -26,6 +28,44 @@ def test_the_clock_reanchors_on_a_jump_such_as_a_new_source() -> None:
     clock.at(1000, wall=10.0)
     assert clock.at(1000 + 48000 * 60, wall=11.0) == 11.0  # an RTP jump of a minute
     assert clock.reanchored == 1
+
+
+def test_packets_held_up_by_a_busy_machine_keep_their_media_time() -> None:
+    """A second-long stall, then the backlog at once: every frame stays where it was sent."""
+    clock = Clock(90000, started_at=0.0)
+    assert clock.at(0, wall=1.0) == 1.0
+    late = [clock.at(9000 * n, wall=2.2 + 0.001 * n) for n in range(1, 12)]
+    assert late == pytest.approx([1.0 + 0.1 * n for n in range(1, 12)])
+    assert clock.at(9000 * 12, wall=2.205) == pytest.approx(2.2)  # on time again
+    assert clock.reanchored == 0
+
+
+def test_a_first_packet_that_came_late_gives_way_to_the_next_on_time() -> None:
+    clock = Clock(90000, started_at=0.0)
+    assert clock.at(0, wall=1.3) == 1.3
+    assert clock.at(9000, wall=1.1) == 1.1  # sent 100 ms after the first, seen earlier
+    assert clock.at(18000, wall=1.2) == 1.2
+
+
+def test_a_source_whose_timestamps_jump_back_is_followed_after_a_window() -> None:
+    clock = Clock(48000, started_at=0.0)
+    clock.at(48000 * 100, wall=1.0)
+    # The sender restarts its timestamps 100 s back: late by 100 s, packet after packet.
+    times = [clock.at(960 * n, wall=1.02 + 0.02 * n) for n in range(0, 120)]
+    moved = next(i for i, t in enumerate(times) if abs(t - (1.02 + 0.02 * i)) < 0.001)
+    assert WINDOW <= 0.02 * moved <= WINDOW + 0.05
+    assert clock.reanchored == 1
+
+
+def test_a_sender_clock_running_slow_is_followed_within_the_late_bound() -> None:
+    """A clock 0.1 % slow (far worse than a camera's crystal) over ten minutes."""
+    clock = Clock(90000, started_at=0.0)
+    worst = 0.0
+    for n in range(0, 6000):  # 10 fps
+        wall = n * 0.1
+        t = clock.at(round(n * 9000 * 0.999), wall=wall)
+        worst = max(worst, abs(t - wall))
+    assert worst <= LATE + 0.001 * WINDOW + 0.001  # late by LATE, then a window's drift
 
 
 def test_audio_packets_leave_in_order_after_a_swap() -> None:
