@@ -72,6 +72,7 @@ class StampedVideoTrack(VideoStreamTrack):
         self.first = first
         self.frames_sent = 0
         self._began: float | None = None
+        self._last_pts = -1
 
     async def recv(self) -> VideoFrame:  # type: ignore[override]
         if self._began is None:
@@ -80,10 +81,13 @@ class StampedVideoTrack(VideoStreamTrack):
         if delay > 0:
             await asyncio.sleep(delay)
         n = self.first + self.frames_sent
+        # The capture moment, as a camera's: the stamp in the picture and its RTP time say
+        # the same instant, even when a loaded machine draws or encodes it late.
+        sent_ms, pts = now_ms(), round((time.monotonic() - self._began) * 90000)
         # Drawing a whole frame with numpy: off the event loop, per house style.
         loop = asyncio.get_running_loop()
-        frame = await loop.run_in_executor(None, self.picture.draw, n, now_ms())
-        frame.pts = self.frames_sent * (90000 // self.fps)
+        frame = await loop.run_in_executor(None, self.picture.draw, n, sent_ms)
+        frame.pts = self._last_pts = max(pts, self._last_pts + 1)
         frame.time_base = VIDEO_TIME_BASE
         self.frames_sent += 1
         return frame
