@@ -71,3 +71,13 @@ async def open_page(browser: Any, address: str, init_script: str | None = None) 
 
 async def hall_frames(page: Any) -> int:
     return int(await page.evaluate("window.hallStats.framesRendered"))
+
+
+async def wait_until_live(page: Any, timeout_ms: int = 30_000) -> None:
+    """Wait for a TV page to say "live"; if it never does, fail with what it went through
+    (its state log and stats), so a failure on a loaded machine can be read afterwards."""
+    try:
+        await page.wait_for_function("() => window.hallStats.state === 'live'", timeout=timeout_ms)
+    except Exception as exc:
+        stats = await page.evaluate("JSON.stringify(window.hallStats)")
+        raise AssertionError(f"the TV never said live: {stats}") from exc

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.chromium import open_page, url
+from tests.chromium import open_page, url, wait_until_live
 from tests.fake_devices import (
     Device,
     fake_devices,
@@ -45,7 +45,7 @@ async def hall_page(
         browser, url(server, f"/hall/{hall.id}?key={hall.key}"), fake_devices(device)
     )
     # It watches the chair and sends its own camera and microphone from the start.
-    await page.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
+    await wait_until_live(page)
     await page.wait_for_function("() => window.hallStats.publishing === 'live'", timeout=30_000)
     return page
 
@@ -88,7 +88,7 @@ async def test_a_hall_raises_by_remote_gets_the_floor_and_is_seen_and_heard_then
     thon2 = await hall_page(browser, server, settings, "thon-2", THON_2)
     thon5 = await hall_page(browser, server, settings, "thon-5", THON_5)
     board = await open_page(browser, url(server, f"/view?key={settings.keys.viewer}"))
-    await board.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
+    await wait_until_live(board)
     # The chair's grid sees every publishing hall, floor or not: attendance at a glance.
     await wait_for_moving_picture(chair, "#halls li[data-hall='thon-5'] video", THON_5)
     await wait_for_moving_picture(chair, "#halls li[data-hall='thon-2'] video", THON_2)

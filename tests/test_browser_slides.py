@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.chromium import open_page, url
+from tests.chromium import open_page, url, wait_until_live
 from tests.fake_devices import Device, fake_devices, wait_for_moving_picture
 from tests.test_browser_floor import hall_page
 from web.config import Settings
@@ -32,7 +32,7 @@ async def test_shared_slides_fill_every_tv_with_the_chair_inset_until_the_share_
     await chair.wait_for_selector("#live[data-state=live]", timeout=20_000)
     thon5 = await hall_page(browser, server, settings, "thon-5", THON_5)
     board = await open_page(browser, url(server, f"/view?key={settings.keys.viewer}"))
-    await board.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
+    await wait_until_live(board)
     assert await thon5.evaluate("window.hallStats.layout") == "chair"
 
     await chair.click("#share")

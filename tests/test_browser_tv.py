@@ -11,7 +11,7 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
-from tests.chromium import open_page, url
+from tests.chromium import open_page, url, wait_until_live
 from tests.peers import Publisher, start_publisher
 from web.config import Settings
 from web.keys import MEETING
@@ -48,7 +48,7 @@ async def live_halls(browser: Any, server: TestServer, settings: Settings, count
     halls = []
     for hall in settings.halls[:count]:
         page = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
-        await page.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
+        await wait_until_live(page)
         await page.evaluate(RECORDER)
         halls.append(page)
     return halls
@@ -171,7 +171,7 @@ async def test_an_audio_first_chair_is_shown_live_and_known_to_carry_video(
     async with aiortc_chair(server, settings.keys.chair, audio_first=True):
         hall = settings.halls[0]
         tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
-        await tv.wait_for_function("() => window.hallStats.state === 'live'", timeout=30_000)
+        await wait_until_live(tv)
         # The page knows a picture is expected, so its stall rejoin stays armed.
         assert await tv.evaluate("window.hallStats.videoCodec") == "VP8"
         assert await tv.evaluate("window.hallStats.audioCodec") == "opus"

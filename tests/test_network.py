@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium, wait_until_live
 from tests.netlab import Netns, missing_network_tools, netns
 from web.app import create_app
 from web.config import Settings
@@ -97,7 +97,7 @@ async def test_hall_tv_shows_the_cut_and_comes_back_by_itself_when_the_link_retu
                 "Date.now() - window.hallStats.lastFrameAt < 1000",
                 timeout=90_000,
             )
-            await tv.wait_for_function("() => window.hallStats.state === 'live'", timeout=10_000)
+            await wait_until_live(tv)
             assert await tv.get_attribute("#status", "data-state") == "live"
             await chair.wait_for_selector(
                 f"#halls [data-hall={hall.id}][data-state=watching]", timeout=30_000
