@@ -7,10 +7,13 @@ call; AwaitedPort the way the program mixer's inputs do, through the consumer's 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, TypeVar
 
 from aiortc.rtp import RtpPacket
 
 from bridge.codec import Codec
+from bridge.consumer import Consumer, DirectPort, PacketPort
+from bridge.producer import Producer
 
 KEY = bytes([0x10, 0x00, 0x9D])  # VP8: start of partition 0, keyframe
 DELTA = bytes([0x10, 0x01, 0x00])  # VP8: start of partition 0, interframe
@@ -69,6 +72,18 @@ def packet(seq: int, ts: int, payload: bytes, ssrc: int = 1, marker: bool = True
         payload=payload,
         marker=int(marker),
     )
+
+
+Port = TypeVar("Port", bound=DirectPort | PacketPort)
+
+
+def watching(port: Port, **options: Any) -> tuple[Producer, Port, Consumer]:
+    """A VP8 producer, and a started consumer of it sending to `port`."""
+    producer = Producer("video", VP8, no_pli)
+    consumer = Consumer("video", port, VP8, **options)
+    consumer.attach(producer)
+    consumer.start()
+    return producer, port, consumer
 
 
 async def drain() -> None:

@@ -21,15 +21,12 @@ from tests.consumer_builders import (
     drain,
     no_pli,
     packet,
+    watching,
 )
 
 
 async def test_consumer_waits_for_a_keyframe_and_keeps_the_publishers_gaps() -> None:
-    producer = Producer("video", VP8, no_pli)
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    consumer.attach(producer)
-    consumer.start()
+    producer, port, consumer = watching(RecordingPort())
     producer.receive(packet(10, 1000, DELTA))  # no keyframe yet: skipped
     producer.receive(packet(11, 4000, KEY))
     producer.receive(packet(13, 7000, DELTA))  # the publisher's link lost 12
@@ -79,11 +76,7 @@ async def test_a_packet_that_cannot_be_sent_costs_only_that_packet() -> None:
                 raise ValueError("packet is too long")
             return super().forward(packet, seq, timestamp)
 
-    producer = Producer("video", VP8, no_pli)
-    port = PickyPort()
-    consumer = Consumer("video", port, VP8)
-    consumer.attach(producer)
-    consumer.start()
+    producer, port, consumer = watching(PickyPort())
     producer.receive(packet(1, 1000, KEY))
     producer.receive(packet(2, 4000, DELTA + b"xxxx"))
     producer.receive(packet(3, 7000, DELTA))

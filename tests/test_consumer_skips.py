@@ -20,15 +20,12 @@ from tests.consumer_builders import (
     drain,
     no_pli,
     packet,
+    watching,
 )
 
 
 async def test_packets_a_stuck_hall_skipped_leave_no_gap_for_it() -> None:
-    producer = Producer("video", VP8, no_pli)
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    consumer.attach(producer)
-    consumer.start()
+    producer, port, consumer = watching(RecordingPort())
     producer.receive(packet(1, 1000, KEY))
     port.stuck = True  # the hall's link: nothing more leaves for a while
     for seq in range(2, 5):
@@ -45,11 +42,7 @@ async def test_packets_a_stuck_hall_skipped_leave_no_gap_for_it() -> None:
 
 
 async def test_packets_a_queue_dropped_leave_no_gap_for_the_mixer() -> None:
-    producer = Producer("video", VP8, no_pli)
-    port = AwaitedPort()
-    consumer = Consumer("video", port, VP8, max_queue_packets=3)
-    consumer.attach(producer)
-    consumer.start()
+    producer, port, consumer = watching(AwaitedPort(), max_queue_packets=3)
     producer.receive(packet(1, 1000, KEY))
     await drain()
     for seq in range(2, 8):  # the port stalls: the queue overflows and is dropped
@@ -116,11 +109,7 @@ async def test_a_half_sent_frame_that_never_ends_is_given_up_and_the_old_publish
 
 
 async def test_a_picture_cut_by_a_stuck_hall_leaves_a_gap_so_it_is_dropped_not_shown() -> None:
-    producer = Producer("video", VP8, no_pli)
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    consumer.attach(producer)
-    consumer.start()
+    producer, port, consumer = watching(RecordingPort())
     producer.receive(packet(1, 1000, KEY))
     producer.receive(packet(2, 4000, DELTA, marker=False))  # a picture's first half leaves
     port.stuck = True
