@@ -25,7 +25,10 @@ from rooms.events import (
     QuestionStatusSet,
     RecordingStarted,
     RecordingStopped,
+    StreamEnded,
+    StreamLive,
 )
+from rooms.routing import SLIDES
 
 CUT_REASONS = frozenset({"hall-dropped"})  # the hall went away mid-question
 
@@ -97,6 +100,8 @@ class MeetingHistory:
     recordings: list[RecordingSpan] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     links: dict[str, LinkQuality] = field(default_factory=dict)  # hall id → its summary
+    # When the chair's screen was shared: (from, until), until None while it still is.
+    slides: list[tuple[float, float | None]] = field(default_factory=list)
     _pages: dict[str, set[str]] = field(default_factory=dict, repr=False)  # hall → conn ids
 
     @classmethod
@@ -108,6 +113,12 @@ class MeetingHistory:
 
     def question(self, entry_id: str) -> Question | None:
         return next((q for q in self.questions if q.entry_id == entry_id), None)
+
+    def slides_at(self, wall: float) -> bool:
+        """Whether the chair's screen was being shared at `wall`."""
+        return any(
+            since <= wall and (until is None or wall < until) for since, until in self.slides
+        )
 
     def apply(self, event: Event) -> None:
         match event:
@@ -122,6 +133,12 @@ class MeetingHistory:
                 self.closed_at = event.at
                 for hall_id in list(self._pages):
                     self._left(hall_id, event.at)
+                self._slides_end(event.at)
+            case StreamLive(source=source) if source == SLIDES:
+                if not self.slides or self.slides[-1][1] is not None:  # not a replaced session
+                    self.slides.append((event.at, None))
+            case StreamEnded(source=source) if source == SLIDES:
+                self._slides_end(event.at)
             case FloorGranted():
                 e = event.entry
                 self.questions.append(
@@ -164,6 +181,10 @@ class MeetingHistory:
         for index, question in enumerate(self.questions):
             if question.entry_id == entry_id:
                 self.questions[index] = replace(question, **changes)  # type: ignore[arg-type]
+
+    def _slides_end(self, at: float) -> None:
+        if self.slides and self.slides[-1][1] is None:
+            self.slides[-1] = (self.slides[-1][0], at)
 
     def _joined(self, conn_id: str, hall_id: str, at: float) -> None:
         pages = self._pages.setdefault(hall_id, set())

@@ -8,6 +8,8 @@ from rooms.events import (
     MeetingOpened,
     ParticipantJoined,
     ParticipantLeft,
+    StreamEnded,
+    StreamLive,
 )
 from rooms.history import MeetingHistory
 
@@ -54,3 +56,27 @@ def test_a_hall_is_present_from_its_first_page_to_its_last() -> None:
         ]
     )
     assert [(p.joined_at, p.left_at) for p in history.presence] == [(1.0, 4.0), (5.0, 9.0)]
+
+
+def test_the_shared_screen_is_known_from_its_stream_and_ends_with_the_meeting() -> None:
+    history = MeetingHistory.from_events(
+        [
+            MeetingOpened("m1", "Tập huấn", at=0.0),
+            StreamLive("chair", "c1", None, at=1.0),
+            StreamLive("slides", "s1", None, at=10.0),
+            StreamLive("slides", "s2", "s1", at=15.0),  # the chair picked another window
+            StreamEnded("slides", "s2", at=40.0),
+            StreamEnded("hall:thon-1", "h1", at=45.0),  # not the slides: changes nothing
+            StreamLive("slides", "s3", None, at=60.0),
+            MeetingClosed("m1", at=90.0),
+        ]
+    )
+    assert history.slides == [(10.0, 40.0), (60.0, 90.0)]
+    assert [history.slides_at(t) for t in (5.0, 10.0, 39.9, 40.0, 75.0, 90.0)] == [
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]
