@@ -71,6 +71,10 @@ class StampedVideoTrack(VideoStreamTrack):
         self.fps = fps
         self.first = first
         self.frames_sent = 0
+        # frame number → the send time stamped in it (ms mod 2**40): the truth a test may
+        # hold a received picture to, where the stamp itself could be read wrong (an
+        # encoder that skips a macroblock leaves the last picture's stamp bits in it).
+        self.sent_ms: dict[int, int] = {}
         self._began: float | None = None
         self._last_pts = -1
 
@@ -84,6 +88,7 @@ class StampedVideoTrack(VideoStreamTrack):
         # The capture moment, as a camera's: the stamp in the picture and its RTP time say
         # the same instant, even when a loaded machine draws or encodes it late.
         sent_ms, pts = now_ms(), round((time.monotonic() - self._began) * 90000)
+        self.sent_ms[n] = sent_ms
         # Drawing a whole frame with numpy: off the event loop, per house style.
         loop = asyncio.get_running_loop()
         frame = await loop.run_in_executor(None, self.picture.draw, n, sent_ms)

@@ -30,7 +30,6 @@ TILE = 16  # damage is judged per 16×16 tile (a VP8 macroblock), so a broken co
 DAMAGED_TILE = 32.0
 FREEZE_S = 0.3  # a gap between two intact pictures longer than this is a visible freeze
 MAX_LATENCY_MS = 60_000  # anything larger is a misread stamp, not a latency
-CLEAR_MARGIN = 64  # a stamp block this far from mid-grey reads as plain black or white
 
 
 def now_ms() -> int:
@@ -49,18 +48,12 @@ def stamp(image: np.ndarray, value: int, bits: int = 40, block: int = BLOCK) -> 
         image[row * block : (row + 1) * block, col * block : (col + 1) * block] = on
 
 
-def stamp_levels(image: np.ndarray, bits: int = 40, block: int = BLOCK) -> np.ndarray:
-    """The mean luma of the middle of each stamp block, in bit order, in one numpy pass."""
+def read_stamp(image: np.ndarray, bits: int = 40, block: int = BLOCK) -> int:
+    """The value `stamp` wrote, read from the middle of each block in one numpy pass."""
     per_row = image.shape[1] // block
     rows, q = -(-bits // per_row), block // 4
     blocks = image[: rows * block, : per_row * block].reshape(rows, block, per_row, block)
-    levels: np.ndarray = blocks[:, q : block - q, :, q : block - q].mean(axis=(1, 3)).ravel()
-    return levels[:bits]
-
-
-def read_stamp(image: np.ndarray, bits: int = 40, block: int = BLOCK) -> int:
-    """The value `stamp` wrote, read from the middle of each block."""
-    on = stamp_levels(image, bits, block) > 128
+    on = blocks[:, q : block - q, :, q : block - q].mean(axis=(1, 3)).ravel()[:bits] > 128
     return sum(1 << bit for bit in np.flatnonzero(on).tolist())
 
 
@@ -107,13 +100,6 @@ class Picture:
         """The frame number and send time stamped in `luma` (at least the top rows)."""
         value = read_stamp(luma, TIME_BITS + NUMBER_BITS, self.block)
         return value >> TIME_BITS, value & ((1 << TIME_BITS) - 1)
-
-    def time_is_clear(self, luma: np.ndarray) -> bool:
-        """Whether every send-time bit reads plainly black or white. A low bitrate can
-        smear a block to grey, and one bit misread puts the time off by a power of two
-        milliseconds (a whole second for bit 10), which no picture check would catch."""
-        levels = stamp_levels(luma, TIME_BITS, self.block)
-        return bool(np.all(np.abs(levels - 128) > CLEAR_MARGIN))
 
     def damage(self, luma: np.ndarray, n: int) -> float:
         """How far `luma` is from frame n: the worst tile's mean absolute difference."""

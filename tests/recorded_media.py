@@ -58,9 +58,9 @@ def video_packets(
 @dataclass
 class Decoded:
     """A recorded file's pictures (pts s, stamped number, damage, stamped send time in ms
-    mod 2**40, or None where the stamp's time bits are smeared) and sound (pts s, samples)."""
+    mod 2**40) and sound (pts s, samples)."""
 
-    pictures: list[tuple[float, int, float, int | None]] = field(default_factory=list)
+    pictures: list[tuple[float, int, float, int]] = field(default_factory=list)
     sound: list[tuple[float, np.ndarray]] = field(default_factory=list)
     codecs: dict[str, str] = field(default_factory=dict)
 
@@ -97,8 +97,9 @@ def decode_file(path: Path, picture: Picture | None = None) -> Decoded:
                         luma = luma_of(frame)
                         after = decoded.pictures[-1][1] if decoded.pictures else None
                         verdict = pic.judge(luma, after)
-                        sent = verdict.sent_ms if pic.time_is_clear(luma) else None
-                        decoded.pictures.append((t, verdict.number, verdict.damage, sent))
+                        decoded.pictures.append(
+                            (t, verdict.number, verdict.damage, verdict.sent_ms)
+                        )
                     else:
                         array = frame.to_ndarray()
                         channels = len(frame.layout.channels)
