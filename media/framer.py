@@ -140,6 +140,9 @@ class Framer:
                     break
                 self._drop_frame(start)
                 continue
+            if not run:  # cut short: the next frame follows with no hole to wait on
+                self._drop_frame(start)
+                continue
             frame = self._frame(run)
             self._next = run[-1] + 1
             for number in run:
@@ -151,7 +154,10 @@ class Framer:
     # -- one frame ---------------------------------------------------------------------
 
     def _run(self, start: int) -> list[int] | None:
-        """The sequence numbers of the whole frame starting at `start`; None if incomplete."""
+        """The sequence numbers of the whole frame starting at `start`; None while it is
+        incomplete, [] when it never will be: the next frame follows its last packet here
+        before any packet carried its marker. A relay that stopped mid-frame and went on
+        with the next keyframe leaves just that, and the picture would decode torn."""
         if self.kind == "audio":
             return [start]
         timestamp = self._pending[start][0]
@@ -160,7 +166,7 @@ class Framer:
         while number in self._pending:
             ts, marker, _, _ = self._pending[number]
             if ts != timestamp:
-                return run  # a new frame began: the marker was lost, the frame was not
+                return []
             run.append(number)
             if marker:
                 return run

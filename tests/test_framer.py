@@ -84,3 +84,18 @@ def test_a_hole_waits_for_its_retransmission_then_counts_as_lost() -> None:
     assert framer.frames_lost == 1
     framer.push(2, 960, False, b"b", 1.7)  # too late: its turn is gone
     assert framer.frames(now=2.0) == [] and framer.packets_late == 1
+
+
+# VP8 RTP payloads: the descriptor (start of partition 0), then the frame tag's first byte.
+VP8_KEY, VP8_DELTA = b"\x10\x00\x9d\x01\x2a", b"\x10\x01\x00\x00\x00"
+
+
+def test_a_picture_cut_short_before_its_marker_is_dropped_not_written_torn() -> None:
+    """A relay stopped mid-frame and went on with a keyframe, with no hole between."""
+    framer = Framer("video", "vp8", Clock(90000, 0.0))
+    framer.push(1, 0, True, VP8_KEY, 1.0)
+    framer.push(2, 3000, False, VP8_DELTA, 1.03)  # its marker packet never came
+    framer.push(3, 6000, True, VP8_KEY, 1.07)
+    frames = framer.frames(now=1.08)
+    assert [(f.pts, f.keyframe) for f in frames] == [(1.0, True), (pytest.approx(1 + 1 / 15), True)]
+    assert framer.frames_lost == 1
