@@ -1,6 +1,7 @@
-"""The composite video of a meeting (1280×720): the chair large; while a hall holds the
-floor, the hall beside the chair at the same size; a lower third naming who speaks and
-on what; the meeting clock; and a card wherever nothing was recorded.
+"""The composite video of a meeting (1280×720): the chair large, or the chair's shared
+screen large with the chair inset; while a hall holds the floor, the hall beside the
+chair at the same size; a lower third naming who speaks and on what; the meeting clock;
+and a card wherever nothing was recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ HALF_W, HALF_H = WIDTH // 2, HEIGHT // 2
 SIDE_TOP = 100  # the two pictures sit side by side from here down
 BACKGROUND = (48, 32, 24)  # BGR: dark blue-grey around the pictures
 LOWER_THIRD_Y = 560
+INSET_W, INSET_H = 320, 180  # the chair beside the shared screen, under the clock
+INSET_X, INSET_Y = WIDTH - INSET_W - 16, 80
 TEXT_LIMIT = 70  # characters of a name or topic shown; the minutes hold the whole text
 
 
@@ -60,7 +63,11 @@ class CompositeLayout:
         if scene.recording is None:
             self._card(canvas, "Không ghi hình đoạn này", "(not recorded)")
         elif scene.question is None:
-            self._picture(canvas, scene, 0, 0, WIDTH, HEIGHT)
+            if scene.slides is not None:  # teaching: the screen large, the chair in a corner
+                canvas.paste(scene.slides.picture(WIDTH, HEIGHT), 0, 0)
+                self._picture(canvas, scene, INSET_X, INSET_Y, INSET_W, INSET_H)
+            else:
+                self._picture(canvas, scene, 0, 0, WIDTH, HEIGHT)
             self._lower_third(canvas, self.title or self.commune, self.commune, "")
         else:
             q = scene.question

@@ -98,6 +98,7 @@ def export_meeting(
             preset=settings.preset,
             nice=settings.nice,
             processes=settings.processes,
+            slides=[[since, until] for since, until in history.slides],
         )
         plans = job.plans(job.spans())
         render(job, lambda share: report(share * RENDER_SHARE))

@@ -52,6 +52,7 @@ class Scene:
     chair: FrameSource | None  # None: no chair picture yet
     floor: FrameSource | None  # None: no picture of the hall now on the floor
     question: Question | None  # the floor's question, if a hall holds it
+    slides: FrameSource | None = None  # the chair's shared screen, while it was shared
 
 
 class VideoWriter(Protocol):
@@ -92,9 +93,13 @@ class Renderer:
         questions: Sequence[Question],
         fps: int = 15,
         threads: int = 1,
+        slides: Sequence[tuple[float, float | None]] = (),
     ) -> None:
+        """`slides`: when the chair's screen was shared (wall from, until; None: to the end),
+        as rooms.history.MeetingHistory.slides has it."""
         self.spans = list(spans)
         self.questions = sorted(questions, key=lambda q: q.granted_at)
+        self.slides = list(slides)
         self.fps = fps
         self.threads = threads
         self.origin = self.spans[0].start if self.spans else 0.0
@@ -114,6 +119,7 @@ class Renderer:
         current: Span | None = None
         chair: FrameSource | None = None
         floor: FrameSource | None = None
+        slides: FrameSource | None = None
         try:
             for k in range(total):
                 wall = self.origin + k / self.fps
@@ -121,15 +127,18 @@ class Renderer:
                 active = [o for o in outputs if o.active(wall)]
                 span = next((s for s in self.spans if s.start <= wall < s.end), None)
                 if span is not current:
-                    for source in (chair, floor):
+                    for source in (chair, floor, slides):
                         if source is not None:
                             source.close()
-                    chair = floor = None
+                    chair = floor = slides = None
                     if span is not None:
                         chair = FrameSource(media_file(span.recording, "chair.mkv"), self.threads)
                         floor = FrameSource(media_file(span.recording, "floor.mkv"), self.threads)
+                        slides = FrameSource(media_file(span.recording, "slides.mkv"), 1)
                     current = span
                 scene = self._scene(wall, span, chair, floor)
+                if span is not None and slides is not None and self.slides_at(wall):
+                    scene.slides = slides if slides.at(wall - span.start) else None
                 for output in active:
                     output.writer.video(output.layout.draw(scene))
                     output.writer.audio(sound)
@@ -143,11 +152,14 @@ class Renderer:
                 output.writer.abandon()
             raise
         finally:
-            for source in (chair, floor):
+            for source in (chair, floor, slides):
                 if source is not None:
                     source.close()
         if progress is not None:
             progress(1.0)
+
+    def slides_at(self, wall: float) -> bool:
+        return any(a <= wall and (b is None or wall < b) for a, b in self.slides)
 
     def question_at(self, wall: float) -> Question | None:
         for question in reversed(self.questions):

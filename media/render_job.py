@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from media.clips import ClipPlan, clip_outputs, plan_clips
@@ -44,6 +44,8 @@ class RenderJob:
     nice: int = 0
     # 2: the encoders run in processes of their own, beside decoding and composing.
     processes: int = 1
+    # When the chair's screen was shared: [from, until] in wall time, until None: to the end.
+    slides: list[list[float | None]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -69,7 +71,13 @@ def run_job(job: RenderJob, progress: Progress | None = None) -> None:
         if progress is not None:
             progress(1.0)
         return
-    renderer = Renderer(spans, job.question_list(), fps=job.fps, threads=job.threads)
+    renderer = Renderer(
+        spans,
+        job.question_list(),
+        fps=job.fps,
+        threads=job.threads,
+        slides=[(float(a or 0.0), b) for a, b in job.slides],
+    )
     plans = job.plans(spans)
     # The composite's encoder and the clips' each in a process of their own: three
     # processes share two cores better than two unequal ones do.

@@ -27,6 +27,7 @@ FPS = 15
 STAMP_BITS, STAMP_BLOCK = 20, 16
 CHAIR_COLOUR = (200, 80, 40)  # BGR: blue
 HALL_COLOURS = {"thon-1": (40, 190, 60), "thon-3": (40, 60, 200), "thon-5": (160, 40, 160)}
+SLIDES_COLOUR = (60, 200, 220)  # BGR: a yellow slide
 CHAIR_TONE, FLOOR_TONE = 440.0, 880.0
 RATE = 48000
 OPUS_FRAME = 960  # 20 ms
@@ -120,12 +121,15 @@ def write_recording(
     video: str = "vp8",
     state: str = "complete",
     cut: float | None = None,
+    slides: tuple[float, float] | None = None,
 ) -> Path:
     """A recording folder of `duration` seconds. `cut` (0..1) truncates every media file to
-    that share of its bytes and leaves the state "recording", as a kill -9 would."""
+    that share of its bytes and leaves the state "recording", as a kill -9 would. `slides`:
+    the chair shared a screen from .. to (seconds after the start)."""
     folder.mkdir(parents=True, exist_ok=True)
     chair = _Writer(folder / "chair.mkv", video, audio=True)
     floor = _Writer(folder / "floor.mkv", video, audio=True) if floors else None
+    screen = _Writer(folder / "slides.mkv", video, audio=False) if slides else None
     program = _Writer(folder / "program.mka", None, audio=True)
     timeline = []
     frames = int(duration * FPS)
@@ -136,6 +140,8 @@ def write_recording(
         if floor is not None and held is not None:
             first = t - held.start < 1 / FPS
             floor.frame(picture(HALL_COLOURS[held.hall_id], t), t, key=first)
+        if screen is not None and slides is not None and slides[0] <= t < slides[1]:
+            screen.frame(picture(SLIDES_COLOUR, t), t)
         if n % FPS == 0:
             timeline += [
                 {"wall": started_at + t, "file": "chair.mkv", "stream": "video", "pts": t},
@@ -150,7 +156,7 @@ def write_recording(
             floor.sound(_tone(FLOOR_TONE, start, OPUS_FRAME), start)
             mix = mix + _tone(FLOOR_TONE, start, OPUS_FRAME)
         program.sound(mix * 0.7, start)
-    for writer in (chair, floor, program):
+    for writer in (chair, floor, program, screen):
         if writer is not None:
             writer.close()
     if cut is not None:
