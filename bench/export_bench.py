@@ -5,9 +5,10 @@ A synthetic recording in the recorder's format is written first: the chair's 720
 at 2 Mbps and two halls' 360p VP8 floors, muxed as received (no re-encoding), with
 Opus tones. Then:
 
-1. the export alone (the terminal's way: in this process, two encoder threads);
+1. the export alone (the terminal's way: in this process, two threads: each video's
+   encoder in a thread of its own beside the decode-and-compose pass);
 2. the export as the web starts it beside a live meeting (a child process at nice 10,
-   one encoder thread) while the bridge relays a chair and six halls, each hall TV
+   one thread) while the bridge relays a chair and six halls, each hall TV
    counting the program's video frames as they arrive (RTP marker bits).
 
     .venv/bin/python -m bench.export_bench [--seconds 120] [--write docs/benchmarks.md]
@@ -166,8 +167,8 @@ def minutes_of(events: list[Event]) -> MinutesWriter:
 
 
 def export_alone(data_dir: Path, events: list[Event], seconds: float) -> dict[str, float]:
-    """The terminal's way with no meeting live: two threads, the encoders in their own process."""
-    settings = ExportSettings(data_dir, "Xã Trực Khang", HALL_NAMES, threads=2, processes=2)
+    """The terminal's way with no meeting live: two threads, encoders in threads of their own."""
+    settings = ExportSettings(data_dir, "Xã Trực Khang", HALL_NAMES, threads=2)
     before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, busy = time.monotonic(), _machine_busy()
     export_meeting(settings, "bench", "alone", events, minutes_of(events))
@@ -213,7 +214,7 @@ async def _tv(
 
 
 async def export_beside_meeting(
-    data_dir: Path, events: list[Event], seconds: float, threads: int, processes: int
+    data_dir: Path, events: list[Event], seconds: float, threads: int
 ) -> dict[str, Any]:
     """The web's way (niced child, one thread) while the bridge serves a live meeting."""
     restrict_ice()
@@ -253,7 +254,6 @@ async def export_beside_meeting(
                     clips_dir=str(Path(folder) / "clips"),
                     threads=threads,
                     nice=NICE_WHEN_LIVE,
-                    processes=processes,
                 )
                 _say("exporting beside the meeting")
                 children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -274,7 +274,6 @@ async def export_beside_meeting(
         "wall_s": t2 - t1,
         "threads": threads,
         "machine_percent": machine / (t2 - t1) * 100,
-        "processes": processes,
         "export_cpu_s": (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime),
         "speed": seconds / (t2 - t1),
         "bridge_cpu_before": (cpu1 - cpu0) / (t1 - t0) * 100,
@@ -305,7 +304,7 @@ def report(result: dict[str, Any]) -> str:
         "| run | export wall time | speed (× real time) | CPU per recorded second "
         "| the machine's other CPU use meanwhile | target ≥ 4× |",
         "|---|---|---|---|---|---|",
-        f"| alone (no meeting live: 2 threads, encoders in processes of their own) "
+        f"| alone (no meeting live: 2 threads, each video's encoder in a thread of its own) "
         f"| {alone['wall_s']:.1f} s | **{alone['speed']:.2f}×** "
         f"| {alone['cpu_s'] / result['seconds']:.2f} s "
         f"| {alone['others_percent']:.0f} % (of 200 %) "
@@ -313,8 +312,8 @@ def report(result: dict[str, Any]) -> str:
     ]
     if beside:
         lines.append(
-            f"| beside a live meeting (at nice {NICE_WHEN_LIVE}, {beside['processes']} "
-            f"process(es), {beside['threads']} thread(s)) | {beside['wall_s']:.1f} s "
+            f"| beside a live meeting (at nice {NICE_WHEN_LIVE}, {beside['threads']} "
+            f"thread(s)) | {beside['wall_s']:.1f} s "
             f"| **{beside['speed']:.2f}×** "
             f"| {beside['export_cpu_s'] / result['seconds']:.2f} s "
             f"| {beside['machine_percent'] - 100 * beside['export_cpu_s'] / beside['wall_s']:.0f} "
@@ -355,9 +354,6 @@ def main() -> None:
     parser.add_argument(
         "--live-threads", type=int, default=1, help="export threads beside the live meeting"
     )
-    parser.add_argument(
-        "--live-processes", type=int, default=1, help="2: encoders in their own process"
-    )
     parser.add_argument("--alone-only", action="store_true", help="skip the live meeting")
     parser.add_argument("--write", type=Path, default=None, help="update this markdown file")
     args = parser.parse_args()
@@ -376,9 +372,7 @@ def main() -> None:
         }
         if not args.alone_only:
             result["beside"] = asyncio.run(
-                export_beside_meeting(
-                    data_dir, events, args.seconds, args.live_threads, args.live_processes
-                )
+                export_beside_meeting(data_dir, events, args.seconds, args.live_threads)
             )
     section = report(result)
     print(section)

@@ -46,7 +46,6 @@ class ExportSettings:
     threads: int = 2
     preset: str = PRESET
     nice: int = 0
-    processes: int = 1
 
 
 def exports_dir(data_dir: Path, meeting_id: str) -> Path:
@@ -97,7 +96,6 @@ def export_meeting(
             threads=settings.threads,
             preset=settings.preset,
             nice=settings.nice,
-            processes=settings.processes,
             slides=[[since, until] for since, until in history.slides],
         )
         plans = job.plans(job.spans())

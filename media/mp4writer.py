@@ -80,7 +80,8 @@ class Mp4Writer:
 
     def video_packed(self, packed: np.ndarray) -> None:
         """One yuv420p picture as a (height * 3 / 2, width) array."""
-        frame = av.VideoFrame.from_ndarray(packed, format="yuv420p")
+        # No copy: x264 copies the picture into its own frames before encode() returns.
+        frame = av.VideoFrame.from_numpy_buffer(packed, format="yuv420p")
         frame.pts = self._frames
         self._frames += 1
         self._container.mux(self._video.encode(frame))

@@ -55,6 +55,7 @@ class Overlay:
         self.height, self.width = colour[0].shape
         self._front = [c.astype(np.uint16) * a for c, a in zip(colour, alpha, strict=True)]
         self._keep = [255 - a.astype(np.uint16) for a in alpha]
+        self._sums = [np.empty_like(keep) for keep in self._keep]  # blended in place, unallocated
 
     def blend(self, canvas: Canvas) -> None:
         """Draw onto `canvas` in place, clipped to its edges."""
@@ -65,8 +66,11 @@ class Overlay:
             w = min(front.shape[1], plane.shape[1] - x)
             if h <= 0 or w <= 0:
                 continue
-            region = plane[y : y + h, x : x + w]
-            region[:] = ((region * keep[:h, :w] + front[:h, :w]) >> 8).astype(np.uint8)
+            region, total = plane[y : y + h, x : x + w], self._sums[index][:h, :w]
+            np.multiply(region, keep[:h, :w], out=total)
+            total += front[:h, :w]
+            total >>= 8
+            np.copyto(region, total, casting="unsafe")
 
 
 class TextPainter:

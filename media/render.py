@@ -56,7 +56,7 @@ class Scene:
 
 
 class VideoWriter(Protocol):
-    """An MP4 being written: media/mp4writer.py's, or one in the encoder process."""
+    """An MP4 being written: media/mp4writer.py's, or one fed from an encoder thread."""
 
     def video(self, canvas: Canvas) -> None: ...
     def audio(self, samples: np.ndarray) -> None: ...

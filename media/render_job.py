@@ -16,7 +16,7 @@ from pathlib import Path
 
 from media.clips import ClipPlan, clip_outputs, plan_clips
 from media.composite import CompositeLayout, composite_output
-from media.encoder_process import EncoderProcess
+from media.encoder_thread import ThreadedWriter
 from media.errors import RenderFailed
 from media.mp4writer import PRESET, Mp4Writer
 from media.recording import Recording
@@ -39,11 +39,11 @@ class RenderJob:
     composite: str | None  # path of the composite MP4, None: no composite
     clips_dir: str
     fps: int = 15
+    # 1: everything in this thread (beside a live meeting); more: each video's encoder in
+    # a thread of its own, beside decoding and composing, and the decoders threaded too.
     threads: int = 2
     preset: str = PRESET
     nice: int = 0
-    # 2: the encoders run in processes of their own, beside decoding and composing.
-    processes: int = 1
     # When the chair's screen was shared: [from, until] in wall time, until None: to the end.
     slides: list[list[float | None]] = field(default_factory=list)
 
@@ -78,30 +78,15 @@ def run_job(job: RenderJob, progress: Progress | None = None) -> None:
         threads=job.threads,
         slides=[(float(a or 0.0), b) for a, b in job.slides],
     )
-    plans = job.plans(spans)
-    # The composite's encoder and the clips' each in a process of their own: three
-    # processes share two cores better than two unequal ones do.
-    encoders = [EncoderProcess() for _ in range(2 if plans else 1)] if job.processes > 1 else []
-    try:
-        _render(
-            job,
-            renderer,
-            plans,
-            encoders[0].writer if encoders else Mp4Writer,
-            encoders[-1].writer if encoders else Mp4Writer,
-            progress,
-        )
-    finally:
-        for encoder in encoders:
-            encoder.close()
+    make_writer = ThreadedWriter if job.threads > 1 else Mp4Writer
+    _render(job, renderer, job.plans(spans), make_writer, progress)
 
 
 def _render(
     job: RenderJob,
     renderer: Renderer,
     plans: list[ClipPlan],
-    composite_writer: WriterFactory,
-    clip_writer: WriterFactory,
+    make_writer: WriterFactory,
     progress: Progress | None,
 ) -> None:
     outputs = []
@@ -116,7 +101,7 @@ def _render(
                 layout,
                 threads=job.threads,
                 preset=job.preset,
-                make_writer=composite_writer,
+                make_writer=make_writer,
             )
         )
     clips_dir = Path(job.clips_dir)
@@ -129,7 +114,7 @@ def _render(
         job.hall_names,
         threads=job.threads,
         preset=job.preset,
-        make_writer=clip_writer,
+        make_writer=make_writer,
     )
     renderer.run(outputs, progress)
 

@@ -41,7 +41,6 @@ def run_export(settings: Settings, meeting_id: str | None) -> int:
         commune=settings.commune,
         hall_names=hall_names(settings),
         threads=1 if live else 2,
-        processes=1 if live else 2,
     )
     with tqdm(total=100, unit="%", desc=f"Xuất hồ sơ {meeting_id}", ncols=80) as bar:
 

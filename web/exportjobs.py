@@ -151,11 +151,10 @@ class ExportManager:
                 data_dir=self.settings.data_dir,
                 commune=self.settings.commune,
                 hall_names=hall_names(self.settings),
-                # Beside a live meeting: one process, one encoder thread, below the bridge's
-                # priority; alone, the encoders get a process (and a core) of their own.
+                # Beside a live meeting: one thread, below the bridge's priority; alone,
+                # each video's encoder gets a thread (and the second core) of its own.
                 threads=1 if live else 2,
                 nice=NICE_WHEN_LIVE if live else 0,
-                processes=1 if live else 2,
             )
 
             def progress(share: float) -> None:
