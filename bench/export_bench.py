@@ -8,7 +8,7 @@ Opus tones. Then:
 1. the export alone (the terminal's way: in this process, two threads: each video's
    encoder in a thread of its own beside the decode-and-compose pass);
 2. the export as the web starts it beside a live meeting (a child process at nice 10,
-   one thread) while the bridge relays a chair and six halls, each hall TV
+   two encoder threads) while the bridge relays a chair and six halls, each hall TV
    counting the program's video frames as they arrive (RTP marker bits).
 
     .venv/bin/python -m bench.export_bench [--seconds 120] [--write docs/benchmarks.md]
@@ -216,7 +216,7 @@ async def _tv(
 async def export_beside_meeting(
     data_dir: Path, events: list[Event], seconds: float, threads: int
 ) -> dict[str, Any]:
-    """The web's way (niced child, one thread) while the bridge serves a live meeting."""
+    """The web's way (niced child, two encoder threads) while the bridge serves a live meeting."""
     restrict_ice()
     loop = asyncio.get_running_loop()
     chair_clip = await loop.run_in_executor(None, lambda: encode_clip(1280, 720, tint=128))
@@ -318,10 +318,15 @@ def report(result: dict[str, Any]) -> str:
             f"| {beside['export_cpu_s'] / result['seconds']:.2f} s "
             f"| {beside['machine_percent'] - 100 * beside['export_cpu_s'] / beside['wall_s']:.0f} "
             "% (of 200 %, the meeting's processes included) "
-            f"| {_verdict(beside['speed'] >= 4)} |"
+            "| not the bar here (see below) |"
         )
         before, during = beside["fps_before"], beside["fps_during"]
         lines += [
+            "",
+            "Beside a meeting the issue's bar is that the meeting does not slow down; the "
+            "export runs below the bridge's priority and takes what CPU is left. Here that is "
+            "little: this machine also runs the benchmark's six hall TVs, decoding 720p each, "
+            "which a real hall does on its own TV.",
             "",
             f"The live meeting: a chair (720p30 VP8, 2 Mbps) and {HALLS} halls publishing, "
             f"{HALLS} hall TVs receiving the program. Program video frames arriving per second "
@@ -352,7 +357,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=120.0, help="length of the recording")
     parser.add_argument(
-        "--live-threads", type=int, default=1, help="export threads beside the live meeting"
+        "--live-threads", type=int, default=2, help="export threads beside the live meeting"
     )
     parser.add_argument("--alone-only", action="store_true", help="skip the live meeting")
     parser.add_argument("--write", type=Path, default=None, help="update this markdown file")

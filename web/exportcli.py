@@ -40,7 +40,7 @@ def run_export(settings: Settings, meeting_id: str | None) -> int:
         data_dir=settings.data_dir,
         commune=settings.commune,
         hall_names=hall_names(settings),
-        threads=1 if live else 2,
+        threads=2,  # below the bridge's priority while a meeting is live (above)
     )
     with tqdm(total=100, unit="%", desc=f"Xuất hồ sơ {meeting_id}", ncols=80) as bar:
 

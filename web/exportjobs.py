@@ -151,9 +151,10 @@ class ExportManager:
                 data_dir=self.settings.data_dir,
                 commune=self.settings.commune,
                 hall_names=hall_names(self.settings),
-                # Beside a live meeting: one thread, below the bridge's priority; alone,
-                # each video's encoder gets a thread (and the second core) of its own.
-                threads=1 if live else 2,
+                # Each video's encoder gets a thread of its own; beside a live meeting
+                # they run below the bridge's priority, so the halls keep every frame
+                # (docs/benchmarks.md, "The secretary's export": 30 fps throughout).
+                threads=2,
                 nice=NICE_WHEN_LIVE if live else 0,
             )
 
