@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 
+from media.render_job import RenderJob
 from rooms.entry import Entry
 from rooms.events import ConsentGiven, Event, FloorEnded, FloorGranted, MeetingClosed, MeetingOpened
 from tests.pictures import read_stamp, stamp
@@ -184,6 +186,24 @@ def write_recording(
         "".join(json.dumps(line) + "\n" for line in timeline), encoding="utf-8"
     )
     return folder
+
+
+def render_job(folder: Path, out: Path, **fields: Any) -> RenderJob:
+    """The export's video pass over the one recording in `folder`, writing to `out`
+    (hop.mp4 and clips/); `fields` set the rest (questions, slides, title...)."""
+    defaults: dict[str, Any] = {
+        "questions": [],
+        "hall_names": HALL_NAMES,
+        "title": "",
+        "commune": "Xã Trực Khang",
+        "opened_at": None,
+    }
+    return RenderJob(
+        recordings=[str(folder)],
+        composite=str(out / "hop.mp4"),
+        clips_dir=str(out / "clips"),
+        **(defaults | fields),
+    )
 
 
 # A sample meeting: a 12 s recording with two questions (thon-3 agreed to be recorded,

@@ -24,6 +24,7 @@ from tests.recording_fixtures import (
     OPENED,
     SECOND,
     read_time,
+    render_job,
     sample_meeting,
     write_recording,
 )
@@ -160,17 +161,7 @@ def test_an_empty_floor_file_shows_a_card_for_the_hall_and_still_makes_the_clip(
     )
     (folder / "floor.mkv").write_bytes(b"")  # the hall's camera never reached the bridge
     question = Question("e1", "thon-3", "Bà Lan", "Cầu", FIRST, FIRST + 1, FIRST + 3, "ended", True)
-    job = RenderJob(
-        recordings=[str(folder)],
-        questions=[asdict(question)],
-        hall_names=HALL_NAMES,
-        title="",
-        commune="Xã Trực Khang",
-        opened_at=None,
-        composite=str(tmp_path / "hop.mp4"),
-        clips_dir=str(tmp_path / "clips"),
-    )
-    run_job(job)
+    run_job(render_job(folder, tmp_path, questions=[asdict(question)]))
     assert abs(facts(tmp_path / "hop.mp4").duration - 4.0) <= 0.5
     (clip,) = (tmp_path / "clips").iterdir()
     assert abs(facts(clip).duration - 2.0) <= 0.2

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from media.composite import INSET_H, INSET_W, INSET_X, INSET_Y
-from media.render_job import RenderJob, run_job
+from media.render_job import run_job
 from rooms.events import MeetingClosed, MeetingOpened, StreamEnded, StreamLive
 from rooms.history import MeetingHistory
 from tests.media_checks import near, pictures_at
@@ -14,11 +14,11 @@ from tests.pictures import read_stamp
 from tests.recording_fixtures import (
     CHAIR_COLOUR,
     FIRST,
-    HALL_NAMES,
     OPENED,
     SLIDES_COLOUR,
     STAMP_BITS,
     STAMP_BLOCK,
+    render_job,
     write_recording,
 )
 
@@ -44,18 +44,8 @@ def test_the_shared_screen_fills_the_composite_with_the_chair_inset_while_it_is_
             MeetingClosed("m1", at=FIRST + 6),
         ]
     )
-    job = RenderJob(
-        recordings=[str(folder)],
-        questions=[],
-        hall_names=HALL_NAMES,
-        title=history.title,
-        commune="Xã Trực Khang",
-        opened_at=OPENED,
-        composite=str(tmp_path / "hop.mp4"),
-        clips_dir=str(tmp_path / "clips"),
-        slides=[[since, until] for since, until in history.slides],
-    )
-    run_job(job)
+    slides = [[since, until] for since, until in history.slides]
+    run_job(render_job(folder, tmp_path, title=history.title, opened_at=OPENED, slides=slides))
 
     pictures = pictures_at(tmp_path / "hop.mp4", [1.0, 3.0, 5.0])
     teaching = pictures[3.0]
