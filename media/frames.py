@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 
 from media.canvas import Canvas, Planes, frame_planes
+from media.recording_reader import whole_packets
 
 logger = logging.getLogger(__name__)
 
@@ -101,15 +102,7 @@ class FrameSource:
         stream.thread_count = self._threads
         # Frame threads: two cores decode one camera about twice as fast.
         stream.thread_type = "AUTO" if self._threads > 1 else "SLICE"
-        packets = self._container.demux(stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except (av.error.FFmpegError, OSError) as exc:
-                logger.info("%s ends early: %s", self.path, exc)
-                break
+        for packet in whole_packets(self._container, stream, self.path):
             try:
                 yield from stream.decode(packet)
             except av.error.FFmpegError:

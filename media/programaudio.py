@@ -11,6 +11,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from media.recording_reader import whole_packets
+
 logger = logging.getLogger(__name__)
 
 RATE = 48000
@@ -71,15 +73,7 @@ class ProgramAudio:
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
             cursor: int | None = None
-            packets = container.demux(stream)
-            while True:
-                try:
-                    packet = next(packets)
-                except StopIteration:
-                    break
-                except (av.error.FFmpegError, OSError) as exc:
-                    logger.info("%s ends early: %s", path, exc)
-                    break
+            for packet in whole_packets(container, stream, path):
                 try:
                     frames = stream.decode(packet)
                 except av.error.FFmpegError:

@@ -1,10 +1,12 @@
 """What only the export needs to know of a recording beyond media/recording.py: which
-of its files hold anything, and where one cut short really ends."""
+of its files hold anything, where one cut short really ends, and how to read it to there."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -30,6 +32,20 @@ def last_media_time(path: Path) -> float:
     except (av.error.FFmpegError, OSError) as exc:
         logger.info("%s: read up to %.1f s (%s)", path, last, exc)
     return last
+
+
+def whole_packets(container: Any, stream: Any, path: Path) -> Iterator[av.Packet]:
+    """`stream`'s packets from an open `container`, in file order; a file cut mid-cluster
+    (kill -9, a full disk) simply ends at its last whole packet."""
+    packets = container.demux(stream)
+    while True:
+        try:
+            yield next(packets)
+        except StopIteration:
+            return
+        except (av.error.FFmpegError, OSError) as exc:
+            logger.info("%s ends early: %s", path, exc)
+            return
 
 
 def media_file(info: RecordingInfo, name: str) -> Path | None:
