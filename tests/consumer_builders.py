@@ -14,6 +14,7 @@ from aiortc.rtp import RtpPacket
 from bridge.codec import Codec
 from bridge.consumer import Consumer, DirectPort, PacketPort
 from bridge.producer import Producer
+from bridge.router import Router
 
 KEY = bytes([0x10, 0x00, 0x9D])  # VP8: start of partition 0, keyframe
 DELTA = bytes([0x10, 0x01, 0x00])  # VP8: start of partition 0, interframe
@@ -84,6 +85,18 @@ def watching(port: Port, **options: Any) -> tuple[Producer, Port, Consumer]:
     consumer.attach(producer)
     consumer.start()
     return producer, port, consumer
+
+
+def chair_watched() -> tuple[Router, RecordingPort, Consumer, Producer]:
+    """A router whose chair source has a started consumer and a first publisher."""
+    router = Router()
+    port = RecordingPort()
+    consumer = Consumer("video", port, VP8)
+    router.add_consumer(consumer, "chair")
+    consumer.start()
+    old = Producer("video", VP8, no_pli)
+    router.publish("chair", [old])
+    return router, port, consumer, old
 
 
 async def drain() -> None:

@@ -18,6 +18,7 @@ from tests.consumer_builders import (
     KEY,
     VP8,
     RecordingPort,
+    chair_watched,
     drain,
     no_pli,
     packet,
@@ -87,13 +88,7 @@ async def test_a_packet_that_cannot_be_sent_costs_only_that_packet() -> None:
 
 
 async def test_timestamps_continue_when_a_new_publisher_takes_over() -> None:
-    router = Router()
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    router.add_consumer(consumer, "chair")
-    consumer.start()
-    old = Producer("video", VP8, no_pli)
-    router.publish("chair", [old])
+    router, port, consumer, old = chair_watched()
     old.receive(packet(1, 500_000, KEY, ssrc=1))
     await drain()
     new = Producer("video", VP8, no_pli)

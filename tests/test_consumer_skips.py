@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 
-from aiortc.rtp import RtpPacket
-
-from bridge.consumer import FINISH_FRAME_TIMEOUT, Consumer
+from bridge.consumer import FINISH_FRAME_TIMEOUT
 from bridge.producer import Producer
-from bridge.router import Router
 from tests.consumer_builders import (
     DELTA,
     KEY,
     VP8,
     AwaitedPort,
     RecordingPort,
+    chair_watched,
     drain,
     no_pli,
     packet,
@@ -60,17 +58,10 @@ async def test_packets_a_queue_dropped_leave_no_gap_for_the_mixer() -> None:
 
 
 async def test_a_new_publisher_takes_over_only_after_the_half_sent_frame_is_finished() -> None:
-    router = Router()
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    router.add_consumer(consumer, "chair")
-    consumer.start()
-    old = Producer("video", VP8, no_pli)
-    router.publish("chair", [old])
+    router, port, consumer, old = chair_watched()
     old.receive(packet(1, 1000, KEY, ssrc=1))
     # The next frame comes in two packets; only the first has gone out when the switch comes.
-    old.receive(RtpPacket(payload_type=96, sequence_number=2, timestamp=4000, ssrc=1,
-                          payload=KEY, marker=0))  # fmt: skip
+    old.receive(packet(2, 4000, KEY, ssrc=1, marker=False))
     new = Producer("video", VP8, no_pli)
     router.publish("chair", [new])
     new.receive(packet(900, 50, KEY, ssrc=2))  # kept for the replay, not sent yet
@@ -89,16 +80,9 @@ async def test_a_new_publisher_takes_over_only_after_the_half_sent_frame_is_fini
 
 
 async def test_a_half_sent_frame_that_never_ends_is_given_up_and_the_old_publisher_closes() -> None:
-    router = Router()
-    port = RecordingPort()
-    consumer = Consumer("video", port, VP8)
-    router.add_consumer(consumer, "chair")
-    consumer.start()
-    old = Producer("video", VP8, no_pli)
-    router.publish("chair", [old])
+    router, port, consumer, old = chair_watched()
     old.receive(packet(1, 1000, KEY, ssrc=1))
-    old.receive(RtpPacket(payload_type=96, sequence_number=2, timestamp=4000, ssrc=1,
-                          payload=DELTA, marker=0))  # fmt: skip
+    old.receive(packet(2, 4000, DELTA, ssrc=1, marker=False))
     new = Producer("video", VP8, no_pli)
     new.receive(packet(900, 50, KEY, ssrc=2))
     router.publish("chair", [new])  # and the old publisher falls silent
