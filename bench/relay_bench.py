@@ -28,8 +28,9 @@ import psutil
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.loss_report import render_loss  # noqa: E402
 from bench.processes import Child, ChildFailed, Fleet  # noqa: E402
-from bench.report import render, render_loss  # noqa: E402
+from bench.report import render  # noqa: E402
 from bench.weak_hall import render_weak_hall, weak_hall  # noqa: E402
 from tests.netlab import Netns, missing_network_tools, netns  # noqa: E402
 from tests.pictures import Tally  # noqa: E402
