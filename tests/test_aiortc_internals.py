@@ -163,3 +163,74 @@ async def test_the_send_history_gives_aiortc_back_the_packet_it_holds() -> None:
         assert port.history.holds(seq) and not port.history.holds(70)
     finally:
         await pc.close()
+
+
+async def test_the_fast_receive_path_keeps_aiorts_feedback_and_recovers_a_lost_packet() -> None:
+    """Real peers on loopback: a chair's packets reach the tap through the socket's callback,
+    and what aiortc's receiver did for them still happens: receiver reports, and a lost
+    packet asked for again (NACK) and taken back out of its RTX wrapping."""
+    from aiortc import RTCSessionDescription
+    from aiortc.rtp import RtcpRrPacket
+
+    from bridge.aiortc_internals.receive import _FastPath
+    from tests.peers import start_publisher, wait_for
+
+    bridge_pc = RTCPeerConnection(NO_ICE_SERVERS)
+    arrived: dict[str, list[int]] = {"video": [], "audio": []}
+    unwrapped: list[int] = []
+
+    @bridge_pc.on("track")
+    def on_track(track: object) -> None:
+        for transceiver in bridge_pc.getTransceivers():
+            kind = transceiver.kind
+            internals.tap_receiver(
+                transceiver.receiver, lambda p, kind=kind: arrived[kind].append(p.sequence_number)
+            )
+
+    async def answer(offer: str) -> str:
+        await bridge_pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        await bridge_pc.setLocalDescription(await bridge_pc.createAnswer())
+        return bridge_pc.localDescription.sdp
+
+    chair = await start_publisher(answer)
+    try:
+        video = next(t for t in chair.pc.getTransceivers() if t.kind == "video")
+        video_sender = video.sender
+        video_type = internals.negotiated_codecs(video)[0].payloadType
+        reports: list[int] = []
+        handle_rtcp = video_sender._handle_rtcp_packet
+
+        async def heard(packet: object) -> None:
+            if isinstance(packet, RtcpRrPacket):
+                reports.extend(r.highest_sequence for r in packet.reports)
+            await handle_rtcp(packet)
+
+        video_sender._handle_rtcp_packet = heard  # type: ignore[method-assign]
+        await wait_for(lambda: len(arrived["video"]) > 20, 20, "video through the tap")
+        # From here on, the chair's transport loses one video packet once.
+        dtls = video_sender.transport
+        send_rtp = dtls._send_rtp
+        lost: list[int] = []
+
+        async def lossy(data: bytes) -> None:
+            seq = int.from_bytes(data[2:4], "big")
+            if not lost and data[1] < 192 and data[1] & 0x7F == video_type:
+                lost.append(seq)
+                return
+            await send_rtp(data)
+
+        dtls._send_rtp = lossy  # type: ignore[method-assign]
+        await wait_for(lambda: bool(lost) and lost[0] in arrived["video"], 20, "the lost packet")
+        # It came back after later ones: a retransmission, unwrapped from RTX.
+        position = arrived["video"].index(lost[0])
+        unwrapped.extend(arrived["video"][position - 3 : position])
+        assert any(((seq - lost[0]) & 0xFFFF) < 0x8000 for seq in unwrapped), unwrapped
+        await wait_for(lambda: len(arrived["audio"]) > 20, 20, "audio through the tap")
+        await wait_for(lambda: bool(reports), 20, "a receiver report")
+        # Everything after the first packet came the fast way.
+        receiver_dtls = bridge_pc.getTransceivers()[0].receiver.transport
+        connection = receiver_dtls.transport._connection
+        assert connection.data_received.__self__ is _FastPath._installed[receiver_dtls]
+    finally:
+        await chair.close()
+        await bridge_pc.close()
