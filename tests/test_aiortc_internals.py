@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from aiortc import RTCPeerConnection
 
@@ -170,7 +173,7 @@ async def test_the_fast_receive_path_keeps_aiorts_feedback_and_recovers_a_lost_p
     and what aiortc's receiver did for them still happens: receiver reports, and a lost
     packet asked for again (NACK) and taken back out of its RTX wrapping."""
     from aiortc import RTCSessionDescription
-    from aiortc.rtp import RtcpRrPacket
+    from aiortc.rtp import RtcpRrPacket, RtpPacket
 
     from bridge.aiortc_internals.receive import _FastPath
     from tests.peers import start_publisher, wait_for
@@ -179,13 +182,13 @@ async def test_the_fast_receive_path_keeps_aiorts_feedback_and_recovers_a_lost_p
     arrived: dict[str, list[int]] = {"video": [], "audio": []}
     unwrapped: list[int] = []
 
+    def keep(kind: str) -> Callable[[RtpPacket], None]:
+        return lambda packet: arrived[kind].append(packet.sequence_number)
+
     @bridge_pc.on("track")
     def on_track(track: object) -> None:
         for transceiver in bridge_pc.getTransceivers():
-            kind = transceiver.kind
-            internals.tap_receiver(
-                transceiver.receiver, lambda p, kind=kind: arrived[kind].append(p.sequence_number)
-            )
+            internals.tap_receiver(transceiver.receiver, keep(transceiver.kind))
 
     async def answer(offer: str) -> str:
         await bridge_pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
@@ -200,7 +203,7 @@ async def test_the_fast_receive_path_keeps_aiorts_feedback_and_recovers_a_lost_p
         reports: list[int] = []
         handle_rtcp = video_sender._handle_rtcp_packet
 
-        async def heard(packet: object) -> None:
+        async def heard(packet: Any) -> None:
             if isinstance(packet, RtcpRrPacket):
                 reports.extend(r.highest_sequence for r in packet.reports)
             await handle_rtcp(packet)
@@ -230,7 +233,8 @@ async def test_the_fast_receive_path_keeps_aiorts_feedback_and_recovers_a_lost_p
         # Everything after the first packet came the fast way.
         receiver_dtls = bridge_pc.getTransceivers()[0].receiver.transport
         connection = receiver_dtls.transport._connection
-        assert connection.data_received.__self__ is _FastPath._installed[receiver_dtls]
+        fast_path = _FastPath._installed[receiver_dtls]
+        assert connection.data_received == fast_path.data_received
     finally:
         await chair.close()
         await bridge_pc.close()
