@@ -6,6 +6,7 @@ its own jitter buffer), so these catch what the aiortc-only tests cannot.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -111,6 +112,8 @@ async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
         tv = await open_page(browser, url(server, f"/hall/{hall.id}?key={hall.key}"))
         await tv.wait_for_function("() => window.hallStats.framesRendered > 10", timeout=30_000)
         sessions = await tv.evaluate("window.hallStats.sessions")
+        published = await chair.evaluate("window.chairStats.publishes")
+        assert published == 1
 
         await server.close()
         await tv.wait_for_selector(
@@ -131,6 +134,10 @@ async def test_hall_rejoins_by_itself_after_the_bridge_restarts(
         # publishes twice while the bridge comes back makes the TV wait for the newer
         # stream's first picture, and say so.)
         await tv.wait_for_selector("#status[data-state=live]", state="attached", timeout=30_000)
+        # The chair page published once more, not twice: its pc and its socket both
+        # noticed the restart, and the second must not replace the first's new stream.
+        await asyncio.sleep(3)  # time for a late second publish to show
+        assert await chair.evaluate("window.chairStats.publishes") == published + 1
     finally:
         await server.close()
 

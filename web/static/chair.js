@@ -32,6 +32,8 @@ let retryTimer = null;
 let disconnectTimer = null;
 let socketWasClosed = false;
 let verifyAfterReconnect = false;
+let generationAtSocketLoss = 0; // the publish that was on when the socket went away
+let publishes = 0; // streams the bridge took: read by tests (window.chairStats)
 let connection = null; // our socket's id, from welcome
 let iceServers = []; // STUN/TURN from the bridge's config, via welcome
 let instance = null; // welcome.instance: a new one means the bridge restarted
@@ -118,6 +120,7 @@ async function publish() {
     });
     if (gen !== generation) { h.stop(); return; }
     handle = h;
+    chairStats.publishes = ++publishes;
     if (h.state === "connected") onPcState("connected");
   } catch (err) {
     if (gen !== generation) return;
@@ -189,7 +192,7 @@ const floorUi = floorView({
   withdraw: (entry) => socket.withdraw(entry), edit: (entry, fields) => socket.edit(entry, fields),
 }, floorEvent);
 /** Read by tests: the floor as this console sees it. */
-const chairStats = { grid: grid.stats };
+const chairStats = { grid: grid.stats, publishes };
 window.chairStats = chairStats;
 
 function floorEvent(event) {
@@ -243,9 +246,14 @@ function onMessage(msg) {
     grid.render(msg.halls, floorMarks(floorState));
     // The first snapshot after the socket came back tells whether the bridge restarted
     // under us: then it no longer has our stream, though our pc may not have noticed yet.
+    // Unless we published again meanwhile (our pc noticed first): the snapshot may predate
+    // that stream, and a second publish would only replace it.
     if (verifyAfterReconnect) {
       verifyAfterReconnect = false;
-      if (wantLive && phase === "live" && msg.broadcast && !msg.broadcast.live) retry();
+      const samePublish = generation === generationAtSocketLoss;
+      if (wantLive && phase === "live" && samePublish && msg.broadcast && !msg.broadcast.live) {
+        retry();
+      }
     }
   }
 }
@@ -253,8 +261,14 @@ function onMessage(msg) {
 function onSocketStatus(status) {
   ui.socket.dataset.state = status;
   ui.socket.textContent = t("socket." + status);
-  if (status === "closed") socketWasClosed = true;
-  if (status === "open" && socketWasClosed) verifyAfterReconnect = true;
+  if (status === "closed" && !socketWasClosed) {
+    socketWasClosed = true;
+    generationAtSocketLoss = generation;
+  }
+  if (status === "open" && socketWasClosed) {
+    socketWasClosed = false;
+    verifyAfterReconnect = true;
+  }
 }
 
 // ---- wiring ----
