@@ -25,7 +25,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCRtpReceiver
@@ -155,14 +154,18 @@ _Spawn = Callable[[Awaitable[None]], None]
 class _FastPath:
     """Takes a DTLS transport's SRTP packets off aiortc's queue (see the module's docstring)."""
 
-    _installed: WeakKeyDictionary[RTCDtlsTransport, _FastPath] = WeakKeyDictionary()
+    @classmethod
+    def of(cls, dtls: RTCDtlsTransport) -> _FastPath | None:
+        """The fast path on `dtls`, if it has one. (Only its ICE connection holds it, so
+        it goes with the session: no registry keeps a closed one alive.)"""
+        connection = getattr(dtls.transport, _ICE_CONNECTION)
+        path = getattr(connection.data_received, "__self__", None)
+        return path if isinstance(path, cls) else None
 
     @classmethod
     def install(cls, receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
         dtls = receiver.transport
-        path = cls._installed.get(dtls)
-        if path is None:
-            path = cls._installed[dtls] = cls(dtls)
+        path = cls.of(dtls) or cls(dtls)
         path.receivers[receiver] = _TappedReceiver(receiver, on_packet, path.spawn)
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
