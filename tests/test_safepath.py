@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from web.safepath import PathRefused, SafePaths
+from web.safepath import SAFE_NAME, PathRefused, SafePaths, new_id
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,11 @@ def test_a_symlink_out_of_the_root_is_refused_and_one_within_is_followed(tmp_pat
     with pytest.raises(PathRefused):
         paths.file("m2", "secret", suffix=".txt")
     assert paths.file("m1", "alias", suffix=".zip") == (root / "m1" / "real.zip").resolve()
+
+
+def test_every_id_we_make_is_one_we_will_look_up() -> None:
+    """An export's id names its file: one the path check refused could never be fetched
+    (secrets.token_urlsafe begins with "-" or "_" one time in 32)."""
+    ids = {new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(SAFE_NAME.fullmatch(i) for i in ids)

@@ -4,7 +4,6 @@ progress bar; the same ZIP as the page's "Xuất hồ sơ", written beside the b
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 
 from tqdm import tqdm
@@ -17,6 +16,7 @@ from .config import Settings
 from .eventlog import EventLog
 from .exportjobs import hall_names
 from .minutesview import offline_minutes_writer
+from .safepath import new_id
 
 
 def run_export(settings: Settings, meeting_id: str | None) -> int:
@@ -51,7 +51,7 @@ def run_export(settings: Settings, meeting_id: str | None) -> int:
             path = export_meeting(
                 export,
                 meeting_id,
-                secrets.token_urlsafe(12),
+                new_id(),
                 events,
                 offline_minutes_writer(settings, events),
                 progress,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import secrets
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,6 +30,7 @@ from rooms import Event
 
 from .config import Settings
 from .eventlog import AsyncEventLog
+from .safepath import new_id
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class ExportManager:
         for job in self.jobs.values():
             if job.meeting_id == meeting_id and job.state in ("waiting", "running"):
                 return job
-        job = ExportJob(secrets.token_urlsafe(12), meeting_id, time.time(), by)
+        job = ExportJob(new_id(), meeting_id, time.time(), by)
         self.jobs[job.export_id] = job
         task = asyncio.ensure_future(self._run(job))
         self._tasks.add(task)

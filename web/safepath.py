@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 
 from .errors import NotFound
 
-# Ids we make ourselves (secrets.token_urlsafe, meeting ids): nothing else is looked up.
+# Ids we make ourselves (new_id, meeting ids): nothing else is looked up.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def new_id() -> str:
+    """A fresh id for a file we make (an export): 96 random bits, always a SAFE_NAME.
+    (secrets.token_urlsafe can begin with "-" or "_", which SAFE_NAME refuses, so one
+    export in 32 could never be downloaded.)"""
+    return secrets.token_hex(12)
 
 
 class PathRefused(NotFound):
