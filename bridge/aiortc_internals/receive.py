@@ -79,7 +79,10 @@ class _ForwardingTap:
     def add(self, packet: RtpPacket) -> tuple[bool, None]:
         if not self._tried:
             self._tried = True
-            _FastPath.install(self._receiver, self._on_packet)
+            try:
+                _FastPath.install(self._receiver, self._on_packet)
+            except Exception:  # aiortc's own path still works: stay on it, and say so
+                logger.exception("the fast receive path could not be put in place")
         self._on_packet(packet)
         return False, None
 
