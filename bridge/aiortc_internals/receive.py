@@ -35,11 +35,17 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, 
 
 from .names import require as _require
 from .remb import speed_up
+from .send import NTP_EPOCH_OFFSET
 
 logger = logging.getLogger(__name__)
 
 PacketHandler = Callable[[RtpPacket], None]
-_NTP_EPOCH_MS = 2208988800 * 1000  # aiortc's arrival times count from 1900
+
+
+def _arrival_ms() -> int:
+    """Now, as aiortc's receiver counts arrival times: milliseconds since 1900 (NTP)."""
+    return int((time.time() + NTP_EPOCH_OFFSET) * 1000)
+
 
 _RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _RECEIVER_FIELDS = (
@@ -112,7 +118,7 @@ class _TappedReceiver:
         self._on_packet = on_packet
         self._spawn = spawn
 
-    def handle(self, packet: RtpPacket, arrival_ms: int) -> None:
+    def handle(self, packet: RtpPacket) -> None:
         fields = self._fields
         if not fields["_enabled"]:
             return
@@ -120,7 +126,7 @@ class _TappedReceiver:
         if estimator is not None and packet.extensions.abs_send_time is not None:
             remb = estimator.add(
                 abs_send_time=packet.extensions.abs_send_time,
-                arrival_time_ms=arrival_ms,
+                arrival_time_ms=_arrival_ms(),  # only the estimator reads it
                 payload_size=len(packet.payload) + packet.padding_size,
                 ssrc=packet.ssrc,
             )
@@ -220,7 +226,6 @@ class _FastPath:
             logger.exception("RTP packet dropped")
 
     def _rtp(self, data: bytes) -> None:
-        arrival_ms = int(time.time() * 1000) + _NTP_EPOCH_MS
         try:
             packet = RtpPacket.parse(data, self._fields[_DTLS_EXTENSIONS])
         except ValueError:
@@ -230,9 +235,9 @@ class _FastPath:
             return
         tapped = self.receivers.get(receiver)
         if tapped is None:  # a receiver we do not forward for: aiortc's own handling
-            self.spawn(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_ms))
+            self.spawn(receiver._handle_rtp_packet(packet, arrival_time_ms=_arrival_ms()))
         else:
-            tapped.handle(packet, arrival_ms)
+            tapped.handle(packet)
 
     def spawn(self, work: Awaitable[None]) -> None:
         """Run `work` (RTCP to send, or aiortc's own handling) as a task of its own."""

@@ -14,7 +14,7 @@ from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket
 
 from .names import require as _require
 
-_NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 
 _SENDER_HISTORY = "_RTCRtpSender__rtp_history"
 _SENDER_EXTENSIONS = "_RTCRtpSender__rtp_header_extensions_map"
@@ -165,7 +165,7 @@ class SenderPort:
         """Bring aiortc's counters up to date: the sender's, for its next sender report
         (the time stamp pair is that of the packet just sent), and the transport's."""
         fields, dtls = self._fields, self._dtls_fields
-        fields[_SENDER_NTP] = int((time.time() + _NTP_EPOCH_OFFSET) * (1 << 32))
+        fields[_SENDER_NTP] = int((time.time() + NTP_EPOCH_OFFSET) * (1 << 32))
         fields[_SENDER_RTP_TS] = timestamp
         fields[_SENDER_OCTETS] += self._octets
         fields[_SENDER_PACKETS] += self._packets
