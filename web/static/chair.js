@@ -33,7 +33,6 @@ let disconnectTimer = null;
 let socketWasClosed = false;
 let verifyAfterReconnect = false;
 let generationAtSocketLoss = 0; // the publish that was on when the socket went away
-let publishes = 0; // streams the bridge took: read by tests (window.chairStats)
 let connection = null; // our socket's id, from welcome
 let iceServers = []; // STUN/TURN from the bridge's config, via welcome
 let instance = null; // welcome.instance: a new one means the bridge restarted
@@ -120,7 +119,7 @@ async function publish() {
     });
     if (gen !== generation) { h.stop(); return; }
     handle = h;
-    chairStats.publishes = ++publishes;
+    chairStats.publishes += 1;
     if (h.state === "connected") onPcState("connected");
   } catch (err) {
     if (gen !== generation) return;
@@ -191,8 +190,8 @@ const floorUi = floorView({
   grant: (entry) => socket.grant(entry), move: (entry, position) => socket.move(entry, position),
   withdraw: (entry) => socket.withdraw(entry), edit: (entry, fields) => socket.edit(entry, fields),
 }, floorEvent);
-/** Read by tests: the floor as this console sees it. */
-const chairStats = { grid: grid.stats, publishes };
+/** Read by tests: the floor as this console sees it, and the streams the bridge took. */
+const chairStats = { grid: grid.stats, publishes: 0 };
 window.chairStats = chairStats;
 
 function floorEvent(event) {
