@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -87,20 +88,23 @@ async def next_besides_state(ws: Any, timeout: float = 15) -> dict[str, Any]:
             return message
 
 
+PEER_KEY_VARIABLE = "PEER_KEY"
+
+
+def peer_command(endpoint: str, url: str, key: str) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that start tests/peer_process.py. The key travels in the
+    environment: a generated key may begin with "-", which argparse takes for an option."""
+    argv = [sys.executable, "-m", "tests.peer_process", endpoint, url]
+    return argv, {**os.environ, PEER_KEY_VARIABLE: key}
+
+
 async def start_peer_process(
     client: TestClient, endpoint: str, key: str
 ) -> asyncio.subprocess.Process:
     """A peer in another process, running until it has moved 10 frames."""
     url = str(client.make_url("")).rstrip("/")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.peer_process",
-        endpoint,
-        url,
-        key,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    argv, env = peer_command(endpoint, url, key)
+    process = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE)
     assert process.stdout is not None
     frames = 0
     while frames < 10:

@@ -1,6 +1,8 @@
 """A chair or hall peer in its own process: to kill it without a goodbye, or to run it elsewhere.
 
-Usage: python -m tests.peer_process whip|whep URL KEY [--ice ADDRESS]. While it
+Usage: PEER_KEY=KEY python -m tests.peer_process whip|whep URL [--ice ADDRESS].
+The key comes from the environment, never argv: a generated key may begin with
+"-", which argparse would take for an option (and argv is visible to `ps`). While it
 runs it prints lines "frames N {json}": N is frames received for whep (sent for
 whip), and for whep the JSON holds the picture tally (pictures.Tally) and the
 RTCP feedback the hall sent. `--ice` is the address ICE may use, e.g. the
@@ -13,11 +15,13 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 from typing import Any
 
 import aiohttp
 
 from tests.conftest import LOOPBACK, keep_ice_on
+from tests.edge import PEER_KEY_VARIABLE
 from tests.peers import start_publisher, start_viewer
 
 
@@ -51,8 +55,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("endpoint", choices=("whip", "whep"))
     parser.add_argument("url")
-    parser.add_argument("key")
     parser.add_argument("--ice", default=LOOPBACK, help="the address ICE may use")
     options = parser.parse_args()
     keep_ice_on([options.ice])
-    asyncio.run(main(options.endpoint, options.url, options.key))
+    key = os.environ.get(PEER_KEY_VARIABLE)
+    if not key:
+        parser.error(f"set the key in the environment variable {PEER_KEY_VARIABLE}")
+    asyncio.run(main(options.endpoint, options.url, key))

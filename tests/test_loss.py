@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from aiortc import RTCPeerConnection
 from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket
 
 from tests.conftest import LOOPBACK
+from tests.edge import peer_command
 from tests.netlab import Netns, missing_network_tools, netns
 from tests.peers import Viewer, start_publisher, start_viewer, wait_for
 from tests.pictures import Tally
@@ -71,9 +71,9 @@ class PeerProcess:
     @classmethod
     async def start(cls, site: Netns, endpoint: str, port: int, key: str) -> PeerProcess:
         url = f"http://{site.host_address}:{port}"
-        argv = [sys.executable, "-m", "tests.peer_process", endpoint, url, key]
+        argv, env = peer_command(endpoint, url, key)
         process = await asyncio.create_subprocess_exec(
-            *site.command(*argv, "--ice", site.address), stdout=asyncio.subprocess.PIPE
+            *site.command(*argv, "--ice", site.address), env=env, stdout=asyncio.subprocess.PIPE
         )
         return cls(process)
 
