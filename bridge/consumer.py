@@ -1,22 +1,19 @@
 """One track going to one subscriber, renumbered into its own space and sent as it arrives.
 
 Each consumer rewrites SSRC, sequence numbers and timestamps into its own
-space. Like mediasoup, it shifts sequence numbers by one offset that changes
-only where the consumer itself skipped packets (a new publisher, or waiting
-for a keyframe), so a subscriber sees no gap where we skipped, but does see
-every gap the publisher's link made, and can ask for those packets again.
-Packets go out the moment the producer hands them over, in the same call: no
-queue, no task, no await per packet. A consumer whose way out is stuck drops
-packets and waits for the next keyframe: it never holds more than a bounded
-amount of media, and it never slows the other consumers. A packet it cannot
-send costs that packet, not the session.
+space (bridge/renumber.py), so its subscriber sees one unbroken stream across
+publishers and the keyframe waits in between. Packets go out the moment the
+producer hands them over, in the same call: no queue, no task, no await per
+packet. A consumer whose way out is stuck drops packets and waits for the next
+keyframe: it never holds more than a bounded amount of media, and it never
+slows the other consumers. A packet it cannot send costs that packet, not the
+session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import uuid
 from collections.abc import Callable
 
@@ -35,6 +32,7 @@ from .portqueue import (
     direct,
 )
 from .producer import Producer
+from .renumber import Renumbering
 from .switching import RenditionSwitch
 
 __all__ = ["MAX_FAILURES_IN_A_ROW", "Consumer", "DirectPort", "PacketPort"]
@@ -43,12 +41,6 @@ logger = logging.getLogger(__name__)
 
 # A half-sent frame of a publisher we leave is finished within this, or cut.
 FINISH_FRAME_TIMEOUT = 0.2
-_HALF = 0x8000
-
-
-def _newer(a: int, b: int) -> bool:
-    """Whether 16-bit sequence number `a` comes after `b`."""
-    return 0 < ((a - b) & 0xFFFF) < _HALF
 
 
 class Consumer(Emitter):
@@ -84,7 +76,7 @@ class Consumer(Emitter):
         self.keyframe_requests = 0
         self.nacks_passed_upstream = 0
         self.drops = Drops(f"{kind} consumer", logger)
-        self.last_sent_at: float | None = None
+        self.numbers = Renumbering(codec.clock_rate)
         self._event_loop = asyncio.get_event_loop()
         self._port = direct(
             port, kind, max_queue_packets, max_queue_delay, self.drops, self._broken
@@ -93,18 +85,16 @@ class Consumer(Emitter):
         self._waiting_for_port: asyncio.Task[None] | None = None
         self._replay = replay
         self._need_keyframe = kind == "video"
-        self._next_seq = random.randint(0, 0x7FFF)  # one past the newest number we sent
-        self._seq_offset = 0
-        self._sync_seq = 0  # producer number where the current offset began
-        self._resync = True  # the next packet starts a new numbering offset
         self._failures_in_a_row = 0
         self._mid_frame = False  # the last packet sent did not end its frame
         # Runs once the half-sent frame is finished: the move to another publisher.
         self._after_frame: Callable[[], None] | None = None
         self._finish_timer: asyncio.TimerHandle | None = None
-        self._ts_offset = 0
-        self._rebase = True
-        self._last_out_ts: int | None = None
+
+    @property
+    def last_sent_at(self) -> float | None:
+        """The event loop's time when the newest packet went out (None: none yet)."""
+        return self.numbers.last_sent_at
 
     @property
     def picker(self) -> RenditionPicker:
@@ -179,8 +169,7 @@ class Consumer(Emitter):
             return
         self.producer = producer
         producer.add_consumer(self)
-        self._rebase = True
-        self._resync = True
+        self.numbers.new_source()
         self._need_keyframe = self.kind == "video" and keyframe is None
         if keyframe is not None:
             self.push(keyframe, True)
@@ -216,8 +205,7 @@ class Consumer(Emitter):
     def source_restarted(self) -> None:
         """The producer's publisher restarted its stream (a new SSRC, new numbering): go on
         from its next keyframe as if it were a new producer."""
-        self._rebase = True
-        self._resync = True
+        self.numbers.new_source()
         self._mid_frame = False
         self._need_keyframe = self.kind == "video"
 
@@ -286,11 +274,7 @@ class Consumer(Emitter):
         them: ask upstream, in the producer's numbers, for those of the current source."""
         if self.producer is None or not self.started:
             return
-        wanted = []
-        for seq in lost:
-            source = (seq - self._seq_offset) & 0xFFFF
-            if source == self._sync_seq or _newer(source, self._sync_seq):
-                wanted.append(source)
+        wanted = self.numbers.source_numbers(lost)
         if wanted:
             self.nacks_passed_upstream += 1
             self.producer.nack(wanted)
@@ -309,25 +293,14 @@ class Consumer(Emitter):
             self._frame_finished()
 
     def _forward(self, packet: RtpPacket, adjust: int) -> None:
-        source = packet.sequence_number
-        sync = self._resync
-        if sync:
-            self._seq_offset = (self._next_seq - source) & 0xFFFF
-            self._sync_seq = source
-        else:
-            since_sync = (source - self._sync_seq) & 0xFFFF
-            if since_sync >= _HALF:
-                # A retransmission from before we (re)started: the subscriber never had
-                # that stretch, so it has no slot for it.
-                self.drops.count("late packet from before a skip")
-                return
-            if since_sync > _HALF // 2:
-                self._sync_seq = (source - _HALF // 4) & 0xFFFF  # keep it in comparing range
-        if sync and self._rebase:  # a new source: continue our timestamps where we stopped
-            self._rebase = False
-            self._ts_offset = self._offset_for((packet.timestamp + adjust) & 0xFFFFFFFF)
-        timestamp = (packet.timestamp + adjust + self._ts_offset) & 0xFFFFFFFF
-        seq = (source + self._seq_offset) & 0xFFFF
+        now = self._event_loop.time()
+        numbers = self.numbers.place(
+            packet.sequence_number, (packet.timestamp + adjust) & 0xFFFFFFFF, now
+        )
+        if numbers is None:
+            self.drops.count("late packet from before a skip")
+            return
+        seq, timestamp = numbers
         try:
             sent = self._port.forward(packet, seq, timestamp)
         except ConnectionError:
@@ -339,13 +312,9 @@ class Consumer(Emitter):
         if not sent:
             self._stuck()
             return
-        self._resync = False
+        self.numbers.sent(seq, timestamp, now)
         self._failures_in_a_row = 0
-        if sync or ((seq - self._next_seq) & 0xFFFF) < _HALF:  # not older than the newest
-            self._next_seq = (seq + 1) & 0xFFFF
         self._mid_frame = not packet.marker and self.kind == "video"
-        self._last_out_ts = timestamp
-        self.last_sent_at = self._event_loop.time()
         self.packets_sent += 1
         if packet.marker:
             self.frames_sent += 1
@@ -353,14 +322,14 @@ class Consumer(Emitter):
     def _stuck(self) -> None:
         """The way out refused a packet: drop what waits, and (video) wait for a keyframe."""
         first_dropped = self._port.clear()
+        numbers = self.numbers
         if first_dropped is not None:
-            self.packets_dropped += (self._next_seq - first_dropped) & 0xFFFF
-        if first_dropped is not None:
-            self._next_seq = first_dropped  # what never left is not a loss to report
+            self.packets_dropped += (numbers.next_seq - first_dropped) & 0xFFFF
+            numbers.next_seq = first_dropped  # what never left is not a loss to report
         elif self._mid_frame:  # a gap, so the picture cut short is dropped, not shown damaged
-            self._next_seq = (self._next_seq + 1) & 0xFFFF
+            numbers.next_seq = (numbers.next_seq + 1) & 0xFFFF
         self.packets_dropped += 1
-        self._resync = True
+        numbers.skip()
         self._mid_frame = False
         self.queue_resets += 1
         if self.kind == "video":
@@ -381,14 +350,6 @@ class Consumer(Emitter):
         if not self.closed:
             self._sending = False
             self._event_loop.call_soon(self.close)
-
-    def _offset_for(self, timestamp: int) -> int:
-        """Timestamp offset that makes the new source continue where the last one stopped."""
-        if self._last_out_ts is None or self.last_sent_at is None:
-            return 0
-        elapsed = max(self._event_loop.time() - self.last_sent_at, 0.001)
-        target = self._last_out_ts + int(elapsed * self.codec.clock_rate)
-        return (target - timestamp) & 0xFFFFFFFF
 
     def close(self) -> None:
         """Stop, idempotently. Emits `close` and drops every listener."""

@@ -243,7 +243,7 @@ async def test_a_nack_is_answered_from_the_bridges_own_send_history(bridge: Brid
             await real_send(data)
 
         transport._send_rtp = recording_send  # type: ignore[method-assign]
-        lost = (consumer._next_seq - 3) & 0xFFFF  # a packet the bridge sent moments ago
+        lost = (consumer.numbers.next_seq - 3) & 0xFFFF  # a packet the bridge sent moments ago
         (receiver,) = [t.receiver for t in viewer.pc.getTransceivers()]
         await receiver._send_rtcp_nack(consumer._port.ssrc, [lost])
         await wait_for(lambda: bool(rtx_types & set(sent_types)), 5, "an RTX retransmission")

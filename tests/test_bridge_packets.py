@@ -60,11 +60,11 @@ async def test_a_nack_the_bridge_cannot_answer_reaches_the_chair_in_its_own_numb
         (consumer,) = session.consumers
         await wait_for(lambda: consumer.packets_sent > 300, 20, "300 packets forwarded")
         # Long gone from the bridge's 128-packet send history, so only the chair has it.
-        lost = (consumer._next_seq - 250) & 0xFFFF
+        lost = (consumer.numbers.next_seq - 250) & 0xFFFF
         (receiver,) = [t.receiver for t in viewer.pc.getTransceivers()]
         await receiver._send_rtcp_nack(consumer._port.ssrc, [lost])
         await wait_for(lambda: bool(asked), 5, "the NACK at the chair")
-        assert asked == [(lost - consumer._seq_offset) & 0xFFFF]
+        assert asked == [(lost - consumer.numbers.seq_offset) & 0xFFFF]
         assert consumer.nacks_passed_upstream == 1
     finally:
         await viewer.close()
