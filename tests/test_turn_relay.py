@@ -36,6 +36,8 @@ from web.app import create_app
 from web.config import Settings, TurnConfig
 from web.turn import turn_server
 
+PICTURES_JUDGED = 5  # pictures of the chair judged at the hall behind NAT, 0.4 s apart
+
 # --- a real coturn --------------------------------------------------------------
 
 
@@ -292,9 +294,11 @@ async def test_a_hall_behind_nat_plays_the_chair_through_the_turn_relay(
                 )
 
                 pair = await tv.evaluate(SELECTED_PAIR)
-                first = await judge_tv(tv)
-                await tv.wait_for_timeout(1000)
-                second = await judge_tv(tv)
+                verdicts = []
+                for n in range(PICTURES_JUDGED):
+                    if n:
+                        await tv.wait_for_timeout(400)
+                    verdicts.append(await judge_tv(tv, tmp_path / f"damaged-{n}.png"))
             finally:
                 await village.close()
     finally:
@@ -312,8 +316,12 @@ async def test_a_hall_behind_nat_plays_the_chair_through_the_turn_relay(
     assert f"{user} ALLOCATE processed, success" in log, log[-3000:]
     assert f"{user} CREATE_PERMISSION processed, success" in log, log[-3000:]
     assert f"peer {natted_hall.host_address} lifetime updated" in log, log[-3000:]
-    # And it is the chair's picture, decoded whole and moving on.
-    assert first is not None and second is not None
-    assert first.intact and second.intact, (first, second)
-    assert second.number > first.number and abs(now_ms() - second.sent_ms) < 60_000
+    # And it is the chair's picture, decoded whole and moving on. One picture of five may
+    # be judged damaged (a stamp bit blurred on a loaded machine); its PNG is kept.
+    assert None not in verdicts, verdicts
+    intact = [v for v in verdicts if v is not None and v.intact]
+    assert len(intact) >= PICTURES_JUDGED - 1, (verdicts, f"pictures kept in {tmp_path}")
+    numbers = [v.number for v in intact]
+    assert numbers == sorted(set(numbers)), verdicts
+    assert abs(now_ms() - intact[-1].sent_ms) < 60_000, verdicts
     assert errors == []

@@ -7,8 +7,10 @@ Picture check that judges aiortc halls judges a Chromium TV.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from tests.pictures import Picture, Verdict
@@ -31,12 +33,16 @@ _LUMA = """() => {
 }"""
 
 
-async def judge_tv(page: Any) -> Verdict | None:
-    """The verdict on the picture `page` shows now, or None while it shows none."""
+async def judge_tv(page: Any, keep_damaged: Path | None = None) -> Verdict | None:
+    """The verdict on the picture `page` shows now, or None while it shows none. A damaged
+    picture is written to `keep_damaged` (a PNG), to see what went wrong."""
     shown = await page.evaluate(_LUMA)
     if shown is None:
         return None
     width, height = shown["width"], shown["height"]
     luma = np.array(shown["luma"], dtype=np.uint8).reshape(height, width)
     # judge(), not read(): a stamp bit smeared by a low bitrate must not pass for damage.
-    return Picture(width, height).judge(luma)
+    verdict = Picture(width, height).judge(luma)
+    if keep_damaged is not None and not verdict.intact:
+        cv2.imwrite(str(keep_damaged), luma)
+    return verdict
