@@ -321,11 +321,11 @@ class Consumer(Emitter):
 
     def _stuck(self) -> None:
         """The way out refused a packet: drop what waits, and (video) wait for a keyframe."""
-        first_dropped = self._port.clear()
+        cleared = self._port.clear()
         numbers = self.numbers
-        if first_dropped is not None:
-            self.packets_dropped += (numbers.next_seq - first_dropped) & 0xFFFF
-            numbers.next_seq = first_dropped  # what never left is not a loss to report
+        if cleared is not None:  # what never left is not a loss to report...
+            self.packets_dropped += (numbers.next_seq - cleared.first) & 0xFFFF
+            numbers.next_seq = (cleared.first + cleared.gap) & 0xFFFF  # ...a cut picture is
         elif self._mid_frame:  # a gap, so the picture cut short is dropped, not shown damaged
             numbers.next_seq = (numbers.next_seq + 1) & 0xFFFF
         self.packets_dropped += 1

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from aiortc.rtp import RtpPacket
 
@@ -27,6 +27,15 @@ MAX_FAILURES_IN_A_ROW = 100
 # while it goes out; more than this queued means the port is behind.
 MAX_QUEUE_PACKETS = {"video": 500, "audio": 50}
 MAX_QUEUE_DELAY = 0.25  # seconds a packet may wait before the queue counts as stuck
+
+
+class Cleared(NamedTuple):
+    """What a port's `clear` dropped."""
+
+    first: int  # our sequence number of the first packet dropped
+    # The last packet that left did not end its picture: leave one number out after it,
+    # so the subscriber drops the picture cut short instead of showing it damaged.
+    gap: bool
 
 
 @runtime_checkable
@@ -43,8 +52,8 @@ class DirectPort(Protocol):
         """Send `packet` as `seq`/`timestamp`; False when the way out is stuck (not sent)."""
         ...
 
-    def clear(self) -> int | None:
-        """Drop what still waits to be sent; the sequence number of the first dropped."""
+    def clear(self) -> Cleared | None:
+        """Drop what still waits to be sent (None: nothing waited)."""
         ...
 
 
@@ -73,6 +82,7 @@ def direct(
         return port
     return QueuedPort(
         port,
+        video=kind == "video",
         max_packets=max_packets or MAX_QUEUE_PACKETS.get(kind, 100),
         max_delay=max_delay,
         drops=drops,
@@ -87,6 +97,7 @@ class QueuedPort:
         self,
         port: PacketPort,
         *,
+        video: bool,
         max_packets: int,
         max_delay: float,
         drops: Drops,
@@ -103,6 +114,8 @@ class QueuedPort:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failures_in_a_row = 0
+        self._video = video
+        self._cut = False  # the last packet taken off the queue did not end its picture
 
     @property
     def payload_type(self) -> int:
@@ -129,11 +142,13 @@ class QueuedPort:
             self._task = asyncio.ensure_future(self._run())
         return True
 
-    def clear(self) -> int | None:
-        """Drop what waits; returns the sequence number of the first packet dropped."""
-        first = self._queue[0][1] if self._queue else None
+    def clear(self) -> Cleared | None:
+        """Drop what waits."""
+        if not self._queue:
+            return None
+        first = self._queue[0][1]
         self._queue.clear()
-        return first
+        return Cleared(first, self._cut)
 
     async def _run(self) -> None:
         try:
@@ -142,6 +157,7 @@ class QueuedPort:
                 self._wakeup.clear()
                 while self._queue:
                     packet, seq, timestamp, _ = self._queue.popleft()
+                    self._cut = self._video and not packet.marker
                     out = RtpPacket(
                         payload_type=self.port.payload_type,
                         marker=packet.marker,

@@ -1,5 +1,5 @@
 """What a consumer skips, and how its subscriber sees the skip: packets a stuck hall or a
-full queue dropped leave no gap, a picture cut short does, and a new publisher takes
+full queue dropped leave no gap, a picture cut short does (either way), and a new publisher takes
 over only after the half-sent picture of the old one ends. Packet by packet."""
 
 from __future__ import annotations
@@ -102,5 +102,20 @@ async def test_a_picture_cut_by_a_stuck_hall_leaves_a_gap_so_it_is_dropped_not_s
     producer.receive(packet(4, 7000, KEY))
     first, half, key = port.sent
     assert key.payload == KEY
+    assert (key.sequence_number - half.sequence_number) & 0xFFFF == 2  # the end looks lost
+    consumer.close()
+
+
+async def test_a_picture_cut_by_a_full_queue_leaves_a_gap_too() -> None:
+    producer, port, consumer = watching(AwaitedPort(), max_queue_packets=3)
+    producer.receive(packet(1, 1000, KEY))
+    producer.receive(packet(2, 4000, DELTA, marker=False))  # a picture's first half leaves
+    await drain()
+    for seq in range(3, 7):  # its end and what follows wait; the queue overflows
+        producer.receive(packet(seq, 4000 + 3000 * (seq - 3), b"\x00\x00\x00"))
+    producer.receive(packet(7, 20000, KEY))  # resumes at the next keyframe
+    await drain()
+    first, half, key = port.sent
+    assert (half.marker, key.payload) == (0, KEY) and consumer.queue_resets == 1
     assert (key.sequence_number - half.sequence_number) & 0xFFFF == 2  # the end looks lost
     consumer.close()
