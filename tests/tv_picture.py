@@ -7,6 +7,7 @@ Picture check that judges aiortc halls judges a Chromium TV.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +34,33 @@ _LUMA = """() => {
 }"""
 
 
-async def judge_tv(page: Any, keep_damaged: Path | None = None) -> Verdict | None:
-    """The verdict on the picture `page` shows now, or None while it shows none. A damaged
-    picture is written to `keep_damaged` (a PNG), to see what went wrong."""
+# How far behind the chair's newest frame a TV's picture may be: 3 s at 30 fps.
+LATEST_FRAMES = 90
+
+
+async def judge_tv(
+    page: Any, drawn: Callable[[], int], keep_damaged: Path | None = None
+) -> Verdict | None:
+    """The verdict on the picture `page` shows now, or None while it shows none.
+
+    `drawn()` is how many frames the chair has drawn (numbered from 0). The picture is
+    intact if it is exactly one of the latest LATEST_FRAMES of them, whatever its stamp
+    says: a TV shows the stamp through the browser's scaler and colour conversion, and
+    a libvpx encoder starved of CPU blurs stamp blocks, so bits get misread. A damaged
+    picture is written to `keep_damaged` (a PNG), to see what went wrong.
+    """
+    newest_before = drawn()
     shown = await page.evaluate(_LUMA)
     if shown is None:
         return None
     width, height = shown["width"], shown["height"]
     luma = np.array(shown["luma"], dtype=np.uint8).reshape(height, width)
-    # judge(), not read(): a stamp bit smeared by a low bitrate must not pass for damage.
-    verdict = Picture(width, height).judge(luma)
+    picture = Picture(width, height)
+    verdict = picture.judge(luma)  # the stamp first: usually right, and cheap
+    latest = range(max(0, newest_before - LATEST_FRAMES), drawn())
+    if not verdict.intact or verdict.number not in latest:
+        number = min(latest, key=lambda n: picture.damage(luma, n), default=verdict.number)
+        verdict = Verdict(number, verdict.sent_ms, picture.damage(luma, number))
     if keep_damaged is not None and not verdict.intact:
         cv2.imwrite(str(keep_damaged), luma)
     return verdict
