@@ -69,8 +69,12 @@ async def weak_hall() -> dict[str, Any]:
             async with weak_link_scene(settings, village, app, port) as scene:
                 thin = scene.thin
                 full_kbps = full_bitrate(app) / 1000
-                village.thin(THIN_KBIT)
                 weak = consumer(thin_hall.id)
+                # Switches while the chair's encoder ramped up, before any thinning: a try
+                # up that fails within picker.FAILED_TRY of the thinning doubles the hold.
+                early_switches = weak.picker.switches
+                village.thin(THIN_KBIT)
+                thinned_at = time.monotonic()
                 down_s = await _poll_until(lambda: weak.rendition == 1, 30)
                 await _poll_until(lambda: thin.details.get("size") == list(LIGHT), 20)
                 await asyncio.sleep(2.0)
@@ -78,6 +82,8 @@ async def weak_hall() -> dict[str, Any]:
                 await asyncio.sleep(FPS_WINDOW_S)
                 window = thin.tally().since(start)
                 village.thin(None)
+                thinned_s = time.monotonic() - thinned_at
+                thinned_switches = weak.picker.switches - early_switches
                 hold = weak.picker.hold_up
                 up_s = await _poll_until(lambda: weak.rendition == 0, 2 * hold + 5)
                 return {
@@ -86,6 +92,9 @@ async def weak_hall() -> dict[str, Any]:
                     "down_s": down_s,
                     "up_s": up_s,
                     "hold_s": hold,
+                    "early_switches": early_switches,
+                    "thinned_s": thinned_s,
+                    "thinned_switches": thinned_switches,
                     "light_intact_fps": window.intact / window.seconds,
                     "light_damaged": window.damaged,
                     "light_longest_freeze_s": window.longest_freeze,
@@ -112,7 +121,12 @@ def render_weak_hall(result: dict[str, Any]) -> list[str]:
         "",
         "| | |",
         "|---|---|",
+        f"| the hall's rendition switches before its link was thinned | "
+        f"{result['early_switches']} |",
         f"| thinned → light rendition | {secs(result['down_s'])} |",
+        f"| the link stayed thin for | {result['thinned_s']:.1f} s, with "
+        f"{result['thinned_switches']} switches (more than 1: it tried the full stream "
+        "again while the link was still thin) |",
         f"| intact pictures/s on the light rendition (over 30 while the hall's decoder "
         f"drains what piled up during the switch) | {result['light_intact_fps']:.1f} |",
         f"| damaged pictures in that {FPS_WINDOW_S:.0f} s window | {result['light_damaged']} |",
