@@ -1,7 +1,7 @@
 """One track going to one subscriber, renumbered into its own space and sent as it arrives.
 
 Each consumer rewrites SSRC, sequence numbers and timestamps into its own
-space (bridge/renumber.py), so its subscriber sees one unbroken stream across
+space (bridge/renumbering.py), so its subscriber sees one unbroken stream across
 publishers and the keyframe waits in between. Packets go out the moment the
 producer hands them over, in the same call: no queue, no task, no await per
 packet. A consumer whose way out is stuck drops packets and waits for the next
@@ -32,7 +32,7 @@ from .portqueue import (
     direct,
 )
 from .producer import Producer
-from .renumber import Renumbering
+from .renumbering import Renumbering
 from .switching import RenditionSwitch
 
 __all__ = ["MAX_FAILURES_IN_A_ROW", "Consumer", "DirectPort", "PacketPort"]

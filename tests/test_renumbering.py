@@ -1,8 +1,8 @@
-"""bridge/renumber.py: the numbers a subscriber sees, across skips, gaps and new sources."""
+"""bridge/renumbering.py: the numbers a subscriber sees, across skips, gaps and new sources."""
 
 from __future__ import annotations
 
-from bridge.renumber import Renumbering
+from bridge.renumbering import Renumbering
 
 CLOCK = 90_000
 
