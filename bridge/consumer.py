@@ -322,14 +322,12 @@ class Consumer(Emitter):
     def _stuck(self) -> None:
         """The way out refused a packet: drop what waits, and (video) wait for a keyframe."""
         cleared = self._port.clear()
-        numbers = self.numbers
-        if cleared is not None:  # what never left is not a loss to report...
-            self.packets_dropped += (numbers.next_seq - cleared.first) & 0xFFFF
-            numbers.next_seq = (cleared.first + cleared.gap) & 0xFFFF  # ...a cut picture is
-        elif self._mid_frame:  # a gap, so the picture cut short is dropped, not shown damaged
-            numbers.next_seq = (numbers.next_seq + 1) & 0xFFFF
+        if cleared is None:
+            self.numbers.skip(cut=self._mid_frame)
+        else:  # what waited in the port was not sent: the port knows where the wire stopped
+            self.packets_dropped += self.numbers.unsent(cleared.first)
+            self.numbers.skip(cut=cleared.gap)
         self.packets_dropped += 1
-        numbers.skip()
         self._mid_frame = False
         self.queue_resets += 1
         if self.kind == "video":

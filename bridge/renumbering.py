@@ -15,7 +15,7 @@ import random
 _HALF = 0x8000
 
 
-def newer(a: int, b: int) -> bool:
+def _newer(a: int, b: int) -> bool:
     """Whether 16-bit sequence number `a` comes after `b`."""
     return 0 < ((a - b) & 0xFFFF) < _HALF
 
@@ -24,7 +24,7 @@ class Renumbering:
     """Source numbers in, the subscriber's numbers out. Called per packet: keep it cheap."""
 
     def __init__(self, clock_rate: int) -> None:
-        self.clock_rate = clock_rate
+        self._clock_rate = clock_rate
         self.next_seq = random.randint(0, 0x7FFF)  # one past the newest number we sent
         self.seq_offset = 0
         self._sync_seq = 0  # source number where the current offset began
@@ -34,9 +34,20 @@ class Renumbering:
         self._last_ts: int | None = None
         self.last_sent_at: float | None = None  # loop time of the newest packet sent
 
-    def skip(self) -> None:
-        """We skip packets of this source (and wait for a keyframe): no gap for that."""
+    def skip(self, cut: bool = False) -> None:
+        """We skip packets of this source (and wait for a keyframe): no gap for that. But
+        `cut`: a picture half sent stops here, so leave one number out, and the subscriber
+        drops that picture instead of showing it damaged."""
+        if cut:
+            self.next_seq = (self.next_seq + 1) & 0xFFFF
         self._resync = True
+
+    def unsent(self, first: int) -> int:
+        """Our packets from number `first` on never left after all: what never left is no
+        loss to report, so their numbers are given out again. Returns how many."""
+        count = (self.next_seq - first) & 0xFFFF
+        self.next_seq = first
+        return count
 
     def new_source(self) -> None:
         """Another source (or the same one restarted): new offsets for both numbers."""
@@ -73,7 +84,7 @@ class Renumbering:
         wanted = []
         for seq in lost:
             source = (seq - self.seq_offset) & 0xFFFF
-            if source == self._sync_seq or newer(source, self._sync_seq):
+            if source == self._sync_seq or _newer(source, self._sync_seq):
                 wanted.append(source)
         return wanted
 
@@ -82,5 +93,5 @@ class Renumbering:
         if self._last_ts is None or self.last_sent_at is None:
             return 0
         elapsed = max(now - self.last_sent_at, 0.001)
-        target = self._last_ts + int(elapsed * self.clock_rate)
+        target = self._last_ts + int(elapsed * self._clock_rate)
         return (target - timestamp) & 0xFFFFFFFF
