@@ -8,6 +8,7 @@ Picture check that judges aiortc halls judges a Chromium TV.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,8 @@ async def judge_tv(
     verdict = picture.judge(luma)  # the stamp first: usually right, and cheap
     latest = range(max(0, newest_before - LATEST_FRAMES), drawn())
     if not verdict.intact or verdict.number not in latest:
-        number = min(latest, key=lambda n: picture.damage(luma, n), default=verdict.number)
-        verdict = Verdict(number, verdict.sent_ms, picture.damage(luma, number))
+        judged = (Verdict(n, verdict.sent_ms, picture.damage(luma, n)) for n in latest)
+        verdict = min(judged, key=attrgetter("damage"), default=verdict)
     if keep_damaged is not None and not verdict.intact:
         cv2.imwrite(str(keep_damaged), luma)
     return verdict
